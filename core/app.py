@@ -1,0 +1,80 @@
+"""The application factory: wires settings, database, plugins and blueprints; decides nothing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, jsonify
+from sqlalchemy.orm import sessionmaker
+
+from nongxin.core.config import Settings
+from nongxin.core.db import make_engine
+from nongxin.core.web import NongxinApi, Runtime, install
+
+log = logging.getLogger("nongxin")
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        settings = Settings.from_env()
+        if config:
+            from dataclasses import replace
+
+            settings = replace(settings, **dict(config))
+    settings.check()
+
+    # Explicit paths: Flask cannot locate a package whose parent is a namespace package.
+    app = Flask("nongxin.core", root_path=str(Path(__file__).parent),
+                instance_path=str(Path.cwd() / "instance"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.environment == "testing",
+        API_TITLE="Nongxin 农信 provincial credit platform",
+        API_VERSION=_version(),
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    engine = make_engine(settings.database_url)
+    app.extensions["nongxin"] = Runtime(
+        settings=settings, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False)
+    )
+    install(app)
+
+    api = NongxinApi(app, spec_kwargs={"info": {"description": "REST API of the Nongxin core."}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.options["security"] = [{"bearer": []}]
+    app.extensions["nongxin.api"] = api
+
+    from nongxin.core import docs, health
+    from nongxin.core.audit.api import blp as audit_blp
+    from nongxin.core.institutions.api import blp as institutions_blp
+    from nongxin.core.institutions.users_api import blp as users_blp
+
+    for blp in (health.blp, institutions_blp, users_blp, audit_blp):
+        api.register_blueprint(blp)
+    app.register_blueprint(docs.bp)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(exc, HTTPException):
+            return api.handle_http_exception(exc)
+        log.exception("unexpected error")
+        return jsonify({"error": "internal_error", "message": "an unexpected error occurred; "
+                        "it has been logged", "fields": {}}), 500
+
+    return app
+
+
+def _version() -> str:
+    from nongxin.sdk import __version__
+
+    return __version__

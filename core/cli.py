@@ -1,0 +1,252 @@
+"""The `nongxin` command: what provincial IT runs at the console and from cron."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import click
+from sqlalchemy.orm import sessionmaker
+
+from nongxin.core.config import Settings
+from nongxin.core.db import UnitOfWork, make_engine
+from nongxin.core.errors import NongxinError
+
+
+class Console:
+    """Opened lazily so `--help` works without a database."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def uow(self) -> Iterator[UnitOfWork]:
+        with UnitOfWork(self.sessions) as unit:
+            yield unit
+
+
+def _console(ctx: click.Context) -> Console:
+    if ctx.obj is None:
+        ctx.obj = Console(Settings.from_env())
+    return ctx.obj
+
+
+def _fail(exc: NongxinError) -> None:
+    click.secho(f"error: {exc.message}", fg="red", err=True)
+    for field, reasons in exc.fields.items():
+        click.echo(f"  {field}: {'; '.join(map(str, reasons)) if isinstance(reasons, list) else reasons}", err=True)
+    sys.exit(2)
+
+
+class Group(click.Group):
+    """Turns the core's errors into a clear message and exit status 2, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except NongxinError as exc:
+            _fail(exc)
+            return None
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nongxin")
+def main() -> None:
+    """Nongxin 农信: the provincial credit platform for rural commercial banks.
+
+    Settings come from the environment: NONGXIN_DATABASE_URL (default sqlite:///nongxin.db in the
+    current folder), NONGXIN_SECRET_KEY, NONGXIN_ENV (demo, testing or production).
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, help="Worker threads.")
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the API and console with the waitress production server."""
+    import waitress
+
+    from nongxin.core.app import create_app
+
+    app = create_app()
+    click.echo(f"Nongxin serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
+    waitress.serve(app, host=host, port=port, threads=threads)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Create and seed the database, then stop.")
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
+    """Create the database, seed the demo province, print tokens once, and serve."""
+    from nongxin.core import demo as demo_data
+    from nongxin.core.migrate import upgrade
+
+    console = _console(ctx)
+    upgrade(console.engine)
+    with console.uow() as unit:
+        seeded = demo_data.seed(unit)
+    if seeded:
+        click.echo("Demo province seeded. API tokens (shown once; keep them):")
+        for user in seeded:
+            click.echo(f"  {user.username:<16} {user.role.value:<18} {user.institution:<14} {user.token}")
+    else:
+        click.echo("Demo database already seeded; issue a new token with: nongxin tokens issue USERNAME")
+    if not no_serve:
+        ctx.invoke(serve, host=host, port=port)
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Create the schema or bring it up to date (safe to run again)."""
+    from nongxin.core.migrate import current, upgrade
+
+    console = _console(ctx)
+    upgrade(console.engine, revision)
+    click.echo(f"database at revision {current(console.engine)} ({console.engine.url.render_as_string()})")
+
+
+@main.group()
+def institutions() -> None:
+    """Institution tree commands."""
+
+
+@institutions.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--partial", is_flag=True,
+              help="Import the good rows even if some rows are bad (default: all or nothing).")
+@click.pass_context
+def institutions_import(ctx: click.Context, file: Path, partial: bool) -> None:
+    """Import institutions from a CSV with columns code,name,level,parent (UTF-8).
+
+    Parents must be listed before their children or exist already. Levels: province, city,
+    county, branch, grid.
+    """
+    from rich.progress import Progress
+
+    from nongxin.core.institutions.importer import ImportRejected, import_csv
+
+    console = _console(ctx)
+    text = file.read_text(encoding="utf-8-sig")
+    rows = max(0, len([line for line in text.splitlines() if line.strip()]) - 1)
+    with console.uow() as unit, Progress(transient=True) as progress:
+        task = progress.add_task(f"importing {file.name}", total=rows)
+        try:
+            report = import_csv(unit, _operator(unit), text, partial=partial,
+                                progress=lambda n: progress.advance(task, n))
+        except ImportRejected as exc:
+            for err in exc.report.errors:
+                click.secho(f"  {err}", fg="red", err=True)
+            click.secho(f"error: {len(exc.report.errors)} bad row(s); nothing was imported "
+                        "(use --partial to import the good rows)", fg="red", err=True)
+            sys.exit(2)
+    for err in report.errors:
+        click.secho(f"  skipped {err}", fg="yellow", err=True)
+    click.echo(f"imported {len(report.imported)} institution(s), skipped {len(report.errors)} bad row(s)")
+    if report.errors:
+        sys.exit(1)
+
+
+def _operator(unit: UnitOfWork):  # type: ignore[no-untyped-def]
+    """The console operator acts for the province; on an empty database, as the bootstrapper."""
+    import getpass
+
+    from nongxin.core.auth import system_principal
+    from nongxin.core.institutions.services import root
+
+    top = root(unit.session)
+    return system_principal(top, f"cli:{getpass.getuser()}") if top else None
+
+
+@main.group()
+def users() -> None:
+    """User commands."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--role", required=True, help="province_admin, county_admin, product_manager, "
+              "parameter_admin, customer_manager, reviewer, approver or post_loan_checker")
+@click.option("--institution", required=True, help="Code of the user's institution.")
+@click.option("--name", "display_name", default="", help="Display name (Chinese is fine).")
+@click.pass_context
+def users_create(ctx: click.Context, username: str, role: str, institution: str, display_name: str) -> None:
+    """Create a user at an institution with one role."""
+    from nongxin.core.institutions.users import create_user, parse_role
+
+    with _console(ctx).uow() as unit:
+        create_user(unit, _operator(unit), username=username, display_name=display_name,
+                    role=parse_role(role), institution_code=institution)
+        unit.commit()
+    click.echo(f"created user {username} ({role}) at {institution}")
+
+
+@main.group()
+def tokens() -> None:
+    """API token commands."""
+
+
+@tokens.command("issue")
+@click.argument("username")
+@click.option("--days", type=int, default=None, help="Days until the token expires (default: NONGXIN_TOKEN_DAYS or 90).")
+@click.pass_context
+def tokens_issue(ctx: click.Context, username: str, days: int | None) -> None:
+    """Issue an API token for USERNAME and print it once."""
+    from nongxin.core.institutions.users import issue_token
+
+    console = _console(ctx)
+    with console.uow() as unit:
+        plain, token = issue_token(unit, username, days=days or console.settings.token_days,
+                                   actor=_operator(unit).username)
+        unit.commit()
+    click.echo(plain)
+    click.echo(f"(prefix {token.prefix}, expires {token.expires_at:%Y-%m-%d}; it is not stored and "
+               "cannot be shown again)", err=True)
+
+
+@tokens.command("revoke")
+@click.argument("token_or_prefix")
+@click.pass_context
+def tokens_revoke(ctx: click.Context, token_or_prefix: str) -> None:
+    """Revoke a token, given the token or its first 10 characters."""
+    from nongxin.core.institutions.users import revoke_token
+
+    with _console(ctx).uow() as unit:
+        token = revoke_token(unit, token_or_prefix, actor=_operator(unit).username)
+        owner = token.user.username
+        unit.commit()
+    click.echo(f"revoked token {token.prefix} of {owner}")
+
+
+@main.group()
+def audit() -> None:
+    """Audit trail commands."""
+
+
+@audit.command("verify")
+@click.pass_context
+def audit_verify(ctx: click.Context) -> None:
+    """Check the audit hash chain; exit 1 and name each changed or missing entry."""
+    from nongxin.core.audit.services import verify
+
+    with _console(ctx).uow() as unit:
+        problems = verify(unit.session)
+    if problems:
+        for problem in problems:
+            click.secho(f"  {problem.message}", fg="red", err=True)
+        click.secho(f"audit chain BROKEN: {len(problems)} problem(s)", fg="red", err=True)
+        sys.exit(1)
+    click.echo("audit chain intact")

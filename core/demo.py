@@ -1,0 +1,65 @@
+"""The demo province: enough tree and people to try every role on a fresh machine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nongxin.core.db import UnitOfWork
+from nongxin.core.institutions import services, users
+from nongxin.core.institutions.models import Level, Role
+
+TREE: list[tuple[str, str, Level, str | None]] = [
+    ("SD", "山东省农村信用社联合社", Level.PROVINCE, None),
+    ("SD-LZ", "鲁中审计中心", Level.CITY, "SD"),
+    ("SD-LN", "鲁南审计中心", Level.CITY, "SD"),
+    ("JNRCB", "济南农商银行", Level.COUNTY, "SD-LZ"),
+    ("TARCB", "泰安农商银行", Level.COUNTY, "SD-LZ"),
+    ("LYRCB", "临沂农商银行", Level.COUNTY, "SD-LN"),
+    ("JNRCB-LX", "历下支行", Level.BRANCH, "JNRCB"),
+    ("JNRCB-LX-G01", "泉城路网格", Level.GRID, "JNRCB-LX"),
+    ("JNRCB-ZQ", "章丘支行", Level.BRANCH, "JNRCB"),
+    ("JNRCB-ZQ-G01", "相公庄网格", Level.GRID, "JNRCB-ZQ"),
+    ("TARCB-TS", "泰山支行", Level.BRANCH, "TARCB"),
+    ("TARCB-TS-G01", "岱庙网格", Level.GRID, "TARCB-TS"),
+    ("LYRCB-LS", "兰山支行", Level.BRANCH, "LYRCB"),
+    ("LYRCB-LS-G01", "沂河网格", Level.GRID, "LYRCB-LS"),
+]
+
+PEOPLE: list[tuple[str, str, Role, str]] = [
+    ("province.admin", "省联社管理员", Role.PROVINCE_ADMIN, "SD"),
+    ("jinan.admin", "济南农商行管理员", Role.COUNTY_ADMIN, "JNRCB"),
+    ("jinan.pm", "济南产品经理", Role.PRODUCT_MANAGER, "JNRCB"),
+    ("jinan.params", "济南参数管理岗", Role.PARAMETER_ADMIN, "JNRCB"),
+    ("jinan.cm", "历下客户经理", Role.CUSTOMER_MANAGER, "JNRCB-LX"),
+    ("jinan.reviewer", "济南审查岗", Role.REVIEWER, "JNRCB"),
+    ("jinan.approver", "济南审批岗", Role.APPROVER, "JNRCB"),
+    ("jinan.postloan", "济南贷后检查岗", Role.POST_LOAN_CHECKER, "JNRCB"),
+    ("linyi.admin", "临沂农商行管理员", Role.COUNTY_ADMIN, "LYRCB"),
+    ("linyi.pm", "临沂产品经理", Role.PRODUCT_MANAGER, "LYRCB"),
+    ("linyi.cm", "兰山客户经理", Role.CUSTOMER_MANAGER, "LYRCB-LS"),
+    ("taian.cm", "泰山客户经理", Role.CUSTOMER_MANAGER, "TARCB-TS"),
+]
+
+
+@dataclass(frozen=True)
+class SeededUser:
+    username: str
+    role: Role
+    institution: str
+    token: str
+
+
+def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
+    """Seeds an empty database; returns each user's token (shown once). Does nothing if seeded."""
+    if services.root(uow.session) is not None:
+        return []
+    for code, name, level, parent in TREE:
+        services.create(uow, None, code=code, name=name, level=level, parent_code=parent)
+    seeded = []
+    for username, display, role, inst in PEOPLE:
+        users.create_user(uow, None, username=username, display_name=display, role=role,
+                          institution_code=inst)
+        plain, _ = users.issue_token(uow, username, days=token_days)
+        seeded.append(SeededUser(username, role, inst, plain))
+    uow.commit()
+    return seeded

@@ -1,0 +1,110 @@
+"""Users and their API tokens.
+
+Tokens are 32 random bytes shown once; only a SHA-256 digest is stored. A slow password hash buys
+nothing here: the secret has 256 bits of entropy, so a fast digest cannot be brute-forced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from nongxin.core.audit.services import record
+from nongxin.core.auth import Principal
+from nongxin.core.db import UnitOfWork, as_utc, utcnow
+from nongxin.core.errors import Conflict, NotFound, Unauthorized, invalid
+from nongxin.core.institutions import services
+from nongxin.core.institutions.models import ADMINS, ApiToken, Role, User
+
+TOKEN_PREFIX = "nx_"
+USERNAME_RE = re.compile(r"^[a-z0-9_.-]{2,64}$")
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise invalid("role", f"{value!r} is not one of {', '.join(r.value for r in Role)}") from None
+
+
+def create_user(uow: UnitOfWork, principal: Principal | None, *, username: str, display_name: str,
+                role: Role, institution_code: str) -> User:
+    session = uow.session
+    if not USERNAME_RE.match(username):
+        raise invalid("username", "use 2-64 lower-case letters, digits, '.', '_' or '-'")
+    if principal is not None:
+        principal.require_role(ADMINS, "create users")
+        inst = services.visible(session, principal, institution_code)
+        if role is Role.PROVINCE_ADMIN and principal.role is not Role.PROVINCE_ADMIN:
+            raise invalid("role", "only a province admin may create another province admin")
+    else:
+        inst = services.get_by_code(session, institution_code)
+        if inst is None:
+            raise invalid("institution", f"no institution with code {institution_code}")
+    if session.execute(sa.select(User.id).where(User.username == username)).first():
+        raise Conflict(f"user {username} already exists", code="duplicate_username",
+                       fields={"username": ["already exists"]})
+    user = User(username=username, display_name=display_name or username, role=role, institution=inst)
+    session.add(user)
+    session.flush()
+    record(session, actor=principal.username if principal else "system", action="user.create",
+           target=f"user:{username}", institution_code=inst.code,
+           after={"username": username, "role": role.value, "institution": inst.code})
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(uow: UnitOfWork, username: str, *, days: int, actor: str = "system") -> tuple[str, ApiToken]:
+    """Returns the plain token (the only time it exists) and its stored record."""
+    if days < 1:
+        raise invalid("days", "a token must live at least one day")
+    user = uow.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"user {username} not found", fields={"username": ["not found"]})
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, prefix=plain[:10], token_hash=_digest(plain),
+                     expires_at=utcnow() + timedelta(days=days))
+    uow.session.add(token)
+    uow.session.flush()
+    record(uow.session, actor=actor, action="token.issue", target=f"token:{token.prefix}",
+           institution_code=user.institution.code,
+           after={"user": username, "expires_at": token.expires_at.isoformat()})
+    return plain, token
+
+
+def revoke_token(uow: UnitOfWork, prefix_or_token: str, *, actor: str = "system") -> ApiToken:
+    prefix = prefix_or_token[:10]
+    token = uow.session.execute(
+        sa.select(ApiToken).where(ApiToken.prefix == prefix, ApiToken.revoked_at.is_(None))
+    ).scalars().first()
+    if token is None:
+        raise NotFound(f"no live token starts with {prefix}", fields={"token": ["not found"]})
+    token.revoked_at = utcnow()
+    record(uow.session, actor=actor, action="token.revoke", target=f"token:{prefix}",
+           institution_code=token.user.institution.code, after={"user": token.user.username})
+    return token
+
+
+def authenticate(session: Session, plain: str, *, now: datetime | None = None) -> Principal:
+    token = session.execute(
+        sa.select(ApiToken).where(ApiToken.token_hash == _digest(plain))
+    ).scalar_one_or_none()
+    if token is None:
+        raise Unauthorized("the API token is not valid", code="invalid_token")
+    if token.revoked_at is not None:
+        raise Unauthorized("the API token was revoked", code="token_revoked")
+    if as_utc(token.expires_at) <= (now or utcnow()):
+        raise Unauthorized("the API token has expired", code="token_expired")
+    user = token.user
+    if not user.active:
+        raise Unauthorized(f"user {user.username} is deactivated", code="user_inactive")
+    inst = user.institution
+    return Principal(user.username, user.role, inst.id, inst.code, inst.path)

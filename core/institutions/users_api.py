@@ -1,0 +1,56 @@
+"""User and token endpoints for administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_smorest import Blueprint
+
+from nongxin.core.errors import NotFound
+from nongxin.core.institutions import users
+from nongxin.core.institutions.models import ADMINS, Institution, Role, User
+from nongxin.core.institutions.schemas import TokenCreate, TokenOut, UserCreate, UserOut
+from nongxin.core.web import principal, runtime, uow
+
+blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users, roles and API tokens")
+
+
+@blp.route("")
+@blp.response(200, UserOut(many=True))
+def list_users() -> Any:
+    """Users of the caller's subtree (admins only)."""
+    me = principal()
+    me.require_role(ADMINS, "list users")
+    stmt = (sa.select(User).join(Institution).where(Institution.path.startswith(me.institution_path))
+            .order_by(User.username))
+    return uow().session.execute(stmt).scalars().all()
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(UserCreate)
+@blp.response(201, UserOut)
+def create_user(body: dict[str, Any]) -> Any:
+    unit = uow()
+    user = users.create_user(unit, principal(), username=body["username"],
+                             display_name=body["display_name"], role=Role(body["role"]),
+                             institution_code=body["institution"])
+    unit.commit()
+    return user
+
+
+@blp.route("/<username>/tokens", methods=["POST"])
+@blp.arguments(TokenCreate)
+@blp.response(201, TokenOut)
+def issue_token(body: dict[str, Any], username: str) -> Any:
+    """Issue a token; the response is the only time the token is shown."""
+    me, unit = principal(), uow()
+    if username != me.username:
+        me.require_role(ADMINS, "issue tokens for other users")
+        user = unit.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None or not user.institution.path.startswith(me.institution_path):
+            raise NotFound(f"user {username} not found")
+    plain, token = users.issue_token(unit, username, days=body["days"] or runtime().settings.token_days,
+                                     actor=me.username)
+    unit.commit()
+    return {"token": plain, "prefix": token.prefix, "expires_at": token.expires_at}

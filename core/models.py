@@ -1,0 +1,7 @@
+"""Imports every model module so the metadata is complete for Alembic and for tests."""
+
+from nongxin.core.audit import models as audit_models  # noqa: F401
+from nongxin.core.db import Base
+from nongxin.core.institutions import models as institution_models  # noqa: F401
+
+metadata = Base.metadata

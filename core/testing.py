@@ -1,0 +1,140 @@
+"""pytest fixtures for the core's tests and for county developers testing their plugins.
+
+Registered under the ``pytest11`` entry point, so ``pip install nongxin[test]`` is all a plugin
+package needs. The database is SQLite unless ``NONGXIN_TEST_DATABASE_URL`` (or the
+``--nongxin-db`` option) names a PostgreSQL database, which the fixtures empty before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--nongxin-db", default=None,
+                     help="database URL for the Nongxin fixtures (default: a SQLite file per test; "
+                          "or set NONGXIN_TEST_DATABASE_URL)")
+
+
+def _database_option(config: pytest.Config) -> str | None:
+    return config.getoption("--nongxin-db") or os.environ.get("NONGXIN_TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def nongxin_database_template(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per session: a SQLite file to copy, or a PostgreSQL schema to truncate."""
+    import sqlalchemy as sa
+
+    from nongxin.core.db import make_engine
+    from nongxin.core.migrate import upgrade
+
+    url = _database_option(pytestconfig)
+    if url is None:
+        path = tmp_path_factory.mktemp("nongxin-template") / "template.db"
+        url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def nongxin_database_url(nongxin_database_template: str, tmp_path: Path) -> str:
+    """A database with the full schema and no rows, private to this test."""
+    import sqlalchemy as sa
+
+    from nongxin.core.db import make_engine
+
+    if nongxin_database_template.startswith("sqlite:///"):
+        target = tmp_path / "nongxin.db"
+        shutil.copyfile(nongxin_database_template.removeprefix("sqlite:///"), target)
+        return f"sqlite:///{target}"
+    engine = make_engine(nongxin_database_template)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+        if tables:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return nongxin_database_template
+
+
+@pytest.fixture
+def nongxin_settings(nongxin_database_url: str) -> Any:
+    from nongxin.core.config import Settings
+
+    return Settings(database_url=nongxin_database_url, environment="testing",
+                    secret_key="test-secret")
+
+
+@pytest.fixture
+def nongxin_app(nongxin_settings: Any) -> Iterator[Any]:
+    from nongxin.core.app import create_app
+
+    app = create_app(nongxin_settings)
+    yield app
+    app.extensions["nongxin"].engine.dispose()
+
+
+@pytest.fixture
+def nongxin_uow(nongxin_app: Any) -> Iterator[Any]:
+    """A unit of work on the test database, for arranging data and checking what was written."""
+    from nongxin.core.db import UnitOfWork
+
+    with UnitOfWork(nongxin_app.extensions["nongxin"].sessions) as unit:
+        yield unit
+
+
+@dataclass
+class DemoProvince:
+    """The seeded demo province and a token per user, keyed by username."""
+
+    tokens: dict[str, str]
+
+    def headers(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+
+@pytest.fixture
+def nongxin_demo(nongxin_app: Any) -> DemoProvince:
+    from nongxin.core import demo
+    from nongxin.core.db import UnitOfWork
+
+    with UnitOfWork(nongxin_app.extensions["nongxin"].sessions) as unit:
+        seeded = demo.seed(unit)
+    return DemoProvince({u.username: u.token for u in seeded})
+
+
+class ApiClient:
+    """The Flask test client with a user's token on every request."""
+
+    def __init__(self, client: Any, demo: DemoProvince, username: str) -> None:
+        self._client, self._demo, self.username = client, demo, username
+
+    def as_user(self, username: str) -> "ApiClient":
+        return ApiClient(self._client, self._demo, username)
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        call = getattr(self._client, method)
+
+        def send(path: str, **kwargs: Any) -> Any:
+            headers = {**self._demo.headers(self.username), **kwargs.pop("headers", {})}
+            return call(path, headers=headers, **kwargs)
+
+        return send
+
+
+@pytest.fixture
+def nongxin_client(nongxin_app: Any, nongxin_demo: DemoProvince) -> ApiClient:
+    """A test client acting as the Jinan product manager; ``.as_user(name)`` switches user."""
+    return ApiClient(nongxin_app.test_client(), nongxin_demo, "jinan.pm")

@@ -1,0 +1,57 @@
+import pytest
+import sqlalchemy as sa
+
+from nongxin.core.audit.models import AuditEntry
+from nongxin.core.audit.services import verify
+from nongxin.core.db import append_only_ddl
+
+
+def _tamper(uow, statement):
+    """What a DBA with raw SQL could do: drop the guard triggers, then edit."""
+    dialect = uow.session.get_bind().dialect.name
+    conn = uow.session.connection()
+    if dialect == "sqlite":
+        conn.execute(sa.text("DROP TRIGGER audit_log_no_update"))
+        conn.execute(sa.text("DROP TRIGGER audit_log_no_delete"))
+    else:
+        conn.execute(sa.text("DROP TRIGGER audit_log_append_only ON audit_log"))
+    conn.execute(sa.text(statement))
+    for ddl in append_only_ddl(dialect, "audit_log"):  # the schema outlives this test on PostgreSQL
+        conn.execute(sa.text(ddl))
+    uow.commit()
+
+
+def test_fresh_chain_verifies(nongxin_demo, nongxin_uow):
+    assert nongxin_uow.session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar_one() > 20
+    assert verify(nongxin_uow.session) == []
+
+
+def test_database_refuses_update_and_delete(nongxin_demo, nongxin_uow):
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        nongxin_uow.session.execute(sa.text("UPDATE audit_log SET actor = 'x' WHERE id = 3"))
+    nongxin_uow.rollback()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        nongxin_uow.session.execute(sa.text("DELETE FROM audit_log WHERE id = 3"))
+    nongxin_uow.rollback()
+
+
+def test_changed_entry_is_named(nongxin_demo, nongxin_uow):
+    _tamper(nongxin_uow, "UPDATE audit_log SET actor = 'mallory' WHERE id = 5")
+    problems = verify(nongxin_uow.session)
+    assert [p.entry_id for p in problems] == [5]
+    assert "changed" in problems[0].message
+
+
+def test_deleted_entry_is_found(nongxin_demo, nongxin_uow):
+    _tamper(nongxin_uow, "DELETE FROM audit_log WHERE id = 7")
+    problems = verify(nongxin_uow.session)
+    assert [p.entry_id for p in problems] == [8]
+    assert "deleted" in problems[0].message
+
+
+def test_api_lists_only_own_subtree_and_offers_no_edit(nongxin_client):
+    admin = nongxin_client.as_user("jinan.admin")
+    entries = admin.get("/api/audit?limit=500").get_json()
+    assert entries and all(not e["institution_code"].startswith(("LYRCB", "TARCB", "SD-LN")) for e in entries)
+    assert admin.delete("/api/audit").status_code == 405
+    assert nongxin_client.as_user("jinan.cm").get("/api/audit").status_code == 403

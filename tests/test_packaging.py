@@ -1,0 +1,37 @@
+"""A normal (non-editable) install into a fresh venv must carry every subpackage and data file."""
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_wheel_installs_and_every_subpackage_imports(tmp_path):
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+                   check=True, capture_output=True)
+    wheel = next(wheels.glob("nongxin-*.whl"))
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True)
+    script = (
+        "import pkgutil, importlib, nongxin.sdk, nongxin.core, nongxin.plugins\n"
+        "for top in (nongxin.sdk, nongxin.core, nongxin.plugins):\n"
+        "    for m in pkgutil.walk_packages(top.__path__, top.__name__ + '.'):\n"
+        "        if 'migrations.versions.' in m.name or m.name.endswith(('migrations.env', '.testing')):\n"
+        "            continue\n"
+        "        importlib.import_module(m.name)\n"
+        "import importlib.resources as r\n"
+        "assert (r.files('nongxin.core.migrations') / 'script.py.mako').is_file()\n"
+        "assert (r.files('nongxin.sdk') / 'py.typed').is_file()\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout.strip() == "ok", out.stderr
+    demo = subprocess.run([str(env_dir / "bin" / "nongxin"), "demo", "--no-serve"], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    assert "province.admin" in demo.stdout
