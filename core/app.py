@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from flask import Flask, jsonify
 from sqlalchemy.orm import sessionmaker
@@ -16,7 +16,10 @@ from nongxin.core.web import NongxinApi, Runtime, install
 log = logging.getLogger("nongxin")
 
 
-def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Settings | Mapping[str, Any] | None = None, *,
+               plugins: Sequence[Any] = (), discover: bool = True) -> Flask:
+    """``plugins`` are registered in addition to the installed ones (``discover``): tests and
+    plugin authors use it to run a plugin that is not installed."""
     if isinstance(config, Settings):
         settings = config
     else:
@@ -43,7 +46,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     engine = make_engine(settings.database_url)
     app.extensions["nongxin"] = Runtime(
-        settings=settings, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False)
+        settings=settings, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False),
+        plugins=_plugins(settings, plugins, discover),
     )
     install(app)
 
@@ -54,10 +58,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     from nongxin.core import docs, health
     from nongxin.core.audit.api import blp as audit_blp
+    from nongxin.core.credit.api import blp as products_blp
+    from nongxin.core.plugin_state.api import blp as plugins_blp
     from nongxin.core.institutions.api import blp as institutions_blp
     from nongxin.core.institutions.users_api import blp as users_blp
 
-    for blp in (health.blp, institutions_blp, users_blp, audit_blp):
+    for blp in (health.blp, institutions_blp, users_blp, audit_blp, plugins_blp, products_blp):
         api.register_blueprint(blp)
     app.register_blueprint(docs.bp)
 
@@ -72,6 +78,20 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
                         "it has been logged", "fields": {}}), 500
 
     return app
+
+
+def _plugins(settings: Settings, extra: Sequence[Any], discover: bool) -> Any:
+    from nongxin.core.breaker import Breakers
+    from nongxin.core.plugin_manager import PluginHost
+    from nongxin.core.plugin_state.services import PluginDirectory
+
+    host = PluginHost(Breakers(settings.breaker_threshold, settings.breaker_cooldown_seconds),
+                      trace=settings.trace_plugins)
+    if discover:
+        host.load_entry_points()
+    for module in extra:
+        host.register(module, source="registered by the application")
+    return PluginDirectory(host)
 
 
 def _version() -> str:

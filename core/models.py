@@ -3,5 +3,6 @@
 from nongxin.core.audit import models as audit_models  # noqa: F401
 from nongxin.core.db import Base
 from nongxin.core.institutions import models as institution_models  # noqa: F401
+from nongxin.core.plugin_state import models as plugin_models  # noqa: F401
 
 metadata = Base.metadata

@@ -78,10 +78,16 @@ def nongxin_settings(nongxin_database_url: str) -> Any:
 
 
 @pytest.fixture
-def nongxin_app(nongxin_settings: Any) -> Iterator[Any]:
+def nongxin_plugins() -> list[Any]:
+    """Plugin modules to register besides the installed ones; override it in a plugin's tests."""
+    return []
+
+
+@pytest.fixture
+def nongxin_app(nongxin_settings: Any, nongxin_plugins: list[Any]) -> Iterator[Any]:
     from nongxin.core.app import create_app
 
-    app = create_app(nongxin_settings)
+    app = create_app(nongxin_settings, plugins=nongxin_plugins)
     yield app
     app.extensions["nongxin"].engine.dispose()
 
@@ -132,6 +138,25 @@ class ApiClient:
             return call(path, headers=headers, **kwargs)
 
         return send
+
+
+@pytest.fixture
+def nongxin_enable(nongxin_app: Any, nongxin_demo: DemoProvince) -> Callable[..., Any]:
+    """``nongxin_enable("my_plugin", "JNRCB", settings={...})`` switches a plugin on for a county
+    bank the way a product manager would, through the API, and fails the test if refused."""
+    client = nongxin_app.test_client()
+    headers = nongxin_demo.headers("province.admin")
+
+    def enable(plugin: str, institution: str = "JNRCB", settings: dict[str, Any] | None = None) -> Any:
+        resp = client.post(f"/api/plugins/{plugin}/enable", json={"institution": institution}, headers=headers)
+        assert resp.status_code == 200, resp.get_json()
+        if settings:
+            resp = client.put(f"/api/plugins/{plugin}/settings", headers=headers,
+                              json={"institution": institution, "settings": settings})
+            assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
+    return enable
 
 
 @pytest.fixture

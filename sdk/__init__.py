@@ -1,10 +1,55 @@
 """The Nongxin SDK: everything a county bank's plugin may import.
 
 The SDK never imports the core, so a plugin built on it can be written, tested and packaged without
-a running province.
+a running province. Hook specifications live in :mod:`nongxin.sdk.hookspecs`.
 """
 
+from nongxin.sdk.markers import hookimpl
+from nongxin.sdk.types import (
+    AmountRange,
+    Applicant,
+    ApplicationData,
+    CollateralData,
+    ConnectorSpec,
+    Event,
+    Finding,
+    HookContext,
+    LimitResult,
+    Outcome,
+    PluginFailure,
+    PluginInfo,
+    PluginKind,
+    PriceResult,
+    ProductSpec,
+    ScorecardBin,
+    ScorecardSpec,
+    Valuation,
+)
+
 __version__ = "0.1.0"
+#: The hook contract's version. Plugins declare the range they support in PluginInfo.core_api.
 CORE_API_VERSION = "1.0"
 
-__all__ = ["CORE_API_VERSION", "__version__"]
+__all__ = [
+    "CORE_API_VERSION",
+    "AmountRange",
+    "Applicant",
+    "ApplicationData",
+    "CollateralData",
+    "ConnectorSpec",
+    "Event",
+    "Finding",
+    "HookContext",
+    "LimitResult",
+    "Outcome",
+    "PluginFailure",
+    "PluginInfo",
+    "PluginKind",
+    "PriceResult",
+    "ProductSpec",
+    "ScorecardBin",
+    "ScorecardSpec",
+    "Valuation",
+    "__version__",
+    "hookimpl",
+]

@@ -90,3 +90,18 @@ def test_demo_seeds_once(nongxin_settings):
     assert "province.admin" in first.output and "nx_" in first.output
     second = run(nongxin_settings, "demo", "--no-serve")
     assert "already seeded" in second.output
+
+
+def test_plugins_commands(nongxin_settings, nongxin_demo):
+    listed = run(nongxin_settings, "plugins", "list", "--institution", "JNRCB")
+    assert "provincial_products" in listed.output and "enabled" in listed.output
+    off = run(nongxin_settings, "plugins", "disable", "provincial_products", "--institution", "LYRCB")
+    assert off.exit_code == 0 and "disabled (set at LYRCB)" in off.output
+    bad = run(nongxin_settings, "plugins", "settings", "provincial_products", "--institution", "JNRCB",
+              "base_rate=0.9")
+    assert bad.exit_code == 2 and "base_rate" in bad.output
+    ok = run(nongxin_settings, "plugins", "settings", "provincial_products", "--institution", "JNRCB",
+             "base_rate=0.05")
+    assert ok.exit_code == 0 and "base_rate = 0.05" in ok.output
+    check = run(nongxin_settings, "plugins", "check")
+    assert check.exit_code == 0 and "ok      provincial_products" in check.output

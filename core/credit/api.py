@@ -1,0 +1,36 @@
+"""Credit endpoints. For now: the products offered at an institution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from nongxin.core.credit.products import offered
+from nongxin.core.institutions import services as institutions
+from nongxin.core.plugin_state.api import InstitutionArg
+from nongxin.core.web import principal, runtime, uow
+
+blp = Blueprint("products", __name__, url_prefix="/api/products", description="Loan products")
+
+
+@blp.route("")
+@blp.arguments(InstitutionArg, location="query")
+@blp.response(200)
+def list_products(args: dict[str, Any]) -> Any:
+    """Products of the plugins enabled at the institution; failing plugins are listed apart."""
+    inst = institutions.visible(uow().session, principal(), args["institution"])
+    products, failures = offered(uow().session, runtime().plugins, inst)
+    return {
+        "institution": inst.code,
+        "products": [{
+            "code": p.spec.code, "name": p.spec.name, "plugin": p.plugin, "segment": p.spec.segment,
+            "amount": {"min": str(p.spec.amount.minimum), "max": str(p.spec.amount.maximum)},
+            "term_months": list(p.spec.term_months),
+            "annual_rate": [str(r) for r in p.spec.annual_rate],
+            "repayment_methods": list(p.spec.repayment_methods),
+            "collateral_kind": p.spec.collateral_kind,
+            "auto_approval_ceiling": str(p.spec.auto_approval_ceiling),
+        } for p in products],
+        "failures": [{"plugin": f.plugin, "error": f.error} for f in failures],
+    }

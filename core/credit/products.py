@@ -1,0 +1,32 @@
+"""The products offered at an institution: whatever its enabled product plugins contribute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from nongxin.core.institutions.models import Institution
+from nongxin.core.plugin_state.services import PluginDirectory
+from nongxin.sdk.types import PluginFailure, ProductSpec
+
+
+@dataclass(frozen=True)
+class OfferedProduct:
+    plugin: str
+    spec: ProductSpec
+
+
+def offered(session: Session, directory: PluginDirectory, institution: Institution) -> tuple[list[OfferedProduct], list[PluginFailure]]:
+    view = directory.view(session, institution)
+    hook = view.hook("nongxin_products")
+    products: list[OfferedProduct] = []
+    failures: list[PluginFailure] = []
+    # One implementation at a time, to know which plugin offered which product.
+    for impl in reversed(hook.get_hookimpls()):
+        value = impl.function(*[view.ctx for _ in impl.argnames])  # the hook's only parameter is ctx
+        if isinstance(value, PluginFailure):
+            failures.append(value)
+        else:
+            products.extend(OfferedProduct(impl.plugin_name, spec) for spec in value or [])
+    return products, failures

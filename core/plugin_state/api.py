@@ -1,0 +1,138 @@
+"""Product managers' plugin switchboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from nongxin.core.institutions import services as institutions
+from nongxin.core.plugin_state.services import PluginState
+from nongxin.core.schemas import StrictSchema
+from nongxin.core.web import principal, runtime, uow
+
+blp = Blueprint("plugins", __name__, url_prefix="/api/plugins",
+                description="Plugins, and their state and settings per institution")
+
+
+class InstitutionArg(StrictSchema):
+    institution = fields.String(required=True, metadata={"description": "institution code"})
+
+
+class SwitchBody(StrictSchema):
+    institution = fields.String(required=True)
+
+
+class SettingsBody(StrictSchema):
+    institution = fields.String(required=True)
+    settings = fields.Dict(keys=fields.String(), required=True)
+
+
+def _where(code: str) -> Any:
+    return institutions.visible(uow().session, principal(), code)
+
+
+def _state_json(state: PluginState) -> dict[str, Any]:
+    return {"plugin": state.plugin, "enabled": state.enabled, "source": state.enabled_source,
+            "allowed": state.allowed, "settings": {k: _plain(v) for k, v in state.settings.items()},
+            "settings_error": state.settings_error}
+
+
+def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
+    return str(value) if isinstance(value, Decimal) else value
+
+
+@blp.route("")
+@blp.arguments(InstitutionArg, location="query")
+@blp.response(200)
+def list_plugins(args: dict[str, Any]) -> Any:
+    """Every plugin: version, kind, hooks, state at the institution and where it comes from,
+    circuit-breaker status; and the plugins that failed to load, with the reason."""
+    inst = _where(args["institution"])
+    directory = runtime().plugins
+    host = directory.host
+    states = {s.plugin: s for s in directory.states(uow().session, inst)}
+    plugins = []
+    for name, plugin in sorted(host.loaded.items()):
+        plugins.append({
+            "name": name, "version": plugin.info.version, "kind": plugin.info.kind.value,
+            "description": plugin.info.description, "hooks": list(plugin.hooks),
+            "allowed_institutions": list(plugin.info.allowed_institutions or []) or None,
+            "status": "loaded", **_state_json(states[name]),
+            "breaker": host.breakers.status(name, inst.code),
+        })
+    failed = [{"name": f.name, "status": "failed", "reason": f.reason, "source": f.source}
+              for f in sorted(host.failed.values(), key=lambda f: f.name)]
+    return {"institution": inst.code, "plugins": plugins, "failed": failed}
+
+
+def _switch(name: str, body: dict[str, Any], enabled: bool | None) -> Any:
+    unit = uow()
+    state = runtime().plugins.switch(unit, principal(), name, body["institution"], enabled)
+    unit.commit()
+    return _state_json(state)
+
+
+@blp.route("/<name>/enable", methods=["POST"])
+@blp.arguments(SwitchBody)
+@blp.response(200)
+def enable(body: dict[str, Any], name: str) -> Any:
+    """Enable the plugin at the institution and its subtree (product managers and admins)."""
+    return _switch(name, body, True)
+
+
+@blp.route("/<name>/disable", methods=["POST"])
+@blp.arguments(SwitchBody)
+@blp.response(200)
+def disable(body: dict[str, Any], name: str) -> Any:
+    """Disable the plugin at the institution and its subtree; its hooks stop running there."""
+    return _switch(name, body, False)
+
+
+@blp.route("/<name>/inherit", methods=["POST"])
+@blp.arguments(SwitchBody)
+@blp.response(200)
+def inherit(body: dict[str, Any], name: str) -> Any:
+    """Remove the switch at the institution so it follows its parent again."""
+    return _switch(name, body, None)
+
+
+@blp.route("/<name>/settings")
+@blp.arguments(InstitutionArg, location="query")
+@blp.response(200)
+def get_settings(args: dict[str, Any], name: str) -> Any:
+    """The plugin's effective, validated settings at the institution."""
+    inst = _where(args["institution"])
+    directory = runtime().plugins
+    plugin = directory._plugin(name)
+    state = next(s for s in directory.states(uow().session, inst) if s.plugin == plugin.name)
+    return _state_json(state)
+
+
+@blp.route("/<name>/settings", methods=["PUT"])
+@blp.arguments(SettingsBody)
+@blp.response(200)
+def put_settings(body: dict[str, Any], name: str) -> Any:
+    """Set settings at the institution; validated by the plugin's schema (422 names the key)."""
+    unit = uow()
+    state = runtime().plugins.set_settings(unit, principal(), name, body["institution"], body["settings"])
+    unit.commit()
+    return _state_json(state)
+
+
+@blp.route("/<name>/reset", methods=["POST"])
+@blp.arguments(SwitchBody)
+@blp.response(200)
+def reset_breaker(body: dict[str, Any], name: str) -> Any:
+    """Close the plugin's circuit breaker at the institution (in this worker)."""
+    from nongxin.core.plugin_state.services import SWITCHERS
+
+    inst = _where(body["institution"])
+    principal().require_role(SWITCHERS, "reset circuit breakers")
+    host = runtime().plugins.host
+    runtime().plugins._plugin(name)
+    host.breakers.reset(name, inst.code)
+    return host.breakers.status(name, inst.code)

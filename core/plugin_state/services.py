@@ -1,0 +1,206 @@
+"""Which plugins are on where, with which settings; switching them; the per-institution view.
+
+A switch at a node applies to its subtree unless a lower node overrides it. Settings merge from
+the province down, lower keys winning, and are validated by the plugin's own schema. Every change
+bumps the generation counter so that every worker process drops its cached views on its next
+request: a switch takes effect without a restart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+from marshmallow import ValidationError
+from sqlalchemy.orm import Session
+
+from nongxin.core.audit.services import record
+from nongxin.core.auth import Principal
+from nongxin.core.db import UnitOfWork
+from nongxin.core.errors import NotFound, ValidationFailed, invalid
+from nongxin.core.institutions import services as institutions
+from nongxin.core.institutions.models import Institution, Role
+from nongxin.core.plugin_manager import InstitutionView, LoadedPlugin, PluginHost
+from nongxin.core.plugin_state.models import PluginGeneration, PluginSwitch
+from nongxin.sdk.types import HookContext
+
+SWITCHERS = (Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN, Role.PRODUCT_MANAGER)
+
+
+@dataclass(frozen=True)
+class PluginState:
+    plugin: str
+    enabled: bool
+    enabled_source: str  # "default", "set at CODE", "not allowed here"
+    allowed: bool
+    settings: Mapping[str, Any]
+    settings_error: str | None = None
+
+
+def generation(session: Session) -> int:
+    value = session.execute(sa.select(PluginGeneration.value).where(PluginGeneration.id == 1)).scalar()
+    return value or 0
+
+
+def _bump(session: Session) -> None:
+    # The migration inserts the row; recreate it if an operator emptied the table.
+    bumped = session.execute(sa.update(PluginGeneration).where(PluginGeneration.id == 1)
+                             .values(value=PluginGeneration.value + 1))
+    if bumped.rowcount == 0:
+        session.add(PluginGeneration(id=1, value=1))
+
+
+def _switches(session: Session, chain: list[Institution]) -> dict[tuple[str, int], PluginSwitch]:
+    rows = session.execute(sa.select(PluginSwitch).where(
+        PluginSwitch.institution_id.in_([i.id for i in chain]))).scalars()
+    return {(r.plugin, r.institution_id): r for r in rows}
+
+
+def _allowed(plugin: LoadedPlugin, chain: list[Institution]) -> bool:
+    allowed = plugin.info.allowed_institutions
+    return allowed is None or any(node.code in allowed for node in chain)
+
+
+def _validate_settings(plugin: LoadedPlugin, raw: Mapping[str, Any]) -> dict[str, Any]:
+    schema_cls = plugin.info.settings_schema
+    if schema_cls is None:
+        if raw:
+            raise invalid("settings", f"plugin {plugin.name} takes no settings")
+        return {}
+    return dict(schema_cls().load(dict(raw)))
+
+
+def resolve(plugin: LoadedPlugin, chain: list[Institution], switches: Mapping[tuple[str, int], PluginSwitch]) -> PluginState:
+    """The effective state at ``chain[-1]`` given the switches along its ancestry."""
+    allowed = _allowed(plugin, chain)
+    enabled, source = plugin.info.enabled_by_default, "default"
+    merged: dict[str, Any] = {}
+    for node in chain:
+        row = switches.get((plugin.name, node.id))
+        if row is None:
+            continue
+        if row.enabled is not None:
+            enabled, source = row.enabled, f"set at {node.code}"
+        merged.update(row.settings or {})
+    if not allowed:
+        enabled, source = False, "not allowed here"
+    try:
+        settings, error = _validate_settings(plugin, merged), None
+    except (ValidationError, ValidationFailed) as exc:
+        settings, error = {}, str(getattr(exc, "messages", exc))
+        enabled = False if error else enabled
+    return PluginState(plugin.name, enabled, source, allowed, settings, error)
+
+
+class PluginDirectory:
+    """Builds and caches InstitutionViews; one per app, shared by all requests of a worker."""
+
+    def __init__(self, host: PluginHost) -> None:
+        self.host = host
+        self._generation: int | None = None
+        self._views: dict[str, InstitutionView] = {}
+
+    def view(self, session: Session, institution: Institution) -> InstitutionView:
+        current = generation(session)
+        if current != self._generation:
+            self._views.clear()
+            self.host.contexts.clear()
+            self._generation = current
+        view = self._views.get(institution.code)
+        if view is None:
+            view = self._views[institution.code] = self._build(session, institution)
+        return view
+
+    def _build(self, session: Session, institution: Institution) -> InstitutionView:
+        chain = institutions.ancestry(session, institution)
+        switches = _switches(session, chain)
+        ancestry = tuple(node.code for node in chain)
+        base = HookContext(institution.code, ancestry)
+        enabled, contexts = set(), {}
+        for plugin in self.host.loaded.values():
+            state = resolve(plugin, chain, switches)
+            if state.enabled:
+                enabled.add(plugin.name)
+                contexts[plugin.name] = HookContext(institution.code, ancestry, state.settings, plugin.name)
+        return InstitutionView(self.host, base, frozenset(enabled), contexts)
+
+    def states(self, session: Session, institution: Institution) -> list[PluginState]:
+        chain = institutions.ancestry(session, institution)
+        switches = _switches(session, chain)
+        return [resolve(p, chain, switches) for p in self.host.loaded.values()]
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def _plugin(self, name: str) -> LoadedPlugin:
+        plugin = self.host.loaded.get(name)
+        if plugin is None:
+            failed = self.host.failed.get(name)
+            if failed is not None:
+                raise invalid("plugin", f"plugin {name} failed to load: {failed.reason}")
+            raise NotFound(f"plugin {name} not found", fields={"plugin": ["not found"]})
+        return plugin
+
+    def _target(self, uow: UnitOfWork, principal: Principal, code: str, doing: str) -> Institution:
+        inst = institutions.visible(uow.session, principal, code)
+        principal.require_role(SWITCHERS, doing)
+        return inst
+
+    def _row(self, session: Session, plugin: str, inst: Institution, actor: str) -> PluginSwitch:
+        row = session.execute(sa.select(PluginSwitch).where(
+            PluginSwitch.plugin == plugin, PluginSwitch.institution_id == inst.id)).scalar_one_or_none()
+        if row is None:
+            row = PluginSwitch(plugin=plugin, institution_id=inst.id, enabled=None, settings=None, updated_by=actor)
+            session.add(row)
+        return row
+
+    def switch(self, uow: UnitOfWork, principal: Principal, name: str, code: str, enabled: bool | None) -> PluginState:
+        """Enable (True), disable (False) or inherit (None) ``name`` at ``code`` and its subtree."""
+        plugin = self._plugin(name)
+        inst = self._target(uow, principal, code, "switch plugins")
+        chain = institutions.ancestry(uow.session, inst)
+        if enabled and not _allowed(plugin, chain):
+            allowed = ", ".join(plugin.info.allowed_institutions or ())
+            raise ValidationFailed(
+                f"plugin {name} may not be enabled at {code}; it is offered only under: {allowed}",
+                code="plugin_not_allowed", fields={"institution": [f"{code} is not allowed for {name}"]})
+        before = resolve(plugin, chain, _switches(uow.session, chain))
+        row = self._row(uow.session, name, inst, principal.username)
+        row.enabled, row.updated_by = enabled, principal.username
+        _bump(uow.session)
+        uow.flush()
+        after = resolve(plugin, chain, _switches(uow.session, chain))
+        action = {True: "plugin.enable", False: "plugin.disable", None: "plugin.inherit"}[enabled]
+        record(uow.session, actor=principal.username, action=action, target=f"plugin:{name}",
+               institution_code=code, before={"enabled": before.enabled, "source": before.enabled_source},
+               after={"enabled": after.enabled, "source": after.enabled_source})
+        return after
+
+    def set_settings(self, uow: UnitOfWork, principal: Principal, name: str, code: str,
+                     values: Mapping[str, Any]) -> PluginState:
+        """Set some settings at ``code``; the merged result must pass the plugin's schema."""
+        plugin = self._plugin(name)
+        inst = self._target(uow, principal, code, "change plugin settings")
+        chain = institutions.ancestry(uow.session, inst)
+        switches = _switches(uow.session, chain)
+        before = resolve(plugin, chain, switches)
+        merged: dict[str, Any] = {}
+        for node in chain[:-1]:
+            merged.update((switches.get((name, node.id)) and switches[(name, node.id)].settings) or {})
+        own = dict((switches.get((name, inst.id)) and switches[(name, inst.id)].settings) or {})
+        own.update(values)
+        try:
+            _validate_settings(plugin, {**merged, **own})
+        except ValidationError as exc:
+            messages = exc.messages if isinstance(exc.messages, dict) else {"settings": exc.messages}
+            detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in messages.items())
+            raise ValidationFailed(f"invalid settings for {name}: {detail}", code="invalid_settings",
+                                   fields=messages) from None
+        row = self._row(uow.session, name, inst, principal.username)
+        row.settings, row.updated_by = own, principal.username
+        _bump(uow.session)
+        uow.flush()
+        after = resolve(plugin, chain, _switches(uow.session, chain))
+        record(uow.session, actor=principal.username, action="plugin.settings", target=f"plugin:{name}",
+               institution_code=code, before=dict(before.settings), after=dict(after.settings))
+        return after

@@ -1,0 +1,66 @@
+"""The province's standard products, offered everywhere unless a county switches them off.
+
+Registered ``trylast`` so a county bank's own limit and price for the same product win.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Mapping
+
+from marshmallow import Schema, fields, validate
+
+from nongxin.sdk import (
+    AmountRange, ApplicationData, HookContext, LimitResult, PluginInfo, PluginKind, PriceResult,
+    ProductSpec, hookimpl,
+)
+
+
+class Settings(Schema):
+    xin_e_dai_ceiling = fields.Decimal(load_default=Decimal("300000"), as_string=False,
+                                       validate=validate.Range(min=Decimal("1000"), max=Decimal("3000000")))
+    base_rate = fields.Decimal(load_default=Decimal("0.0435"),
+                               validate=validate.Range(min=Decimal("0.01"), max=Decimal("0.24")))
+
+
+PLUGIN = PluginInfo(
+    name="provincial_products", version="1.0.0", kind=PluginKind.PRODUCT,
+    description="省联社标准产品: 信e贷 (salaried, credit-only), 富农贷 (farmer households)",
+    settings_schema=Settings, enabled_by_default=True,
+)
+
+XIN_E_DAI, FU_NONG_DAI = "XIN_E_DAI", "FU_NONG_DAI"
+
+
+@hookimpl(trylast=True)
+def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
+    ceiling = ctx.settings.get("xin_e_dai_ceiling", Decimal("300000"))
+    return [
+        ProductSpec(code=XIN_E_DAI, name="信e贷", segment="salaried",
+                    amount=AmountRange(Decimal("1000"), ceiling), term_months=(1, 36),
+                    annual_rate=(Decimal("0.0365"), Decimal("0.0800")),
+                    repayment_methods=("equal_installment", "interest_monthly_principal_at_maturity"),
+                    auto_approval_ceiling=Decimal("50000")),
+        ProductSpec(code=FU_NONG_DAI, name="富农贷", segment="farmer",
+                    amount=AmountRange(Decimal("5000"), Decimal("500000")), term_months=(6, 36),
+                    annual_rate=(Decimal("0.0400"), Decimal("0.0700")),
+                    repayment_methods=("interest_quarterly_principal_at_maturity",),
+                    auto_approval_ceiling=Decimal("100000")),
+    ]
+
+
+@hookimpl(trylast=True)
+def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext) -> LimitResult | None:
+    if application.product_code not in (XIN_E_DAI, FU_NONG_DAI):
+        return None
+    income = Decimal(str(facts.get("annual_income", 0)))
+    cap = ctx.settings.get("xin_e_dai_ceiling", Decimal("300000")) if application.product_code == XIN_E_DAI else Decimal("500000")
+    limit = min(cap, (income * 2).quantize(Decimal("1000")))
+    return LimitResult(limit, f"twice annual income {income}, capped at {cap}")
+
+
+@hookimpl(trylast=True)
+def nongxin_price(application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext) -> PriceResult | None:
+    if application.product_code not in (XIN_E_DAI, FU_NONG_DAI):
+        return None
+    return PriceResult(ctx.settings.get("base_rate", Decimal("0.0435")), "provincial base rate")

@@ -1,0 +1,223 @@
+"""The hook contract between the core and every plugin: the one file plugin authors read.
+
+Each hook says what it is for, what each parameter holds, what to return and its failure policy:
+
+* **fail closed** (risk hooks): if a plugin raises, the core records which plugin failed and the
+  application or query goes to manual review; a failure is never read as approval.
+* **skip and log** (notification hooks): the failing plugin is skipped and logged; the others run.
+
+In every hook ``ctx`` is a :class:`~nongxin.sdk.types.HookContext` holding the institution the
+call is for and *this plugin's* validated settings there. A hook runs only where its plugin is
+enabled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+from nongxin.sdk.markers import hookspec
+
+if TYPE_CHECKING:
+    from nongxin.sdk.types import (
+        ApplicationData, CollateralData, ConnectorSpec, Event, Finding, HookContext, LimitResult,
+        PriceResult, ProductSpec, ScorecardSpec, Valuation,
+    )
+
+FAIL_CLOSED = "fail_closed"
+SKIP_AND_LOG = "skip_and_log"
+
+#: Failure policy of every hook, read by the core's dispatcher.
+FAILURE_POLICY: dict[str, str] = {
+    "nongxin_products": FAIL_CLOSED,
+    "nongxin_connectors": FAIL_CLOSED,
+    "nongxin_rules": FAIL_CLOSED,
+    "nongxin_scorecards": FAIL_CLOSED,
+    "nongxin_assess_application": FAIL_CLOSED,
+    "nongxin_credit_limit": FAIL_CLOSED,
+    "nongxin_price": FAIL_CLOSED,
+    "nongxin_bureau_query": FAIL_CLOSED,
+    "nongxin_value_collateral": FAIL_CLOSED,
+    "nongxin_on_decision": SKIP_AND_LOG,
+    "nongxin_on_credit_granted": SKIP_AND_LOG,
+    "nongxin_on_warning": SKIP_AND_LOG,
+    "nongxin_on_disbursed": SKIP_AND_LOG,
+}
+
+
+@hookspec
+def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
+    """Collect the loan products this plugin offers.
+
+    Parameters:
+        ctx: the institution and this plugin's settings there (e.g. a ceiling amount).
+
+    Return a list of ProductSpec (codes unique across the province).
+    Failure policy: fail closed; the plugin's products are not offered while it fails.
+    """
+
+
+@hookspec
+def nongxin_connectors(ctx: HookContext) -> list[ConnectorSpec]:
+    """Collect the external data connectors (tax, courts, registries, ...) this plugin provides.
+
+    Parameters:
+        ctx: the institution and this plugin's settings there (endpoints, timeouts).
+
+    Return a list of ConnectorSpec whose ``fetch(subject, ctx)`` returns the declared fields.
+    Failure policy: fail closed; an application needing the data goes to manual review.
+    """
+
+
+@hookspec
+def nongxin_rules(ctx: HookContext) -> list[Any]:
+    """Collect rule packs: admission, post-loan and collateral rules in the rule language.
+
+    Parameters:
+        ctx: the institution and this plugin's settings there.
+
+    Return a list of ``nongxin.sdk.rules.Rule``.
+    Failure policy: fail closed; without the rules a decision goes to manual review.
+    """
+
+
+@hookspec
+def nongxin_scorecards(ctx: HookContext) -> list[ScorecardSpec]:
+    """Collect segment scorecards (bins to points).
+
+    Parameters:
+        ctx: the institution and this plugin's settings there.
+
+    Return a list of ScorecardSpec.
+    Failure policy: fail closed.
+    """
+
+
+@hookspec
+def nongxin_assess_application(
+    application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext
+) -> list[Finding]:
+    """Add product-specific findings about an application.
+
+    Parameters:
+        application: the application being decided.
+        facts: flat facts gathered so far (bureau summary, connector data, form data).
+        ctx: the institution and this plugin's settings there.
+
+    Return a list of Finding (empty when nothing to say).
+    Failure policy: fail closed; the application goes to manual review.
+    """
+
+
+@hookspec(firstresult=True)
+def nongxin_credit_limit(
+    application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext
+) -> LimitResult | None:
+    """Compute the credit limit of the application's product (the first answer wins).
+
+    Parameters:
+        application: the application; answer only for your own ``application.product_code``.
+        facts: flat facts gathered so far.
+        ctx: the institution and this plugin's settings there.
+
+    Return a LimitResult, or None when the product is not yours.
+    Failure policy: fail closed; no limit means manual review.
+    """
+
+
+@hookspec(firstresult=True)
+def nongxin_price(
+    application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext
+) -> PriceResult | None:
+    """Price the application's product (the first answer wins).
+
+    Parameters:
+        application: the application; answer only for your own ``application.product_code``.
+        facts: flat facts gathered so far.
+        ctx: the institution and this plugin's settings there.
+
+    Return a PriceResult (annual rate as Decimal), or None when the product is not yours.
+    Failure policy: fail closed.
+    """
+
+
+@hookspec(firstresult=True)
+def nongxin_bureau_query(subject: Any, purpose: Any, authorization: Any, ctx: HookContext) -> Any:
+    """Fetch a credit-bureau report: the bureau adapter (the first answer wins).
+
+    The core calls this only after checking the authorization and purpose, and logs every call.
+
+    Parameters:
+        subject: the ``nongxin.sdk.bureau.BureauSubject`` queried.
+        purpose: the ``nongxin.sdk.bureau.Purpose`` of the query.
+        authorization: the ``nongxin.sdk.bureau.AuthorizationRef`` covering it (None only for
+            post-loan management).
+        ctx: the institution and this plugin's settings there (endpoint, timeout).
+
+    Return a ``nongxin.sdk.bureau.BureauReport``, or None to let another provider answer.
+    Failure policy: fail closed; the result is "no report" and nothing is approved on it.
+    """
+
+
+@hookspec(firstresult=True)
+def nongxin_value_collateral(collateral: CollateralData, ctx: HookContext) -> Valuation | None:
+    """Value a collateral item: appraiser, registry or market price (the first answer wins).
+
+    Parameters:
+        collateral: the item to value.
+        ctx: the institution and this plugin's settings there.
+
+    Return a Valuation, or None when this plugin does not value that kind.
+    Failure policy: fail closed; the item keeps no new value and is flagged for manual valuation.
+    """
+
+
+@hookspec
+def nongxin_on_decision(event: Event, ctx: HookContext) -> None:
+    """Be told an application was decided (to send SMS, WeChat, or post to core banking).
+
+    Parameters:
+        event: kind "decision", the application id and the outcome in ``details``.
+        ctx: the institution and this plugin's settings there.
+
+    Return nothing.
+    Failure policy: skip and log.
+    """
+
+
+@hookspec
+def nongxin_on_credit_granted(event: Event, ctx: HookContext) -> None:
+    """Be told a credit line (授信) was granted.
+
+    Parameters:
+        event: kind "credit_granted", the credit line id, amount and expiry in ``details``.
+        ctx: the institution and this plugin's settings there.
+
+    Return nothing.
+    Failure policy: skip and log.
+    """
+
+
+@hookspec
+def nongxin_on_warning(event: Event, ctx: HookContext) -> None:
+    """Be told a post-loan warning was raised.
+
+    Parameters:
+        event: kind "warning", the loan id, grade and rule codes in ``details``.
+        ctx: the institution and this plugin's settings there.
+
+    Return nothing.
+    Failure policy: skip and log.
+    """
+
+
+@hookspec
+def nongxin_on_disbursed(event: Event, ctx: HookContext) -> None:
+    """Be told a drawdown (用信) was disbursed.
+
+    Parameters:
+        event: kind "disbursed", the loan id and amount in ``details``.
+        ctx: the institution and this plugin's settings there.
+
+    Return nothing.
+    Failure policy: skip and log.
+    """

@@ -1,0 +1,197 @@
+"""Frozen values passed to and returned by hooks.
+
+Hooks never see ORM rows: a plugin must not be able to write to the core's database behind the
+core's back, and these values are stable across core versions within one CORE_API_VERSION.
+Money is always ``Decimal`` (yuan), never float.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+
+class PluginKind(str, enum.Enum):
+    PRODUCT = "product"
+    CONNECTOR = "connector"
+    RULES = "rules"
+    SCORECARD = "scorecard"
+    BUREAU = "bureau"
+    VALUATION = "valuation"
+    INTEGRATION = "integration"
+
+
+@dataclass(frozen=True, slots=True)
+class PluginInfo:
+    """What a plugin module declares as ``PLUGIN`` so the core can list, check and configure it.
+
+    ``core_api`` is a version specifier such as ``">=1.0,<2"``; ``allowed_institutions`` limits
+    where the plugin may be enabled (codes; their subtrees), ``None`` meaning anywhere;
+    ``settings_schema`` is a marshmallow Schema class validating the plugin's settings.
+    """
+
+    name: str
+    version: str
+    kind: PluginKind
+    description: str = ""
+    core_api: str = ">=1.0,<2"
+    allowed_institutions: tuple[str, ...] | None = None
+    settings_schema: type | None = None
+    enabled_by_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HookContext:
+    """Where a hook runs: the institution, its ancestry, and this plugin's settings there.
+
+    The core gives each plugin its own context, so ``settings`` are always the calling plugin's
+    validated settings at ``institution_code``.
+    """
+
+    institution_code: str
+    ancestry: tuple[str, ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    plugin_name: str = ""
+
+    @property
+    def today(self) -> date:
+        return date.today()
+
+
+@dataclass(frozen=True, slots=True)
+class AmountRange:
+    minimum: Decimal
+    maximum: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSpec:
+    """A loan product offered where its plugin is enabled."""
+
+    code: str
+    name: str
+    segment: str  # salaried, merchant, farmer, small_business, ...
+    amount: AmountRange
+    term_months: tuple[int, int]
+    annual_rate: tuple[Decimal, Decimal]
+    repayment_methods: tuple[str, ...] = ("equal_installment",)
+    required_data: tuple[str, ...] = ()
+    collateral_kind: str | None = None  # None: credit-only (信用)
+    auto_approval_ceiling: Decimal = Decimal("0")
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSpec:
+    """An external data source. ``fetch(subject, ctx)`` returns a mapping of the fields it provides."""
+
+    name: str
+    fields: tuple[str, ...]
+    fetch: Callable[[Any, HookContext], Mapping[str, Any]]
+    timeout_seconds: float = 5.0
+    cache_ttl_seconds: int = 86400
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardBin:
+    field: str
+    lower: Decimal | None  # inclusive; None: unbounded
+    upper: Decimal | None  # exclusive; None: unbounded
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardSpec:
+    code: str
+    segment: str
+    base_points: int
+    bins: tuple[ScorecardBin, ...]
+    missing_points: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Applicant:
+    kind: str  # resident_id or uscc
+    id_number: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationData:
+    application_id: str
+    product_code: str
+    institution_code: str
+    applicant: Applicant
+    amount: Decimal
+    term_months: int
+    purpose: str = ""
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Outcome(str, enum.Enum):
+    PASS = "pass"
+    TAG = "tag"
+    MANUAL_REVIEW = "manual_review"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    outcome: Outcome
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LimitResult:
+    amount: Decimal
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceResult:
+    annual_rate: Decimal
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralData:
+    collateral_id: str
+    kind: str  # real_estate, vehicle, deposit, guarantee
+    description: str
+    declared_value: Decimal
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Valuation:
+    value: Decimal
+    method: str
+    valuer: str
+    valued_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A notification: what happened (``kind``), to what, at which institution, with details."""
+
+    kind: str
+    subject_id: str
+    institution_code: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PluginFailure:
+    """Stands in for a plugin's answer when the plugin raised or its breaker is open.
+
+    Risk decisions treat it as "needs manual review", never as approval.
+    """
+
+    plugin: str
+    hook: str
+    error: str

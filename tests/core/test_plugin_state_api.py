@@ -1,0 +1,156 @@
+"""Product managers switch plugins per institution through the API."""
+
+from decimal import Decimal
+from types import ModuleType
+
+import pytest
+from marshmallow import Schema, fields
+
+from nongxin.sdk import AmountRange, PluginInfo, PluginKind, ProductSpec, hookimpl
+
+
+class JinanSettings(Schema):
+    ceiling = fields.Decimal(load_default=Decimal("200000"))
+    channel = fields.String(load_default="app")
+
+
+def _module(name, info, **hooks):
+    mod = ModuleType(name)
+    mod.PLUGIN = info
+    mod.__dict__.update(hooks)
+    return mod
+
+
+@hookimpl
+def quancheng_products(ctx):
+    return [ProductSpec(code="QC_E_DAI", name="泉城e贷", segment="salaried",
+                        amount=AmountRange(Decimal("1000"), ctx.settings["ceiling"]), term_months=(1, 36),
+                        annual_rate=(Decimal("0.04"), Decimal("0.08")))]
+
+
+@hookimpl
+def exploding_products(ctx):
+    raise RuntimeError("boom")
+
+
+QUANCHENG = _module("quancheng", PluginInfo(name="quancheng", version="0.3.0", kind=PluginKind.PRODUCT,
+                                            allowed_institutions=("JNRCB",), settings_schema=JinanSettings),
+                    nongxin_products=quancheng_products)
+EXPLODING = _module("exploding", PluginInfo(name="exploding", version="0.1.0", kind=PluginKind.PRODUCT),
+                    nongxin_products=exploding_products)
+TYPO = _module("typo", PluginInfo(name="typo", version="0.1.0", kind=PluginKind.PRODUCT),
+               nongxin_prodcts=hookimpl(lambda ctx: []))
+
+
+@pytest.fixture
+def nongxin_plugins():
+    return [QUANCHENG, EXPLODING, TYPO]
+
+
+def products(client, institution):
+    resp = client.get(f"/api/products?institution={institution}")
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def codes(client, institution):
+    return {p["code"] for p in products(client, institution)["products"]}
+
+
+def test_listing_shows_state_source_and_failed_plugins(nongxin_client):
+    body = nongxin_client.get("/api/plugins?institution=JNRCB").get_json()
+    by_name = {p["name"]: p for p in body["plugins"]}
+    assert by_name["quancheng"]["enabled"] is False and by_name["quancheng"]["source"] == "default"
+    assert by_name["provincial_products"]["enabled"] is True
+    assert by_name["quancheng"]["hooks"] == ["nongxin_products"]
+    failed = {f["name"]: f["reason"] for f in body["failed"]}
+    assert "nongxin_prodcts" in failed["typo"]
+
+
+def test_enable_for_one_county_and_not_another(nongxin_client):
+    assert "QC_E_DAI" not in codes(nongxin_client, "JNRCB")
+    resp = nongxin_client.post("/api/plugins/quancheng/enable", json={"institution": "JNRCB"})
+    assert resp.status_code == 200 and resp.get_json()["source"] == "set at JNRCB"
+    assert "QC_E_DAI" in codes(nongxin_client, "JNRCB")
+    assert "QC_E_DAI" in codes(nongxin_client, "JNRCB-LX-G01")  # the subtree follows
+    linyi = nongxin_client.as_user("linyi.pm")
+    assert "QC_E_DAI" not in codes(linyi, "LYRCB")
+
+
+def test_lower_node_overrides_and_inherit_restores(nongxin_client):
+    nongxin_client.post("/api/plugins/quancheng/enable", json={"institution": "JNRCB"})
+    nongxin_client.post("/api/plugins/quancheng/disable", json={"institution": "JNRCB-ZQ"})
+    assert "QC_E_DAI" not in codes(nongxin_client, "JNRCB-ZQ-G01")
+    assert "QC_E_DAI" in codes(nongxin_client, "JNRCB-LX")
+    nongxin_client.post("/api/plugins/quancheng/inherit", json={"institution": "JNRCB-ZQ"})
+    assert "QC_E_DAI" in codes(nongxin_client, "JNRCB-ZQ")
+
+
+def test_not_allowed_institution_is_422_naming_it(nongxin_client):
+    resp = nongxin_client.as_user("linyi.pm").post("/api/plugins/quancheng/enable", json={"institution": "LYRCB"})
+    assert resp.status_code == 422
+    assert resp.get_json()["error"] == "plugin_not_allowed" and "institution" in resp.get_json()["fields"]
+    # enabling at the province does not reach counties the plugin does not allow
+    admin = nongxin_client.as_user("province.admin")
+    assert admin.post("/api/plugins/quancheng/enable", json={"institution": "SD"}).status_code == 422
+
+
+def test_other_county_is_404_and_wrong_role_403(nongxin_client):
+    assert nongxin_client.post("/api/plugins/exploding/enable", json={"institution": "LYRCB"}).status_code == 404
+    assert nongxin_client.as_user("jinan.reviewer").post(
+        "/api/plugins/exploding/enable", json={"institution": "JNRCB"}).status_code == 403
+    assert nongxin_client.post("/api/plugins/nope/enable", json={"institution": "JNRCB"}).status_code == 404
+
+
+def test_settings_validated_by_the_plugins_schema(nongxin_client):
+    nongxin_client.post("/api/plugins/quancheng/enable", json={"institution": "JNRCB"})
+    bad = nongxin_client.put("/api/plugins/quancheng/settings",
+                             json={"institution": "JNRCB", "settings": {"ceiling": "lots"}})
+    assert bad.status_code == 422 and "ceiling" in bad.get_json()["fields"]
+    unknown = nongxin_client.put("/api/plugins/quancheng/settings",
+                                 json={"institution": "JNRCB", "settings": {"colour": "red"}})
+    assert unknown.status_code == 422 and "colour" in unknown.get_json()["fields"]
+    ok = nongxin_client.put("/api/plugins/quancheng/settings",
+                            json={"institution": "JNRCB", "settings": {"ceiling": "500000"}})
+    assert ok.status_code == 200
+    product = next(p for p in products(nongxin_client, "JNRCB")["products"] if p["code"] == "QC_E_DAI")
+    assert product["amount"]["max"] == "500000"
+    got = nongxin_client.get("/api/plugins/quancheng/settings?institution=JNRCB").get_json()
+    assert got["settings"]["ceiling"] == "500000" and got["settings"]["channel"] == "app"
+
+
+def test_changes_are_audited(nongxin_client):
+    nongxin_client.post("/api/plugins/quancheng/enable", json={"institution": "JNRCB"})
+    nongxin_client.put("/api/plugins/quancheng/settings", json={"institution": "JNRCB", "settings": {"ceiling": "1000"}})
+    entries = nongxin_client.as_user("jinan.admin").get("/api/audit?limit=5").get_json()
+    actions = [(e["action"], e["actor"]) for e in entries[:2]]
+    assert actions == [("plugin.settings", "jinan.pm"), ("plugin.enable", "jinan.pm")]
+    assert entries[1]["before"]["enabled"] is False and entries[1]["after"]["enabled"] is True
+
+
+def test_failing_plugin_does_not_take_the_core_down(nongxin_client, nongxin_app):
+    nongxin_client.post("/api/plugins/exploding/enable", json={"institution": "JNRCB"})
+    body = products(nongxin_client, "JNRCB")
+    assert {"XIN_E_DAI", "FU_NONG_DAI"} <= {p["code"] for p in body["products"]}
+    assert body["failures"] == [{"plugin": "exploding", "error": "RuntimeError: boom"}]
+    for _ in range(10):
+        products(nongxin_client, "JNRCB")
+    listing = {p["name"]: p for p in nongxin_client.get("/api/plugins?institution=JNRCB").get_json()["plugins"]}
+    assert listing["exploding"]["breaker"]["state"] == "open"
+    reset = nongxin_client.post("/api/plugins/exploding/reset", json={"institution": "JNRCB"})
+    assert reset.get_json()["state"] == "closed"
+    assert nongxin_app.test_client().get("/healthz").status_code == 200
+
+
+def test_switch_reaches_a_second_worker_without_restart(nongxin_client, nongxin_settings, nongxin_demo):
+    """Two apps on one database stand for two worker processes."""
+    from nongxin.core.app import create_app
+
+    other = create_app(nongxin_settings, plugins=[QUANCHENG, EXPLODING])
+    headers = nongxin_demo.headers("jinan.pm")
+    before = other.test_client().get("/api/products?institution=JNRCB", headers=headers).get_json()
+    assert "QC_E_DAI" not in {p["code"] for p in before["products"]}
+    nongxin_client.post("/api/plugins/quancheng/enable", json={"institution": "JNRCB"})
+    after = other.test_client().get("/api/products?institution=JNRCB", headers=headers).get_json()
+    assert "QC_E_DAI" in {p["code"] for p in after["products"]}
+    other.extensions["nongxin"].engine.dispose()
