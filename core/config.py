@@ -23,6 +23,9 @@ class Settings:
     breaker_threshold: int = 5
     breaker_cooldown_seconds: int = 300
     trace_plugins: bool = False
+    bureau_authorization_days: int = 365
+    bureau_stale_days: int = 30
+    bureau_timeout_seconds: int = 10
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -39,6 +42,10 @@ class Settings:
             breaker_cooldown_seconds=_int(
                 env, "NONGXIN_BREAKER_COOLDOWN_SECONDS", base.breaker_cooldown_seconds
             ),
+            bureau_authorization_days=_int(env, "NONGXIN_BUREAU_AUTHORIZATION_DAYS",
+                                           base.bureau_authorization_days),
+            bureau_stale_days=_int(env, "NONGXIN_BUREAU_STALE_DAYS", base.bureau_stale_days),
+            bureau_timeout_seconds=_int(env, "NONGXIN_BUREAU_TIMEOUT_SECONDS", base.bureau_timeout_seconds),
             trace_plugins=env.get("NONGXIN_TRACE_PLUGINS", "") not in ("", "0", "false"),
         )
 

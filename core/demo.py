@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nongxin.core.audit.services import record
 from nongxin.core.db import UnitOfWork
 from nongxin.core.institutions import services, users
 from nongxin.core.institutions.models import Level, Role
@@ -55,6 +56,7 @@ def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
         return []
     for code, name, level, parent in TREE:
         services.create(uow, None, code=code, name=name, level=level, parent_code=parent)
+    _enable_simulated_bureau(uow)
     seeded = []
     for username, display, role, inst in PEOPLE:
         users.create_user(uow, None, username=username, display_name=display, role=role,
@@ -63,3 +65,17 @@ def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
         seeded.append(SeededUser(username, role, inst, plain))
     uow.commit()
     return seeded
+
+
+def _enable_simulated_bureau(uow: UnitOfWork) -> None:
+    """The demo has no real bureau; the simulator answers for the whole demo province."""
+    from nongxin.core.plugin_state.models import PluginSwitch
+    from nongxin.core.plugin_state.services import bump_generation
+
+    province = services.root(uow.session)
+    assert province is not None
+    uow.session.add(PluginSwitch(institution_id=province.id, plugin="bureau_sim", enabled=True,
+                                 settings=None, updated_by="system"))
+    bump_generation(uow.session)
+    record(uow.session, actor="system", action="plugin.enable", target="plugin:bureau_sim",
+           institution_code=province.code, after={"enabled": True, "source": f"set at {province.code}"})

@@ -1,6 +1,8 @@
 """Imports every model module so the metadata is complete for Alembic and for tests."""
 
 from nongxin.core.audit import models as audit_models  # noqa: F401
+from nongxin.core.bureau import models as bureau_models  # noqa: F401
+from nongxin.core.credit import models as credit_models  # noqa: F401
 from nongxin.core.db import Base
 from nongxin.core.institutions import models as institution_models  # noqa: F401
 from nongxin.core.plugin_state import models as plugin_models  # noqa: F401

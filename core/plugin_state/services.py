@@ -43,7 +43,7 @@ def generation(session: Session) -> int:
     return value or 0
 
 
-def _bump(session: Session) -> None:
+def bump_generation(session: Session) -> None:
     # The migration inserts the row; recreate it if an operator emptied the table.
     bumped = session.execute(sa.update(PluginGeneration).where(PluginGeneration.id == 1)
                              .values(value=PluginGeneration.value + 1))
@@ -167,7 +167,7 @@ class PluginDirectory:
         before = resolve(plugin, chain, _switches(uow.session, chain))
         row = self._row(uow.session, name, inst, principal.username)
         row.enabled, row.updated_by = enabled, principal.username
-        _bump(uow.session)
+        bump_generation(uow.session)
         uow.flush()
         after = resolve(plugin, chain, _switches(uow.session, chain))
         action = {True: "plugin.enable", False: "plugin.disable", None: "plugin.inherit"}[enabled]
@@ -198,7 +198,7 @@ class PluginDirectory:
                                    fields=messages) from None
         row = self._row(uow.session, name, inst, principal.username)
         row.settings, row.updated_by = own, principal.username
-        _bump(uow.session)
+        bump_generation(uow.session)
         uow.flush()
         after = resolve(plugin, chain, _switches(uow.session, chain))
         record(uow.session, actor=principal.username, action="plugin.settings", target=f"plugin:{name}",

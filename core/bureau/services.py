@@ -1,0 +1,350 @@
+"""Credit-bureau queries: consent first, then cache, then the provider plugin; everything logged.
+
+The order of checks is the product's promise: the identity number is validated before anything
+else, no provider is called without a live authorization of this county bank covering the purpose
+(post-loan management of an existing borrower excepted), and every query or cache reuse leaves a row
+in the append-only log. Refusals write nothing (a failed request leaves the database as it was);
+they are logged by the application logger for the security team.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import sqlalchemy as sa
+
+from nongxin.core.audit.services import record
+from nongxin.core.auth import Principal
+from nongxin.core.bureau.models import BureauAuthorization, BureauQueryLog, BureauReportCache
+from nongxin.core.config import Settings
+from nongxin.core.credit.models import OPEN_STATUSES, Loan
+from nongxin.core.db import UnitOfWork, as_utc, utcnow
+from nongxin.core.errors import Forbidden, NotFound, ValidationFailed, invalid
+from nongxin.core.institutions import services as institutions
+from nongxin.core.institutions.models import Institution, Role
+from nongxin.core.plugin_state.services import PluginDirectory
+from nongxin.sdk.bureau import (
+    AuthorizationRef, BureauReport, BureauSubject, BureauSummary, Purpose, report_from_dict,
+    summarize, to_dict,
+)
+from nongxin.sdk.identity import IdentityKind, InvalidIdentity, mask_identity, validate_identity
+
+log = logging.getLogger("nongxin.bureau")
+
+#: Roles that work with credit reports; they see identity numbers in full.
+BUREAU_ROLES = (Role.CUSTOMER_MANAGER, Role.REVIEWER, Role.APPROVER, Role.POST_LOAN_CHECKER)
+#: Roles that may read the query log (auditors see masked numbers).
+LOG_READERS = BUREAU_ROLES + (Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN)
+CHANNELS = ("paper", "electronic")
+FOR_KINDS = ("application", "loan")
+
+
+@dataclass(frozen=True)
+class SubjectInput:
+    kind: str
+    id_number: str
+    name: str
+
+
+def parse_purpose(code: str) -> Purpose:
+    try:
+        return Purpose(code)
+    except ValueError:
+        allowed = ", ".join(f"{p.value} ({p.label_en})" for p in Purpose)
+        raise invalid("purpose", f"{code!r} is not a query-reason code; allowed: {allowed}") from None
+
+
+def parse_subject(subject: SubjectInput) -> BureauSubject:
+    """Validate the identity number first: a typo must never reach the bureau."""
+    try:
+        kind = IdentityKind(subject.kind)
+    except ValueError:
+        raise invalid("subject.kind", f"{subject.kind!r} is not one of "
+                      f"{', '.join(k.value for k in IdentityKind)}") from None
+    try:
+        validate_identity(kind, subject.id_number)
+    except InvalidIdentity as exc:
+        raise ValidationFailed(f"subject.id_number: {exc}", code=f"invalid_{exc.reason_code}",
+                               fields={"subject.id_number": [str(exc)]}) from None
+    if not subject.name.strip():
+        raise invalid("subject.name", "must not be empty")
+    return BureauSubject(kind, subject.id_number, subject.name.strip())
+
+
+def county_bank(uow: UnitOfWork, principal: Principal) -> Institution:
+    """Consent and reports belong to a county bank; the caller must work inside one."""
+    here = institutions.visible(uow.session, principal, principal.institution_code)
+    bank = institutions.county_bank_of(uow.session, here)
+    if bank is None:
+        raise Forbidden("credit-bureau work is done by a county bank; "
+                        f"{principal.institution_code} is not inside one", code="not_in_county_bank")
+    return bank
+
+
+# -- authorizations --------------------------------------------------------------------------
+
+def record_authorization(
+    uow: UnitOfWork, principal: Principal, settings: Settings, *, subject: SubjectInput,
+    purposes: list[str], channel: str, evidence_ref: str, evidence_sha256: str,
+    face_verified: bool = False, granted_at: datetime | None = None, expires_at: datetime | None = None,
+) -> BureauAuthorization:
+    parsed = parse_subject(subject)
+    principal.require_role(BUREAU_ROLES, "record credit-bureau authorizations")
+    if not purposes:
+        raise invalid("purposes", "name at least one purpose code")
+    codes = sorted({parse_purpose(p).value for p in purposes})
+    if channel not in CHANNELS:
+        raise invalid("channel", f"{channel!r} is not one of {', '.join(CHANNELS)}")
+    if channel == "electronic" and not face_verified:
+        raise invalid("face_verified", "an electronic authorization needs face verification")
+    if len(evidence_sha256) != 64 or any(c not in "0123456789abcdef" for c in evidence_sha256.lower()):
+        raise invalid("evidence.sha256", "must be the 64-hex-digit SHA-256 of the evidence file")
+    if not evidence_ref.strip():
+        raise invalid("evidence.ref", "must say where the signed letter or recording is stored")
+    granted = as_utc(granted_at) if granted_at else utcnow()
+    expires = as_utc(expires_at) if expires_at else granted + timedelta(days=settings.bureau_authorization_days)
+    if expires <= granted:
+        raise invalid("expires_at", "must be after granted_at")
+    if granted > utcnow() + timedelta(minutes=5):
+        raise invalid("granted_at", "must not be in the future")
+    bank = county_bank(uow, principal)
+    auth = BureauAuthorization(
+        county_bank_id=bank.id, subject_kind=parsed.kind.value, id_number=parsed.id_number,
+        subject_name=parsed.name, purposes=codes, channel=channel, face_verified=face_verified,
+        evidence_ref=evidence_ref.strip(), evidence_sha256=evidence_sha256.lower(),
+        granted_at=granted, expires_at=expires, recorded_by=principal.username,
+    )
+    uow.session.add(auth)
+    uow.flush()
+    record(uow.session, actor=principal.username, action="bureau.authorization.record",
+           target=f"authorization:{auth.id}", institution_code=bank.code,
+           after={"subject": mask_identity(parsed.id_number), "purposes": codes, "channel": channel,
+                  "expires_at": expires.isoformat()})
+    return auth
+
+
+def get_authorization(uow: UnitOfWork, principal: Principal, auth_id: int) -> BureauAuthorization:
+    principal.require_role(LOG_READERS, "read credit-bureau authorizations")
+    auth = uow.session.get(BureauAuthorization, auth_id)
+    if auth is None or not _above(principal, auth.county_bank):
+        raise NotFound(f"authorization {auth_id} not found")
+    return auth
+
+
+def _above(principal: Principal, bank: Institution) -> bool:
+    """A customer manager at a branch still works for the county bank that holds the consent."""
+    return bank.path.startswith(principal.institution_path) or principal.institution_path.startswith(bank.path)
+
+
+def list_authorizations(uow: UnitOfWork, principal: Principal, id_number: str | None = None) -> list[BureauAuthorization]:
+    principal.require_role(LOG_READERS, "read credit-bureau authorizations")
+    banks = _banks_for(uow, principal)
+    stmt = sa.select(BureauAuthorization).where(BureauAuthorization.county_bank_id.in_([b.id for b in banks]))
+    if id_number:
+        stmt = stmt.where(BureauAuthorization.id_number == id_number.strip().upper())
+    return list(uow.session.execute(stmt.order_by(BureauAuthorization.id.desc())).scalars())
+
+
+def revoke_authorization(uow: UnitOfWork, principal: Principal, auth_id: int) -> BureauAuthorization:
+    auth = get_authorization(uow, principal, auth_id)
+    principal.require_role(BUREAU_ROLES + (Role.COUNTY_ADMIN,), "revoke credit-bureau authorizations")
+    if auth.revoked_at is not None:
+        raise ValidationFailed(f"authorization {auth_id} was already revoked", code="already_revoked",
+                               fields={"authorization": ["already revoked"]})
+    auth.revoked_at, auth.revoked_by = utcnow(), principal.username
+    record(uow.session, actor=principal.username, action="bureau.authorization.revoke",
+           target=f"authorization:{auth.id}", institution_code=auth.county_bank.code)
+    return auth
+
+
+def _banks_for(uow: UnitOfWork, principal: Principal) -> list[Institution]:
+    """County banks whose bureau records the caller may read: its own, or all in its subtree."""
+    here = institutions.visible(uow.session, principal, principal.institution_code)
+    own = institutions.county_bank_of(uow.session, here)
+    if own is not None:
+        return [own]
+    from nongxin.core.institutions.models import Level
+
+    return [i for i in institutions.subtree(uow.session, here) if i.level is Level.COUNTY]
+
+
+def _live_authorization(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: Purpose) -> BureauAuthorization:
+    rows = list(uow.session.execute(sa.select(BureauAuthorization).where(
+        BureauAuthorization.county_bank_id == bank.id,
+        BureauAuthorization.id_number == subject.id_number)).scalars())
+    covering = [a for a in rows if purpose.value in a.purposes]
+    now = utcnow()
+    live = [a for a in covering if a.revoked_at is None and as_utc(a.granted_at) <= now < as_utc(a.expires_at)]
+    if live:
+        return max(live, key=lambda a: as_utc(a.expires_at))
+    if any(a.revoked_at is not None for a in covering):
+        raise Forbidden(f"the authorization for purpose {purpose.value} was revoked", code="authorization_revoked")
+    if covering:
+        raise Forbidden(f"the authorization for purpose {purpose.value} has expired", code="authorization_expired")
+    raise Forbidden(f"no authorization of {bank.code} covers purpose {purpose.value} ({purpose.label_en}) "
+                    "for this subject", code="authorization_required")
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueryResult:
+    entry: BureauQueryLog
+    report: BureauReport | None
+    summary: BureauSummary | None
+
+    @property
+    def usable(self) -> bool:
+        """Only a report may support a decision; a failure or missing provider never does."""
+        return self.report is not None
+
+
+def query(
+    uow: UnitOfWork, principal: Principal, directory: PluginDirectory, settings: Settings, *,
+    subject: SubjectInput, purpose: str, for_kind: str, for_ref: str, today: date | None = None,
+) -> QueryResult:
+    parsed = parse_subject(subject)
+    reason = parse_purpose(purpose)
+    if for_kind not in FOR_KINDS:
+        raise invalid("for.kind", f"{for_kind!r} is not one of {', '.join(FOR_KINDS)}")
+    if not for_ref.strip():
+        raise invalid("for.ref", "name the application or loan the report is for")
+    principal.require_role(BUREAU_ROLES, "query the credit bureau")
+    bank = county_bank(uow, principal)
+    try:
+        authorization = _admit(uow, bank, parsed, reason)
+    except Forbidden as exc:
+        log.warning("bureau query refused: %s by %s at %s for %s purpose %s", exc.code, principal.username,
+                    bank.code, mask_identity(parsed.id_number), reason.value)
+        raise
+    entry = BureauQueryLog(
+        operator=principal.username, institution_code=principal.institution_code, county_bank_code=bank.code,
+        subject_kind=parsed.kind.value, id_number=parsed.id_number, purpose=reason.value,
+        authorization_id=authorization.id if authorization else None, for_kind=for_kind,
+        for_ref=for_ref.strip(), outcome="", at=utcnow(),
+    )
+    as_of = today or date.today()
+    started = time.perf_counter()
+    cached = _fresh_report(uow, bank, parsed, settings)
+    if cached is not None:
+        report = report_from_dict(cached.report)
+        entry.outcome, entry.provider, entry.report_id = "reused", cached.provider, cached.report_id
+    else:
+        report = _fetch(uow, directory, settings, bank, parsed, reason, authorization, entry)
+    entry.duration_ms = int((time.perf_counter() - started) * 1000)
+    uow.session.add(entry)
+    uow.flush()
+    return QueryResult(entry, report, summarize(report, as_of) if report else None)
+
+
+def _admit(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: Purpose) -> BureauAuthorization | None:
+    if purpose.needs_authorization:
+        return _live_authorization(uow, bank, subject, purpose)
+    has_loan = uow.session.execute(sa.select(Loan.id).where(
+        Loan.county_bank_id == bank.id, Loan.borrower_id_number == subject.id_number,
+        Loan.status.in_(OPEN_STATUSES)).limit(1)).first()
+    if has_loan is None:
+        raise Forbidden("post-loan management (01) needs no new authorization only for a borrower with "
+                        f"an open loan at {bank.code}; this subject has none", code="no_loan_at_bank")
+    return None
+
+
+def _fresh_report(uow: UnitOfWork, bank: Institution, subject: BureauSubject, settings: Settings) -> BureauReportCache | None:
+    since = utcnow() - timedelta(days=settings.bureau_stale_days)
+    return uow.session.execute(sa.select(BureauReportCache).where(
+        BureauReportCache.county_bank_id == bank.id, BureauReportCache.id_number == subject.id_number,
+        BureauReportCache.fetched_at >= since).order_by(BureauReportCache.fetched_at.desc()).limit(1)).scalar_one_or_none()
+
+
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="nongxin-bureau")
+
+
+def _fetch(uow: UnitOfWork, directory: PluginDirectory, settings: Settings, bank: Institution,
+           subject: BureauSubject, purpose: Purpose, authorization: BureauAuthorization | None,
+           entry: BureauQueryLog) -> BureauReport | None:
+    view = directory.view(uow.session, bank)
+    ref = None
+    if authorization is not None:
+        ref = AuthorizationRef(str(authorization.id), authorization.id_number, tuple(Purpose(p) for p in authorization.purposes),
+                               as_utc(authorization.granted_at).date(), as_utc(authorization.expires_at).date(),
+                               authorization.evidence_sha256)
+    future = _pool.submit(view.first, "nongxin_bureau_query", subject=subject, purpose=purpose, authorization=ref)
+    try:
+        result = future.result(timeout=settings.bureau_timeout_seconds)
+    except FutureTimeout:
+        providers = [i.plugin_name for i in view.hook("nongxin_bureau_query").get_hookimpls()]
+        entry.outcome, entry.provider = "failed", ", ".join(providers) or None
+        entry.error = f"timed out after {settings.bureau_timeout_seconds} s"
+        return None
+    if result.failures:
+        failure = result.failures[0]
+        entry.outcome, entry.provider, entry.error = "failed", failure.plugin, failure.error[:500]
+        return None
+    if not result.values:
+        entry.outcome, entry.error = "no_provider", f"no bureau provider is enabled at {bank.code}"
+        return None
+    report = result.values[0]
+    if not isinstance(report, BureauReport):
+        entry.outcome, entry.error = "failed", f"provider returned {type(report).__name__}, not a BureauReport"
+        return None
+    entry.outcome, entry.provider, entry.report_id = "fetched", report.provider, report.report_id
+    uow.session.add(BureauReportCache(county_bank_id=bank.id, id_number=subject.id_number, report_id=report.report_id,
+                                      provider=report.provider, report=to_dict(report)))
+    return report
+
+
+# -- the log ---------------------------------------------------------------------------------
+
+def _log_query(uow: UnitOfWork, principal: Principal, *, county_bank_code: str | None = None,
+               id_number: str | None = None, purpose: str | None = None, since: date | None = None,
+               until: date | None = None) -> Any:
+    principal.require_role(LOG_READERS, "read the credit-bureau query log")
+    codes = [b.code for b in _banks_for(uow, principal)]
+    if county_bank_code is not None:
+        if county_bank_code not in codes:
+            raise NotFound(f"institution {county_bank_code} not found")
+        codes = [county_bank_code]
+    stmt = sa.select(BureauQueryLog).where(BureauQueryLog.county_bank_code.in_(codes))
+    if id_number:
+        stmt = stmt.where(BureauQueryLog.id_number == id_number.strip().upper())
+    if purpose:
+        stmt = stmt.where(BureauQueryLog.purpose == parse_purpose(purpose).value)
+    if since:
+        stmt = stmt.where(BureauQueryLog.at >= _day_start(since))
+    if until:
+        stmt = stmt.where(BureauQueryLog.at < _day_start(until + timedelta(days=1)))
+    return stmt
+
+
+def list_log(uow: UnitOfWork, principal: Principal, *, limit: int = 200, **filters: Any) -> list[BureauQueryLog]:
+    stmt = _log_query(uow, principal, **filters)
+    return list(uow.session.execute(stmt.order_by(BureauQueryLog.id.desc()).limit(limit)).scalars())
+
+
+def count_queries(uow: UnitOfWork, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
+    """How many times each subject was queried per purpose (and how) in the period: the question
+    a subject's complaint or a regulator's inspection asks."""
+    inner = _log_query(uow, principal, **filters).subquery()
+    stmt = (sa.select(inner.c.id_number, inner.c.purpose, inner.c.outcome, sa.func.count().label("n"))
+            .group_by(inner.c.id_number, inner.c.purpose, inner.c.outcome)
+            .order_by(inner.c.id_number, inner.c.purpose, inner.c.outcome))
+    return [dict(row._mapping) for row in uow.session.execute(stmt)]
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc)
+
+
+def shows_full_id(principal: Principal) -> bool:
+    return principal.role in BUREAU_ROLES
+
+
+def evidence_digest(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()

@@ -1,0 +1,176 @@
+"""Credit-bureau queries through the API, end to end with the simulated provider."""
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from nongxin.core.bureau.models import BureauQueryLog
+from nongxin.core.credit.services import book_loan
+
+PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
+FIRM = {"kind": "uscc", "id_number": "91350100M000100Y43", "name": "某某农业合作社"}
+EVIDENCE = {"ref": "archive://JNRCB/2026/auth-0001.pdf", "sha256": "ab" * 32}
+
+
+def authorize(client, subject=PERSON, purposes=("02",), **extra):
+    body = {"subject": subject, "purposes": list(purposes), "channel": "paper", "evidence": EVIDENCE, **extra}
+    return client.post("/api/bureau/authorizations", json=body)
+
+
+def ask(client, subject=PERSON, purpose="02", ref="APP-1"):
+    return client.post("/api/bureau/queries", json={"subject": subject, "purpose": purpose,
+                                                    "for": {"kind": "application", "ref": ref}})
+
+
+def log_rows(uow):
+    uow.rollback()
+    return list(uow.session.execute(sa.select(BureauQueryLog).order_by(BureauQueryLog.id)).scalars())
+
+
+@pytest.fixture
+def cm(nongxin_client):
+    return nongxin_client.as_user("jinan.cm")
+
+
+def test_query_then_cached_reuse_both_logged(cm, nongxin_uow):
+    assert authorize(cm).status_code == 201
+    first = ask(cm)
+    assert first.status_code == 200, first.get_json()
+    body = first.get_json()
+    assert body["usable"] and body["query"]["outcome"] == "fetched" and body["query"]["provider"] == "bureau_sim"
+    assert "bureau_worst_overdue_days_24m" in body["summary"]
+    second = ask(cm, ref="APP-2").get_json()
+    assert second["query"]["outcome"] == "reused" and second["report"] == body["report"]
+    rows = log_rows(nongxin_uow)
+    assert [(r.outcome, r.operator, r.purpose, r.county_bank_code) for r in rows] == [
+        ("fetched", "jinan.cm", "02", "JNRCB"), ("reused", "jinan.cm", "02", "JNRCB")]
+    assert rows[0].authorization_id is not None
+
+
+def test_no_authorization_refused_and_nothing_written(cm, nongxin_uow):
+    resp = ask(cm)
+    assert resp.status_code == 403 and resp.get_json()["error"] == "authorization_required"
+    assert log_rows(nongxin_uow) == []
+
+
+def test_purpose_not_covered_is_refused(cm):
+    authorize(cm, purposes=("08",))
+    assert ask(cm, purpose="02").get_json()["error"] == "authorization_required"
+
+
+def test_revoked_authorization_refused(cm):
+    auth_id = authorize(cm).get_json()["id"]
+    assert cm.post(f"/api/bureau/authorizations/{auth_id}/revoke").status_code == 200
+    resp = ask(cm)
+    assert resp.status_code == 403 and resp.get_json()["error"] == "authorization_revoked"
+
+
+def test_expired_authorization_refused(cm):
+    granted = datetime.now(timezone.utc) - timedelta(days=400)
+    authorize(cm, granted_at=granted.isoformat(), expires_at=(granted + timedelta(days=30)).isoformat())
+    resp = ask(cm)
+    assert resp.status_code == 403 and resp.get_json()["error"] == "authorization_expired"
+
+
+def test_another_banks_authorization_counts_as_none(nongxin_client):
+    authorize(nongxin_client.as_user("linyi.cm"))
+    resp = ask(nongxin_client.as_user("jinan.cm"))
+    assert resp.get_json()["error"] == "authorization_required"
+
+
+def test_bad_identity_number_is_422_on_the_field(cm):
+    resp = ask(cm, subject={**PERSON, "id_number": "110105194912310021"})
+    assert resp.status_code == 422
+    assert "check character" in resp.get_json()["fields"]["subject.id_number"][0]
+    resp = authorize(cm, subject={**FIRM, "id_number": "91350100M000100Y44"})
+    assert resp.status_code == 422 and "subject.id_number" in resp.get_json()["fields"]
+
+
+def test_unknown_purpose_lists_allowed_codes(cm):
+    resp = ask(cm, purpose="99")
+    assert resp.status_code == 422
+    message = resp.get_json()["fields"]["purpose"][0]
+    assert "02" in message and "26" in message
+
+
+def test_expiry_before_grant_is_422(cm):
+    now = datetime.now(timezone.utc)
+    resp = authorize(cm, granted_at=now.isoformat(), expires_at=(now - timedelta(days=1)).isoformat())
+    assert resp.status_code == 422 and "expires_at" in resp.get_json()["fields"]
+
+
+def test_post_loan_needs_no_authorization_only_for_a_borrower(cm, nongxin_uow):
+    resp = ask(cm, purpose="01")
+    assert resp.status_code == 403 and resp.get_json()["error"] == "no_loan_at_bank"
+    book_loan(nongxin_uow, actor="test", institution_code="JNRCB-LX", loan_no="L-1", borrower_kind="resident_id",
+              borrower_id_number=PERSON["id_number"], borrower_name="张三", product_code="XIN_E_DAI",
+              principal=Decimal("50000"), disbursed_on=date(2026, 1, 5), maturity_on=date(2027, 1, 5))
+    nongxin_uow.commit()
+    ok = ask(cm, purpose="01")
+    assert ok.status_code == 200 and ok.get_json()["query"]["authorization_id"] is None
+    # a Linyi customer manager may not use the Jinan loan as a reason
+    assert ask(cm.as_user("linyi.cm"), purpose="01").get_json()["error"] == "no_loan_at_bank"
+
+
+def test_provider_failure_gives_no_report_and_is_logged(cm, nongxin_app, nongxin_uow, monkeypatch):
+    import nongxin.plugins.bureau_sim as sim
+
+    def down(*args, **kwargs):
+        raise ConnectionError("bureau gateway unreachable")
+
+    monkeypatch.setattr(sim, "simulate_report", down)
+    authorize(cm)
+    body = ask(cm).get_json()
+    assert body["usable"] is False and body["report"] is None
+    assert body["query"]["outcome"] == "failed" and body["query"]["provider"] == "bureau_sim"
+    assert "unreachable" in body["query"]["error"]
+    assert log_rows(nongxin_uow)[0].outcome == "failed"
+
+
+def test_no_provider_enabled_is_logged_as_such(cm, nongxin_client):
+    nongxin_client.as_user("jinan.admin").post("/api/plugins/bureau_sim/disable", json={"institution": "JNRCB"})
+    authorize(cm)
+    body = ask(cm).get_json()
+    assert body["query"]["outcome"] == "no_provider" and body["usable"] is False
+
+
+def test_auditor_lists_filters_and_sees_masked_numbers(cm, nongxin_client):
+    authorize(cm, purposes=("02", "08"))
+    ask(cm)
+    ask(cm, purpose="08", ref="G-1")
+    auditor = nongxin_client.as_user("jinan.admin")
+    rows = auditor.get("/api/bureau/queries").get_json()
+    assert len(rows) == 2 and rows[0]["subject"]["id_number"] == "110105********002X"
+    assert len(auditor.get("/api/bureau/queries?purpose=08").get_json()) == 1
+    today = date.today().isoformat()
+    assert len(auditor.get(f"/api/bureau/queries?since={today}&until={today}").get_json()) == 2
+    assert auditor.get("/api/bureau/queries?since=2000-01-01&until=2000-01-02").get_json() == []
+    full = cm.get("/api/bureau/queries").get_json()
+    assert full[0]["subject"]["id_number"] == PERSON["id_number"]
+    counts = auditor.get(f"/api/bureau/queries/counts?id_number={PERSON['id_number']}").get_json()
+    assert {(c["purpose"], c["n"]) for c in counts} == {("02", 1), ("08", 1)}
+    assert nongxin_client.as_user("linyi.admin").get("/api/bureau/queries").get_json() == []
+    assert auditor.get("/api/bureau/queries?institution=LYRCB").status_code == 404
+
+
+def test_the_log_refuses_update_and_delete_in_the_database(cm, nongxin_uow):
+    authorize(cm)
+    ask(cm)
+    nongxin_uow.rollback()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        nongxin_uow.session.execute(sa.text("UPDATE bureau_query_log SET operator = 'x'"))
+    nongxin_uow.rollback()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        nongxin_uow.session.execute(sa.text("DELETE FROM bureau_query_log"))
+    nongxin_uow.rollback()
+
+
+def test_the_api_offers_no_way_to_edit_the_log(cm):
+    assert cm.delete("/api/bureau/queries").status_code == 405
+    assert cm.put("/api/bureau/queries", json={}).status_code == 405
+
+
+def test_reviewers_record_but_product_managers_may_not_query(nongxin_client):
+    assert ask(nongxin_client.as_user("jinan.pm")).status_code == 403
