@@ -174,3 +174,27 @@ def test_the_api_offers_no_way_to_edit_the_log(cm):
 
 def test_reviewers_record_but_product_managers_may_not_query(nongxin_client):
     assert ask(nongxin_client.as_user("jinan.pm")).status_code == 403
+
+
+def test_operator_cli_authorize_query_and_log(nongxin_settings, nongxin_demo, tmp_path):
+    from click.testing import CliRunner
+
+    from nongxin.core.cli import Console, main
+
+    def run(*args):
+        return CliRunner().invoke(main, list(args), obj=Console(nongxin_settings), catch_exceptions=False)
+
+    subject = ["--id-number", PERSON["id_number"], "--name", "张三"]
+    refused = run("bureau", "query", "--user", "jinan.cm", *subject, "--purpose", "02", "--for", "application:A-9")
+    assert refused.exit_code == 2 and "no authorization" in refused.output
+    letter = tmp_path / "letter.pdf"
+    letter.write_bytes(b"%PDF signed consent")
+    ok = run("bureau", "authorize", "--user", "jinan.cm", *subject, "--purpose", "02", "--evidence", str(letter))
+    assert ok.exit_code == 0, ok.output
+    queried = run("bureau", "query", "--user", "jinan.cm", *subject, "--purpose", "02", "--for", "application:A-9")
+    assert queried.exit_code == 0 and "outcome: fetched" in queried.output and "bureau_dishonest_debtor" in queried.output
+    bad = run("bureau", "query", "--user", "jinan.cm", "--id-number", "110105194912310021", "--name", "x",
+              "--purpose", "02", "--for", "application:A-9")
+    assert bad.exit_code == 2 and "check character" in bad.output
+    logged = run("bureau", "log", "--user", "jinan.admin")
+    assert "110105********002X" in logged.output and "fetched" in logged.output
