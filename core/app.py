@@ -41,9 +41,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
-        JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = make_engine(settings.database_url)
     app.extensions["nongxin"] = Runtime(
         settings=settings, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False),

@@ -17,7 +17,13 @@ def test_wheel_installs_and_every_subpackage_imports(tmp_path):
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True)
+    expected = sorted(
+        "nongxin." + ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("sdk", "core", "plugins") for init in (ROOT / top).rglob("__init__.py")
+        if "versions" not in init.parts
+    )
     script = (
+        f"import importlib\nfor name in {expected!r}:\n    importlib.import_module(name)\n"
         "import pkgutil, importlib, nongxin.sdk, nongxin.core, nongxin.plugins\n"
         "for top in (nongxin.sdk, nongxin.core, nongxin.plugins):\n"
         "    for m in pkgutil.walk_packages(top.__path__, top.__name__ + '.'):\n"
