@@ -49,6 +49,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
         settings=settings, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False),
         plugins=_plugins(settings, plugins, discover),
     )
+    from nongxin.core.rulebook import RuleBooks
+
+    app.extensions["nongxin"].rulebooks = RuleBooks(app.extensions["nongxin"].plugins)
     install(app)
 
     api = NongxinApi(app, spec_kwargs={"info": {"description": "REST API of the Nongxin core."}})
@@ -61,10 +64,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     from nongxin.core.bureau.api import blp as bureau_blp
     from nongxin.core.credit.api import blp as products_blp
     from nongxin.core.plugin_state.api import blp as plugins_blp
+    from nongxin.core.rules_api import blp as rules_blp
     from nongxin.core.institutions.api import blp as institutions_blp
     from nongxin.core.institutions.users_api import blp as users_blp
 
-    for blp in (health.blp, institutions_blp, users_blp, audit_blp, plugins_blp, products_blp, bureau_blp):
+    for blp in (health.blp, institutions_blp, users_blp, audit_blp, plugins_blp, products_blp, bureau_blp, rules_blp):
         api.register_blueprint(blp)
     app.register_blueprint(docs.bp)
 

@@ -358,12 +358,20 @@ def plugins_settings(ctx: click.Context, name: str, assignments: tuple[str, ...]
 @click.pass_context
 def plugins_check(ctx: click.Context) -> None:
     """Load every installed plugin and report; exit 1 if any failed to load."""
+    from nongxin.core.rulebook import rule_pack_problem
+
     directory = _console(ctx).plugins
+    broken = 0
     for name, plugin in sorted(directory.host.loaded.items()):
-        click.echo(f"ok      {name} {plugin.info.version} ({plugin.source})")
+        problem = rule_pack_problem(plugin) if "nongxin_rules" in plugin.hooks else None
+        if problem:
+            broken += 1
+            click.secho(f"FAILED  {name} {plugin.info.version}: {problem}", fg="red")
+        else:
+            click.echo(f"ok      {name} {plugin.info.version} ({plugin.source})")
     for failed in directory.host.failed.values():
         click.secho(f"FAILED  {failed.name}: {failed.reason} ({failed.source})", fg="red")
-    if directory.host.failed:
+    if directory.host.failed or broken:
         sys.exit(1)
 
 

@@ -28,6 +28,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     plugins: Any = None
+    rulebooks: Any = None
 
 
 def runtime(app: Flask | None = None) -> Runtime:

@@ -1,6 +1,6 @@
 """Nongxin rule expression language: safe, fast, and identical for one record and for a frame.
 
-See README_SECTION.md in this folder for the language as parameter admins use it.
+The README's "Rules" section describes the language as parameter admins use it.
 """
 
 from .effective import check_disable_allowed, check_unique_codes, drop_rules, effective_rules

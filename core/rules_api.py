@@ -1,0 +1,71 @@
+"""Rules for parameter admins: what is in force where, and checking an expression before shipping it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from nongxin.core.errors import ValidationFailed
+from nongxin.core.institutions import services as institutions
+from nongxin.core.schemas import StrictSchema
+from nongxin.core.web import principal, runtime, uow
+from nongxin.sdk.facts import SCHEMAS
+from nongxin.sdk.rules import RuleError, check_expression
+
+blp = Blueprint("rules", __name__, url_prefix="/api/rules", description="Rules in force and expression checks")
+
+
+class RulesQuery(StrictSchema):
+    institution = fields.String(required=True)
+    stage = fields.String(required=True, validate=validate.OneOf(list(SCHEMAS)))
+    on = fields.Date(load_default=None)
+
+
+class StageQuery(StrictSchema):
+    stage = fields.String(required=True, validate=validate.OneOf(list(SCHEMAS)))
+
+
+class CheckBody(StrictSchema):
+    stage = fields.String(required=True, validate=validate.OneOf(list(SCHEMAS)))
+    expression = fields.String(required=True)
+    code = fields.String(load_default="CHECK")
+
+
+@blp.route("")
+@blp.arguments(RulesQuery, location="query")
+@blp.response(200)
+def rules_in_force(args: dict[str, Any]) -> Any:
+    """The rules of a stage in force at an institution on a day (province, city and county rules),
+    and whether the rule book is usable: a failing or broken rule pack makes it unusable."""
+    inst = institutions.visible(uow().session, principal(), args["institution"])
+    book = runtime().rulebooks.get(uow().session, inst, args["stage"], args["on"] or date.today())
+    return {
+        "institution": inst.code, "stage": book.stage, "on": book.on.isoformat(), "usable": book.usable,
+        "error": book.error, "failures": [{"plugin": f.plugin, "error": f.error} for f in book.failures],
+        "rules": [{"code": r.code, "name": r.name, "expression": r.expression, "outcome": r.outcome,
+                   "level": r.level, "owner": r.owner, "version": r.version, "reason": r.reason,
+                   "origin": r.origin} for r in book.rules],
+    }
+
+
+@blp.route("/check", methods=["POST"])
+@blp.arguments(CheckBody)
+@blp.response(200)
+def check(body: dict[str, Any]) -> Any:
+    """Check one expression against a stage's fields; 422 shows the rule code, line, column and caret."""
+    try:
+        check_expression(body["expression"], SCHEMAS[body["stage"]], code=body["code"])
+    except RuleError as exc:
+        raise ValidationFailed(str(exc), code="invalid_rule", fields={"expression": [str(exc)]}) from None
+    return {"ok": True}
+
+
+@blp.route("/fields")
+@blp.arguments(StageQuery, location="query")
+@blp.response(200)
+def stage_fields(args: dict[str, Any]) -> Any:
+    """The fields a rule of this stage may read, with type and Chinese label."""
+    return [{"name": f.name, "type": f.type.value, "label": f.label} for f in SCHEMAS[args["stage"]].values()]

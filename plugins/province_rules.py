@@ -1,0 +1,39 @@
+"""The province's default rule pack: admission refusals every county bank inherits.
+
+Counties add stricter rules in their own packs; they cannot switch these off rule by rule.
+"""
+
+from __future__ import annotations
+
+from nongxin.sdk import HookContext, PluginInfo, PluginKind, hookimpl
+from nongxin.sdk.rules import Rule
+
+PLUGIN = PluginInfo(name="province_rules", version="1.0.0", kind=PluginKind.RULES, enabled_by_default=True,
+                    description="省联社默认规则包: admission and post-loan rules of the province")
+
+# (stage, code, name, expression, outcome, reason). The owner is whatever the province's code is.
+RULES: tuple[tuple[str, str, str, str, str, str], ...] = (
+    ("admission", "PROV-ADM-001", "失信被执行人", "bureau_dishonest_debtor", "reject",
+     "申请人为失信被执行人 (dishonest debtor)"),
+    ("admission", "PROV-ADM-002", "限制高消费", "bureau_consumption_restriction", "reject",
+     "申请人被限制高消费 (consumption restriction)"),
+    ("admission", "PROV-ADM-003", "不良贷款", "bureau_non_performing_accounts > 0", "reject",
+     "征信存在不良贷款 (non-performing loans)"),
+    ("admission", "PROV-ADM-004", "当前逾期", "bureau_current_overdue_amount > 0", "manual_review",
+     "征信存在当前逾期 (currently overdue)"),
+    ("admission", "PROV-ADM-005", "多头借贷", "bureau_loan_approval_queries_1m >= 4 or bureau_loan_approval_queries_3m >= 8",
+     "manual_review", "近期贷款审批查询过多 (many recent credit applications)"),
+    ("admission", "PROV-ADM-006", "被执行", "bureau_open_enforcement", "manual_review",
+     "存在未结被执行记录 (open enforcement)"),
+    ("post_loan", "PROV-PL-001", "逾期超90天", "overdue_days > 90", "red", "逾期超过90天, 至少次级"),
+    ("post_loan", "PROV-PL-002", "逾期超30天", "overdue_days between 31 and 90", "orange", "逾期31-90天"),
+    ("post_loan", "PROV-PL-003", "出现逾期", "overdue_days between 1 and 30", "yellow", "出现逾期, 至少关注"),
+)
+
+
+@hookimpl(trylast=True)
+def nongxin_rules(ctx: HookContext) -> list[Rule]:
+    province = ctx.ancestry[0] if ctx.ancestry else ctx.institution_code
+    return [Rule(code=code, name=name, expression=expression, stage=stage, outcome=outcome, level="province",
+                 owner=province, reason=reason, origin=PLUGIN.name)
+            for stage, code, name, expression, outcome, reason in RULES]

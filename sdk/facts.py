@@ -1,0 +1,51 @@
+"""The facts rules may read at each stage: the one schema the core fills and rule packs test against.
+
+A rule pack compiles against these schemas in its own tests, so a misspelt field fails on the
+county developer's machine rather than at the province.
+"""
+
+from __future__ import annotations
+
+from nongxin.sdk.bureau import BureauSummary
+from nongxin.sdk.rules import Field, FieldType, Schema
+
+_BUREAU = [Field(name, FieldType(kind)) for name, kind in BureauSummary.fact_types().items()]
+
+ADMISSION = Schema([
+    *_BUREAU,
+    Field("amount", FieldType.DECIMAL, "申请金额"),
+    Field("term_months", FieldType.INTEGER, "期限月数"),
+    Field("age", FieldType.INTEGER, "年龄"),
+    Field("annual_income", FieldType.DECIMAL, "年收入"),
+    Field("segment", FieldType.STRING, "客群"),
+    Field("peer_review", FieldType.STRING, "评议结果"),
+    Field("product_code", FieldType.STRING, "产品代码"),
+    Field("existing_debt", FieldType.DECIMAL, "本行负债"),
+    Field("tax_grade", FieldType.STRING, "纳税等级"),
+    Field("filed_revenue", FieldType.DECIMAL, "申报收入"),
+])
+
+POST_LOAN = Schema([
+    Field("overdue_days", FieldType.INTEGER, "逾期天数"),
+    Field("overdue_amount", FieldType.DECIMAL, "逾期金额"),
+    Field("outstanding", FieldType.DECIMAL, "贷款余额"),
+    Field("principal", FieldType.DECIMAL, "贷款本金"),
+    Field("five_tier", FieldType.STRING, "五级分类"),
+    Field("maturity_on", FieldType.DATE, "到期日"),
+    Field("as_of", FieldType.DATE, "检查日"),
+    Field("product_code", FieldType.STRING, "产品代码"),
+    Field("collateral_value", FieldType.DECIMAL, "押品价值"),
+    *_BUREAU,
+])
+
+COLLATERAL = Schema([
+    Field("kind", FieldType.STRING, "押品类型"),
+    Field("value", FieldType.DECIMAL, "评估价值"),
+    Field("secured_outstanding", FieldType.DECIMAL, "担保余额"),
+    Field("valued_on", FieldType.DATE, "评估日"),
+    Field("as_of", FieldType.DATE, "检查日"),
+    Field("ltv_limit", FieldType.NUMBER, "抵质押率上限"),
+])
+
+#: The schema of each rule stage.
+SCHEMAS: dict[str, Schema] = {"admission": ADMISSION, "post_loan": POST_LOAN, "collateral": COLLATERAL}
