@@ -57,6 +57,7 @@ def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
     for code, name, level, parent in TREE:
         services.create(uow, None, code=code, name=name, level=level, parent_code=parent)
     _enable_simulated_bureau(uow)
+    _book_demo_loans(uow)
     seeded = []
     for username, display, role, inst in PEOPLE:
         users.create_user(uow, None, username=username, display_name=display, role=role,
@@ -79,3 +80,19 @@ def _enable_simulated_bureau(uow: UnitOfWork) -> None:
     bump_generation(uow.session)
     record(uow.session, actor="system", action="plugin.enable", target="plugin:bureau_sim",
            institution_code=province.code, after={"enabled": True, "source": f"set at {province.code}"})
+
+
+#: A borrower of the Jinan bank, so post-loan bureau queries (purpose 01) can be tried at once.
+DEMO_BORROWER = ("resident_id", "370102198503153219", "李泉")
+
+
+def _book_demo_loans(uow: UnitOfWork) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from nongxin.core.credit.services import book_loan
+
+    kind, number, name = DEMO_BORROWER
+    book_loan(uow, actor="system", institution_code="JNRCB-LX", loan_no="JNRCB-2026-000001", borrower_kind=kind,
+              borrower_id_number=number, borrower_name=name, product_code="XIN_E_DAI",
+              principal=Decimal("80000.00"), disbursed_on=date(2026, 3, 2), maturity_on=date(2027, 3, 2))

@@ -198,3 +198,11 @@ def test_operator_cli_authorize_query_and_log(nongxin_settings, nongxin_demo, tm
     assert bad.exit_code == 2 and "check character" in bad.output
     logged = run("bureau", "log", "--user", "jinan.admin")
     assert "110105********002X" in logged.output and "fetched" in logged.output
+
+
+def test_demo_borrower_can_be_queried_for_post_loan(cm):
+    from nongxin.core.demo import DEMO_BORROWER
+
+    kind, number, name = DEMO_BORROWER
+    resp = ask(cm, subject={"kind": kind, "id_number": number, "name": name}, purpose="01")
+    assert resp.status_code == 200 and resp.get_json()["query"]["outcome"] == "fetched"
