@@ -159,6 +159,16 @@ def _enum(obj: Any, name: str, cls: type[enum.Enum]) -> None:
     object.__setattr__(obj, name, cls(getattr(obj, name)))
 
 
+def _purpose(value: str | Purpose) -> Purpose:
+    """``Purpose(value)``: the member whose code is ``value`` (a member is returned as is).
+
+    Called through ``type[Enum]`` because ``Purpose.__new__`` (code, label_zh, label_en) builds the
+    members; a type checker would otherwise read ``Purpose(value)`` as a call to it.
+    """
+    lookup: type[enum.Enum] = Purpose
+    return typing.cast(Purpose, lookup(value))
+
+
 def _count(obj: Any, name: str) -> None:
     value = getattr(obj, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -208,13 +218,13 @@ class AuthorizationRef:
     document_ref: str = ""  # where the scanned consent is archived, e.g. a content hash
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "purposes", tuple(Purpose(p) for p in self.purposes))
+        object.__setattr__(self, "purposes", tuple(_purpose(p) for p in self.purposes))
 
     def covers(self, subject: BureauSubject, purpose: Purpose, on: date) -> bool:
         """Whether this consent allows querying ``subject`` for ``purpose`` on day ``on``."""
         return (
             normalize(self.id_number) == subject.id_number
-            and Purpose(purpose) in self.purposes
+            and _purpose(purpose) in self.purposes
             and self.signed_on <= on <= self.expires_on
         )
 
@@ -417,7 +427,7 @@ def summarize(report: BureauReport, as_of: date) -> BureauSummary:
             if q.queried_on >= start and q.reason is not Purpose.POST_LOAN_MANAGEMENT
         )
 
-    accounts = (*report.loans, *report.credit_cards)
+    accounts: tuple[LoanAccount | CreditCard, ...] = (*report.loans, *report.credit_cards)
     worst = max(
         (max(a.overdue_days, _history_days(a.repayment_history)) for a in accounts), default=0
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import numpy as np
 
@@ -200,10 +200,10 @@ class _Compiler:
         if name == "abs":
             return self.unary(args[0], node.type, np.abs)
         if name == "len":
-            _, _, fs = self.value(args[0])
+            _, _, fl = self.value(args[0])
 
             def length(blk: Block) -> Any:
-                v, m = fs(blk)
+                v, m = fl(blk)
                 if np.ndim(v) == 0:
                     return len(v), None
                 return np.fromiter((len(x) if isinstance(x, str) else 0 for x in v), np.int64, len(v)), m
@@ -257,7 +257,8 @@ class _Compiler:
             return self.compare(node, want)
         if isinstance(node, n.InList):
             return self.inlist(node, want)
-        pairs = [self.pair(a) for a in node.args]  # boolean coalesce: first known argument wins
+        call = cast(n.Call, node)  # the only boolean node left: coalesce(...)
+        pairs = [self.pair(a) for a in call.args]  # boolean coalesce: first known argument wins
 
         def coalesce_bool(blk: Block) -> Any:
             t, f = pairs[-1](blk)
@@ -300,7 +301,7 @@ class _Compiler:
         if not (isinstance(operand, n.FieldRef) and operand.type is FieldType.STRING
                 and all(isinstance(i, n.Literal) for i in items)):
             return None
-        name, lits = operand.name, [i.value for i in items]
+        name, lits = operand.name, [cast(n.Literal, i).value for i in items]  # all Literal, checked above
 
         def codes_in(blk: Block) -> Any:
             codes, lookup = blk.factorized(name)

@@ -10,6 +10,8 @@ None); boolean -> (known-true, known-false) bool arrays.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -44,7 +46,12 @@ class ColumnSource:
         codes, uniques = pd.factorize(self.series.iloc[a:b].to_numpy(dtype=object), use_na_sentinel=True)
         return codes, {u: i for i, u in enumerate(uniques)}
 
-    def block(self, a: int, b: int):  # noqa: ANN201 - representation depends on the type
+    def block(self, a: int, b: int) -> Any:
+        """Rows ``a:b``; the representation depends on the type.
+
+        number: float64 array, NaN = missing; boolean: ``(is_true, is_false)``; otherwise
+        ``(values, missing mask or None)``.
+        """
         t = self.ftype
         raw = self.np[a:b] if self.np is not None else None
         if t is FieldType.NUMBER:

@@ -8,6 +8,7 @@ convention: decimal amounts mix only with decimal amounts, numeric literals (rea
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypeGuard
 
 from . import nodes as n
 from .errors import RuleTypeError, UnknownFieldError
@@ -41,7 +42,7 @@ def literal_type(value: object) -> FieldType:
     return FieldType.DATE
 
 
-def _is_num_lit(node: n.Node) -> bool:
+def _is_num_lit(node: n.Node) -> TypeGuard[n.Literal]:
     return isinstance(node, n.Literal) and isinstance(node.value, Decimal)
 
 
