@@ -483,3 +483,8 @@ def bureau_log(ctx: click.Context, username: str, id_number: str | None, purpose
             number = e.id_number if services.shows_full_id(who) else mask_identity(e.id_number)
             click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  {e.county_bank_code:<8} {e.operator:<14} {number}  "
                        f"purpose {e.purpose}  {e.outcome:<11} {e.for_kind}:{e.for_ref}")
+
+
+from nongxin.core.scaffold import new  # noqa: E402  (a command group of its own module)
+
+main.add_command(new)

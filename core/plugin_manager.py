@@ -167,13 +167,37 @@ class PluginHost:
 
     # -- dispatch --------------------------------------------------------------------------
 
-    def caller(self, hook: str, disabled: frozenset[str]) -> Any:
+    def caller(self, hook: str, disabled: frozenset[str]) -> "FrozenSubsetCaller":
         modules = [self.loaded[n].module for n in disabled if n in self.loaded]
-        return self.pm.subset_hook_caller(hook, remove_plugins=modules)
+        return FrozenSubsetCaller(self.pm.subset_hook_caller(hook, remove_plugins=modules))
 
     def provenance(self, plugin: str, institution: str) -> Provenance:
         ctx = self.contexts.get((plugin, institution))
         return Provenance(plugin, self.loaded[plugin].info.version, settings_hash(ctx.settings if ctx else {}))
+
+
+class FrozenSubsetCaller:
+    """pluggy's subset caller with its filtered implementation list computed once.
+
+    ``subset_hook_caller`` filters the implementations again on every call, which costs a third
+    of a one-plugin call. Plugins register only at start-up and a view is dropped whenever a switch
+    changes, so the list can be frozen when the view is built. The call itself goes through the same
+    ``_hookexec`` pluggy's own subset caller uses.
+    """
+
+    __slots__ = ("name", "_impls", "_hookexec", "_firstresult")
+
+    def __init__(self, subset: Any) -> None:
+        self.name = subset.name
+        self._impls = list(subset.get_hookimpls())
+        self._hookexec = subset._hookexec
+        self._firstresult = bool(subset.spec and subset.spec.opts.get("firstresult", False))
+
+    def __call__(self, **kwargs: Any) -> Any:
+        return self._hookexec(self.name, self._impls, kwargs, self._firstresult)
+
+    def get_hookimpls(self) -> list[Any]:
+        return list(self._impls)
 
 
 class InstitutionView:

@@ -1,0 +1,152 @@
+"""`nongxin new`: start a county bank's plugin package from the templates shipped with the core.
+
+The templates live in the ``nongxin.templates`` package data, so a county developer who installed
+the core from a wheel has exactly the templates matching their core's hook contract, with no
+network access to a template repository. Names are checked before cookiecutter writes anything:
+a package that could never be imported or an entry point the core could never load is cheaper to
+refuse here than to debug after ``pip install``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Any, Mapping, NoReturn
+
+import click
+
+KINDS: dict[str, str] = {
+    "product": "a loan product: products, findings, limit and price hooks",
+    "connector": "an external data connector (tax, registries, courts, ...)",
+    "rules": "a rule pack in the rule language, with thresholds in settings",
+}
+
+#: key -> (full-match pattern, hint). Keep in step with the templates' hooks/pre_gen_project.py.
+RULES: dict[str, tuple[str, str]] = {
+    "package_name": (r"[a-z][a-z0-9_]*",
+                     "lower-case letters, digits and underscores, starting with a letter (e.g. quancheng_e_loan)"),
+    "project_slug": (r"[a-z0-9][a-z0-9._-]*",
+                     "lower-case letters, digits, '.', '_' or '-', no spaces (e.g. quancheng-e-loan)"),
+    "product_code": (r"[A-Z][A-Z0-9_]{1,31}",
+                     "2-32 upper-case letters, digits or underscores, starting with a letter (e.g. QCED)"),
+    "institution": (r"[A-Z][A-Z0-9_-]{1,31}", "an institution code in upper case (e.g. JNRCB)"),
+    "connector_name": (r"[a-z][a-z0-9_]*", "lower-case letters, digits and underscores (e.g. tax)"),
+    "rule_prefix": (r"[A-Z][A-Z0-9]{0,7}", "1-8 upper-case letters or digits, starting with a letter (e.g. JN)"),
+    "ceiling": (r"[1-9]\d{3,8}", "a whole number of yuan, at least 1000 (e.g. 300000)"),
+    "timeout_seconds": (r"\d{1,3}(\.\d+)?", "a number of seconds (e.g. 5)"),
+    "version": (r"\d+(\.\d+){0,2}", "a version such as 0.1.0"),
+}
+#: Names a plugin package must not take: they would shadow the core or its dependencies.
+RESERVED = frozenset({"nongxin", "pluggy", "marshmallow", "flask", "sqlalchemy", "tests", "test"})
+
+
+class ScaffoldError(Exception):
+    """Bad input for a template; carries every problem so the user fixes them in one go."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def problems(answers: Mapping[str, Any]) -> list[str]:
+    """Every invalid value among ``answers``, each naming its key and what would be valid."""
+    found = [f"{key} {answers[key]!r} is not valid: use {hint}"
+             for key, (pattern, hint) in RULES.items()
+             if key in answers and not re.fullmatch(pattern, str(answers[key]))]
+    if answers.get("package_name") in RESERVED:
+        found.append(f"package_name {answers['package_name']!r} is reserved; choose a name of your own")
+    return found
+
+
+def parse_assignments(items: tuple[str, ...] | list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    bad = [item for item in items if "=" not in item or not item.partition("=")[0]]
+    if bad:
+        raise ScaffoldError([f"{item!r} is not KEY=VALUE" for item in bad])
+    for item in items:
+        key, _, value = item.partition("=")
+        values[key.strip()] = value
+    return values
+
+
+def template_keys(template: Path) -> list[str]:
+    """The keys a user may set: cookiecutter.json's, less the private ``_`` ones."""
+    spec = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+    return [key for key in spec if not key.startswith("_")]
+
+
+def answers_for(template: Path, values: Mapping[str, str], no_input: bool) -> dict[str, Any]:
+    """Prompt (or not) exactly as cookiecutter would, so derived defaults can be checked first."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    keys = template_keys(template)
+    unknown = sorted(set(values) - set(keys))
+    if unknown:
+        raise ScaffoldError([f"unknown key {key!r}; this template takes: {', '.join(keys)}" for key in unknown])
+    try:
+        context = generate_context(str(template / "cookiecutter.json"), extra_context=dict(values))
+    except ValueError as exc:  # e.g. a choice variable given a value not among its choices
+        raise ScaffoldError([str(exc)]) from None
+    answers = prompt_for_config(context, no_input=no_input)
+    return {key: answers[key] for key in keys}
+
+
+def bake(kind: str, values: Mapping[str, str], *, output_dir: Path, no_input: bool) -> Path:
+    """Generate a plugin package of ``kind`` under ``output_dir``; nothing is written on error."""
+    from cookiecutter.exceptions import CookiecutterException
+    from cookiecutter.main import cookiecutter
+
+    with as_file(files("nongxin.templates") / kind) as template:
+        answers = answers_for(template, values, no_input)
+        found = problems(answers)
+        target = output_dir / str(answers.get("project_slug", ""))
+        if not found and target.exists():
+            found.append(f"{target} already exists; choose another project_slug or --output-dir")
+        if found:
+            raise ScaffoldError(found)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            made = cookiecutter(str(template), no_input=True, extra_context=answers,
+                                output_dir=str(output_dir), default_config=True)
+        except CookiecutterException as exc:
+            raise ScaffoldError([f"{type(exc).__name__}: {exc}"]) from None
+    return Path(made)
+
+
+def _refuse(exc: ScaffoldError) -> NoReturn:
+    for problem in exc.problems:
+        click.secho(f"error: {problem}", fg="red", err=True)
+    click.echo("nothing was generated", err=True)
+    sys.exit(2)
+
+
+def _command(kind: str, summary: str) -> click.Command:
+    @click.command(kind, help=f"Create a plugin package for {summary}.\n\n"
+                              "Prompts for each value unless --no-input; KEY=VALUE pairs preset answers "
+                              f"(e.g. package_name=my_{kind} institution=JNRCB).")
+    @click.argument("assignments", nargs=-1, metavar="[KEY=VALUE]...")
+    @click.option("--no-input", is_flag=True, help="Do not prompt; use KEY=VALUE pairs and the defaults.")
+    @click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+                  show_default=True, help="Folder to create the package folder in.")
+    def command(assignments: tuple[str, ...], no_input: bool, output_dir: Path) -> None:
+        try:
+            made = bake(kind, parse_assignments(assignments), output_dir=output_dir, no_input=no_input)
+        except ScaffoldError as exc:
+            _refuse(exc)
+        click.echo(f"created {made}")
+        click.echo(f"next: pip install -e {made} && (cd {made} && pytest) && nongxin plugins check")
+
+    return command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def new() -> None:
+    """Create a county bank's plugin package from a template (product, connector or rules)."""
+
+
+for _kind, _summary in KINDS.items():
+    new.add_command(_command(_kind, _summary))

@@ -1,0 +1,1 @@
+"""沂蒙云贷 (Yimeng cloud loan) of Linyi Rural Commercial Bank, as a Nongxin plugin."""

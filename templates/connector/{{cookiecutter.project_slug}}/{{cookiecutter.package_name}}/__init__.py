@@ -1,0 +1,1 @@
+"""{{ cookiecutter.description }}: the `{{ cookiecutter.connector_name }}` data connector of {{ cookiecutter.institution }} for Nongxin."""

@@ -1,0 +1,1 @@
+"""Admission rule pack of {{ cookiecutter.institution }} for Nongxin."""
