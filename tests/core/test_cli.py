@@ -25,7 +25,7 @@ def codes(uow):
 
 def test_help_lists_every_command():
     out = CliRunner().invoke(main, ["--help"]).output
-    for command in ("demo", "serve", "db", "institutions", "users", "tokens", "audit"):
+    for command in ("demo", "serve", "db", "institutions", "users", "tokens", "audit", "plugins", "bureau", "new"):
         assert command in out
 
 
