@@ -244,14 +244,32 @@ def audit() -> None:
     """Audit trail commands."""
 
 
-@audit.command("verify")
+@audit.command("head")
 @click.pass_context
-def audit_verify(ctx: click.Context) -> None:
-    """Check the audit hash chain; exit 1 and name each changed or missing entry."""
-    from nongxin.core.audit.services import verify
+def audit_head(ctx: click.Context) -> None:
+    """Print the chain's anchor (length:hash); keep it outside the database for `verify --anchor`."""
+    from nongxin.core.audit.services import head
 
     with _console(ctx).uow() as unit:
-        problems = verify(unit.session)
+        anchor = head(unit.session)
+    click.echo(str(anchor) if anchor else "the audit trail is empty")
+
+
+@audit.command("verify")
+@click.option("--anchor", default=None, metavar="LENGTH:HASH",
+              help="An anchor printed earlier by `nongxin audit head`; detects deleted newest entries.")
+@click.pass_context
+def audit_verify(ctx: click.Context, anchor: str | None) -> None:
+    """Check the audit hash chain; exit 1 and name each changed or missing entry."""
+    from nongxin.core.audit.services import Anchor, verify
+    from nongxin.core.errors import invalid
+
+    try:
+        parsed = Anchor.parse(anchor) if anchor else None
+    except ValueError as exc:
+        raise invalid("anchor", str(exc)) from None
+    with _console(ctx).uow() as unit:
+        problems = verify(unit.session, parsed)
     if problems:
         for problem in problems:
             click.secho(f"  {problem.message}", fg="red", err=True)

@@ -69,12 +69,46 @@ class Problem:
     message: str
 
 
-def verify(session: Session) -> list[Problem]:
+@dataclass(frozen=True)
+class Anchor:
+    """The chain's length and newest hash, written down outside the database (a daily report, a
+    ticket). The chain alone cannot show that its newest entries were deleted; an anchor can."""
+
+    position: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.position}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Anchor":
+        position, sep, digest = text.partition(":")
+        if not sep or not position.isdigit() or len(digest) != 64:
+            raise ValueError(f"an anchor looks like 123:<64 hex digits>, got {text!r}")
+        return cls(int(position), digest.lower())
+
+
+def head(session: Session) -> Anchor | None:
+    count = session.execute(sa.select(sa.func.count()).select_from(AuditEntry)).scalar_one()
+    last = session.execute(sa.select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
+    return Anchor(count, last) if last else None
+
+
+def verify(session: Session, anchor: Anchor | None = None) -> list[Problem]:
     """Walk the chain from the start and name every entry that was changed or whose predecessor
-    is gone."""
+    is gone; with an anchor, also check that the chain still reaches it unchanged."""
     problems: list[Problem] = []
     expected_prev = GENESIS
+    position = 0
+    anchored = anchor is None
     for entry in _entries(session):
+        position += 1
+        if anchor is not None and position == anchor.position:
+            anchored = entry.hash == anchor.hash
+            if not anchored:
+                problems.append(Problem(entry.id, f"entry {entry.id} at position {position} does not match "
+                                                  "the anchor: the chain was rewritten or shortened"))
+                anchored = True
         if entry.prev_hash != expected_prev:
             problems.append(Problem(entry.id, f"entry {entry.id}: the entry before it was deleted "
                                               "or changed (chain broken)"))
@@ -84,6 +118,9 @@ def verify(session: Session) -> list[Problem]:
             problems.append(Problem(entry.id, f"entry {entry.id} ({entry.action} {entry.target}) "
                                               "was changed after it was written"))
         expected_prev = entry.hash
+    if not anchored:
+        problems.append(Problem(0, f"the chain has {position} entries but the anchor was taken at "
+                                   f"{anchor.position}: its newest entries were deleted"))  # type: ignore[union-attr]
     return problems
 
 

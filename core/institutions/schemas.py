@@ -43,6 +43,10 @@ class UserCreate(StrictSchema):
     institution = fields.String(required=True)
 
 
+class UserPatch(StrictSchema):
+    active = fields.Boolean(required=True)
+
+
 class TokenCreate(StrictSchema):
     days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3650))
 

@@ -58,6 +58,22 @@ def create_user(uow: UnitOfWork, principal: Principal | None, *, username: str, 
     return user
 
 
+def set_active(uow: UnitOfWork, principal: Principal, username: str, active: bool) -> User:
+    """Deactivating keeps the user (the audit trail names them) but refuses all their tokens."""
+    principal.require_role(ADMINS, "activate or deactivate users")
+    user = uow.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not principal.can_see(user.institution):
+        raise NotFound(f"user {username} not found", fields={"username": ["not found"]})
+    if user.username == principal.username and not active:
+        raise invalid("active", "you cannot deactivate yourself")
+    before = user.active
+    user.active = active
+    record(uow.session, actor=principal.username, action="user.activate" if active else "user.deactivate",
+           target=f"user:{username}", institution_code=user.institution.code,
+           before={"active": before}, after={"active": active})
+    return user
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from nongxin.core.errors import NotFound
 from nongxin.core.institutions import users
 from nongxin.core.institutions.models import ADMINS, Institution, Role, User
-from nongxin.core.institutions.schemas import TokenCreate, TokenOut, UserCreate, UserOut
+from nongxin.core.institutions.schemas import TokenCreate, TokenOut, UserCreate, UserOut, UserPatch
 from nongxin.core.web import principal, runtime, uow
 
 blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users, roles and API tokens")
@@ -35,6 +35,18 @@ def create_user(body: dict[str, Any]) -> Any:
     user = users.create_user(unit, principal(), username=body["username"],
                              display_name=body["display_name"], role=Role(body["role"]),
                              institution_code=body["institution"])
+    unit.commit()
+    return user
+
+
+@blp.route("/<username>", methods=["PATCH"])
+@blp.arguments(UserPatch)
+@blp.response(200, UserOut)
+def update_user(body: dict[str, Any], username: str) -> Any:
+    """Activate or deactivate a user of the caller's subtree (admins); a deactivated user's tokens
+    stop working at once."""
+    unit = uow()
+    user = users.set_active(unit, principal(), username, body["active"])
     unit.commit()
     return user
 

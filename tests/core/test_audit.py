@@ -55,3 +55,37 @@ def test_api_lists_only_own_subtree_and_offers_no_edit(nongxin_client):
     assert entries and all(not e["institution_code"].startswith(("LYRCB", "TARCB", "SD-LN")) for e in entries)
     assert admin.delete("/api/audit").status_code == 405
     assert nongxin_client.as_user("jinan.cm").get("/api/audit").status_code == 403
+
+
+def test_anchor_detects_deleted_newest_entries(nongxin_demo, nongxin_uow):
+    from nongxin.core.audit.services import Anchor, head
+
+    anchor = head(nongxin_uow.session)
+    assert verify(nongxin_uow.session, anchor) == []
+    assert Anchor.parse(str(anchor)) == anchor
+    last = anchor.position
+    _tamper(nongxin_uow, f"DELETE FROM audit_log WHERE id >= (SELECT MAX(id) - 1 FROM audit_log)")
+    assert verify(nongxin_uow.session) == []  # the chain alone cannot tell
+    problems = verify(nongxin_uow.session, anchor)
+    assert len(problems) == 1 and f"anchor was taken at {last}" in problems[0].message
+
+
+def test_anchor_detects_a_rewritten_chain(nongxin_demo, nongxin_uow):
+    from nongxin.core.audit.services import Anchor, head
+
+    anchor = head(nongxin_uow.session)
+    forged = Anchor(anchor.position, "f" * 64)
+    assert "does not match the anchor" in verify(nongxin_uow.session, forged)[0].message
+
+
+def test_cli_head_and_verify_with_anchor(nongxin_settings, nongxin_demo):
+    from click.testing import CliRunner
+
+    from nongxin.core.cli import Console, main
+
+    def run(*args):
+        return CliRunner().invoke(main, list(args), obj=Console(nongxin_settings), catch_exceptions=False)
+
+    anchor = run("audit", "head").output.strip()
+    assert run("audit", "verify", "--anchor", anchor).exit_code == 0
+    assert run("audit", "verify", "--anchor", "12:nothex").exit_code == 2

@@ -64,3 +64,17 @@ def test_county_admin_creates_user_in_own_subtree_only(nongxin_client):
     assert bad_role.status_code == 422 and "role" in bad_role.get_json()["fields"]
     listed = {u["username"] for u in admin.get("/api/users").get_json()}
     assert "jinan.cm2" in listed and "linyi.cm" not in listed
+
+
+def test_deactivated_user_is_refused_and_it_is_audited(nongxin_client):
+    admin = nongxin_client.as_user("jinan.admin")
+    assert nongxin_client.as_user("jinan.cm").get("/api/institutions").status_code == 200
+    resp = admin.patch("/api/users/jinan.cm", json={"active": False})
+    assert resp.status_code == 200 and resp.get_json()["active"] is False
+    refused = nongxin_client.as_user("jinan.cm").get("/api/institutions")
+    assert refused.status_code == 401 and refused.get_json()["error"] == "user_inactive"
+    assert admin.patch("/api/users/linyi.cm", json={"active": False}).status_code == 404
+    assert admin.patch("/api/users/jinan.admin", json={"active": False}).status_code == 422
+    assert nongxin_client.as_user("jinan.pm").patch("/api/users/jinan.cm", json={"active": True}).status_code == 403
+    actions = [e["action"] for e in admin.get("/api/audit?action=user.deactivate").get_json()]
+    assert actions == ["user.deactivate"]
