@@ -65,7 +65,11 @@ class RuleBooks:
         book = RuleBook(institution.code, stage, day)
         result = view.call("nongxin_rules")
         book.failures = result.failures
-        collected = [rule for pack in result.values for rule in pack or [] if isinstance(rule, Rule)]
+        collected = [rule for pack in result.values for rule in (pack if isinstance(pack, (list, tuple)) else [pack])]
+        strays = [type(r).__name__ for r in collected if not isinstance(r, Rule)]
+        if strays:
+            book.error = f"a rule pack returned {', '.join(sorted(set(strays)))} where Rule objects belong"
+            return book
         try:
             check_unique_codes(collected)
             book.rules = [r for r in effective_rules(collected, view.ctx.ancestry, day) if r.stage == stage]

@@ -27,6 +27,9 @@ def offered(session: Session, directory: PluginDirectory, institution: Instituti
         value = impl.function(*[view.ctx for _ in impl.argnames])  # the hook's only parameter is ctx
         if isinstance(value, PluginFailure):
             failures.append(value)
+        elif not isinstance(value, (list, tuple)) or not all(isinstance(s, ProductSpec) for s in value):
+            failures.append(PluginFailure(impl.plugin_name, "nongxin_products",
+                                          f"returned {type(value).__name__}, not a list of ProductSpec"))
         else:
-            products.extend(OfferedProduct(impl.plugin_name, spec) for spec in value or [])
+            products.extend(OfferedProduct(impl.plugin_name, spec) for spec in value)
     return products, failures

@@ -89,7 +89,10 @@ def resolve(plugin: LoadedPlugin, chain: list[Institution], switches: Mapping[tu
         settings, error = _validate_settings(plugin, merged), None
     except (ValidationError, ValidationFailed) as exc:
         settings, error = {}, str(getattr(exc, "messages", exc))
-        enabled = False if error else enabled
+        enabled = False
+    except Exception as exc:  # the plugin's own schema is broken: fail closed, keep serving
+        settings, error = {}, f"settings schema raised {type(exc).__name__}: {exc}"
+        enabled = False
     return PluginState(plugin.name, enabled, source, allowed, settings, error)
 
 

@@ -154,3 +154,31 @@ def test_switch_reaches_a_second_worker_without_restart(nongxin_client, nongxin_
     after = other.test_client().get("/api/products?institution=JNRCB", headers=headers).get_json()
     assert "QC_E_DAI" in {p["code"] for p in after["products"]}
     other.extensions["nongxin"].engine.dispose()
+
+
+class BrokenSchema:
+    def __init__(self):
+        raise RuntimeError("schema bug")
+
+
+@hookimpl
+def garbage_products(ctx):
+    return "not a list"
+
+
+GARBAGE = _module("garbage", PluginInfo(name="garbage", version="0.1.0", kind=PluginKind.PRODUCT,
+                                        enabled_by_default=True), nongxin_products=garbage_products)
+BROKEN_SETTINGS = _module("broken_settings", PluginInfo(name="broken_settings", version="0.1.0",
+                                                        kind=PluginKind.PRODUCT, settings_schema=BrokenSchema,
+                                                        enabled_by_default=True),
+                          nongxin_products=quancheng_products)
+
+
+@pytest.mark.parametrize("nongxin_plugins", [[GARBAGE, BROKEN_SETTINGS]])
+def test_misbehaving_plugins_are_reported_not_fatal(nongxin_client):
+    body = products(nongxin_client, "JNRCB")
+    assert {"XIN_E_DAI", "FU_NONG_DAI"} <= {p["code"] for p in body["products"]}
+    assert any(f["plugin"] == "garbage" and "not a list" in f["error"] for f in body["failures"])
+    listing = {p["name"]: p for p in nongxin_client.get("/api/plugins?institution=JNRCB").get_json()["plugins"]}
+    assert listing["broken_settings"]["enabled"] is False
+    assert "schema bug" in listing["broken_settings"]["settings_error"]
