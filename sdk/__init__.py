@@ -25,6 +25,7 @@ from nongxin.sdk.types import (
     ScorecardSpec,
     Valuation,
 )
+from nongxin.sdk.values import fact, money, settings_with_defaults
 
 __version__ = "0.1.0"
 #: The hook contract's version. Plugins declare the range they support in PluginInfo.core_api.
@@ -51,5 +52,8 @@ __all__ = [
     "ScorecardSpec",
     "Valuation",
     "__version__",
+    "fact",
     "hookimpl",
+    "money",
+    "settings_with_defaults",
 ]

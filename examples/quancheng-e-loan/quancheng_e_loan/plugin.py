@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 
 from nongxin.sdk import (
     AmountRange, ApplicationData, Finding, HookContext, LimitResult, Outcome, PluginInfo, PluginKind,
-    PriceResult, ProductSpec, hookimpl,
+    PriceResult, ProductSpec, fact, hookimpl, money, settings_with_defaults,
 )
 
 PRODUCT_CODE = "QCED"
@@ -40,8 +40,6 @@ class Settings(Schema):
                                      validate=validate.Range(min=Decimal("0"), max=Decimal("0.03")))
 
 
-DEFAULTS: dict[str, Any] = Settings().load({})
-
 PLUGIN = PluginInfo(
     name="quancheng_e_loan", version="1.0.0", kind=PluginKind.PRODUCT,
     description="泉城e贷: 济南农商银行 credit-only loan for salaried staff and merchants",
@@ -49,27 +47,12 @@ PLUGIN = PluginInfo(
 )
 
 
-def _setting(ctx: HookContext, key: str) -> Any:
-    # The core hands over validated settings; a bare HookContext (unit tests) gets the defaults.
-    return ctx.settings.get(key, DEFAULTS[key])
-
-
-def _fact(application: ApplicationData, facts: Mapping[str, Any], key: str) -> Any:
-    # Verified facts gathered by the core win over what the customer typed into the form.
-    value = facts.get(key)
-    return application.data.get(key) if value is None else value
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal("0") if value in (None, "") else Decimal(str(value))
-
-
 def monthly_income(application: ApplicationData, facts: Mapping[str, Any]) -> Decimal:
     """The form's monthly figure, else the core's verified ``annual_income`` fact spread over 12."""
-    monthly = _fact(application, facts, "monthly_income")
+    monthly = fact(application, facts, "monthly_income")
     if monthly not in (None, ""):
-        return _money(monthly)
-    return _money(_fact(application, facts, "annual_income")) / 12
+        return money(monthly)
+    return money(fact(application, facts, "annual_income")) / 12
 
 
 def round_down_to_thousand(amount: Decimal) -> Decimal:
@@ -86,7 +69,7 @@ def compute_limit(income: Decimal, provident_fund_monthly: Decimal, settings: Ma
 
 @hookimpl
 def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
-    ceiling = _setting(ctx, "ceiling")
+    ceiling = settings_with_defaults(ctx, Settings)["ceiling"]
     return [ProductSpec(
         code=PRODUCT_CODE, name="泉城e贷", segment="salaried",
         amount=AmountRange(Decimal("1000"), ceiling), term_months=(1, 36),
@@ -104,18 +87,18 @@ def nongxin_assess_application(application: ApplicationData, facts: Mapping[str,
     if application.product_code != PRODUCT_CODE:
         return []
     findings: list[Finding] = []
-    age = _fact(application, facts, "age")
+    age = fact(application, facts, "age")
     if age is None:
         findings.append(Finding("QCED_AGE_MISSING", Outcome.MANUAL_REVIEW, "applicant's age is not known"))
     elif not MIN_AGE <= int(age) <= MAX_AGE:
         findings.append(Finding("QCED_AGE", Outcome.REJECT, f"age {age} is outside {MIN_AGE}-{MAX_AGE}"))
-    segment = _fact(application, facts, "segment")
+    segment = fact(application, facts, "segment")
     if segment not in SEGMENTS:
         findings.append(Finding("QCED_SEGMENT", Outcome.REJECT,
                                 f"segment {segment!r} is not one of {', '.join(SEGMENTS)}"))
     if monthly_income(application, facts) <= 0:
         findings.append(Finding("QCED_NO_INCOME", Outcome.MANUAL_REVIEW, "monthly income is missing"))
-    if segment == "salaried" and _money(_fact(application, facts, "provident_fund_monthly")) <= 0:
+    if segment == "salaried" and money(fact(application, facts, "provident_fund_monthly")) <= 0:
         findings.append(Finding("QCED_NO_PROVIDENT_FUND", Outcome.MANUAL_REVIEW,
                                 "salaried applicant without housing provident fund contributions"))
     return findings
@@ -126,9 +109,9 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
                          ctx: HookContext) -> LimitResult | None:
     if application.product_code != PRODUCT_CODE:
         return None
-    settings = {key: _setting(ctx, key) for key in DEFAULTS}
+    settings = settings_with_defaults(ctx, Settings)
     income = monthly_income(application, facts)
-    fund = _money(_fact(application, facts, "provident_fund_monthly"))
+    fund = money(fact(application, facts, "provident_fund_monthly"))
     limit = compute_limit(income, fund, settings)
     return LimitResult(limit, f"12 × {income} × {settings['income_multiple']} + {fund} × "
                               f"{settings['provident_fund_multiple']}, capped at {settings['ceiling']}")
@@ -138,10 +121,11 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
 def nongxin_price(application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext) -> PriceResult | None:
     if application.product_code != PRODUCT_CODE:
         return None
-    rate = _setting(ctx, "base_rate")
+    settings = settings_with_defaults(ctx, Settings)
+    rate = settings["base_rate"]
     reason = "Jinan base rate"
-    if _fact(application, facts, "segment") == "merchant":
-        rate += _setting(ctx, "merchant_markup")
+    if fact(application, facts, "segment") == "merchant":
+        rate += settings["merchant_markup"]
         reason += " plus merchant markup"
     rate = min(RATE_CAP, max(RATE_FLOOR, rate)).quantize(Decimal("0.0001"))
     return PriceResult(rate, reason)

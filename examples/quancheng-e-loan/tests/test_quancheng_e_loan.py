@@ -22,7 +22,9 @@ def application(product_code="QCED", **data):
                            amount=Decimal("100000"), term_months=12, data=data)
 
 
-CTX = HookContext("JNRCB", ("SD", "SD-LZ", "JNRCB"), plugin.DEFAULTS, NAME)
+#: What the core hands a hook when nothing is set: the settings schema's validated defaults.
+DEFAULTS = plugin.Settings().load({})
+CTX = HookContext("JNRCB", ("SD", "SD-LZ", "JNRCB"), DEFAULTS, NAME)
 
 
 # -- through the API ----------------------------------------------------------------------------
@@ -81,12 +83,19 @@ def test_limit_formula(income, fund, expected):
 
 
 def test_limit_uses_the_institutions_settings_and_verified_facts():
-    ctx = HookContext("JNRCB", settings={**plugin.DEFAULTS, "ceiling": Decimal("500000"),
+    ctx = HookContext("JNRCB", settings={**DEFAULTS, "ceiling": Decimal("500000"),
                                          "income_multiple": Decimal("2")})
     app = application(monthly_income="1", provident_fund_monthly="0")  # the form is overridden
     result = plugin.nongxin_credit_limit(application=app, ctx=ctx,
                                          facts={"monthly_income": Decimal("20000"), "provident_fund_monthly": None})
     assert result.amount == Decimal("480000")
+
+
+def test_a_bare_context_uses_the_default_settings():
+    app = application(monthly_income="10000", provident_fund_monthly="1500")
+    bare = HookContext("JNRCB")  # no settings: the schema's defaults apply
+    assert plugin.nongxin_credit_limit(application=app, facts={}, ctx=bare).amount == Decimal("270000")
+    assert plugin.nongxin_products(ctx=bare)[0].amount.maximum == Decimal("300000")
 
 
 def test_annual_income_fact_stands_in_for_a_missing_monthly_figure():

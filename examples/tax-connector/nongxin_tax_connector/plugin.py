@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from marshmallow import Schema, fields, validate
 
-from nongxin.sdk import ConnectorSpec, HookContext, PluginInfo, PluginKind, hookimpl
+from nongxin.sdk import ConnectorSpec, HookContext, PluginInfo, PluginKind, hookimpl, settings_with_defaults
 from nongxin.sdk.identity import validate_uscc
 
 from nongxin_tax_connector.records import TAX_GRADES, TaxRecordNotFound, lookup
@@ -24,8 +24,6 @@ class Settings(Schema):
     timeout_seconds = fields.Float(load_default=5.0, validate=validate.Range(min=0.5, max=30))
     cache_ttl_seconds = fields.Integer(load_default=86400, validate=validate.Range(min=0, max=7 * 86400))
 
-
-DEFAULTS: dict[str, Any] = Settings().load({})
 
 PLUGIN = PluginInfo(
     name="tax_connector", version="1.0.0", kind=PluginKind.CONNECTOR,
@@ -54,7 +52,7 @@ def fetch(subject: Any, ctx: HookContext) -> Mapping[str, Any]:
 
 @hookimpl
 def nongxin_connectors(ctx: HookContext) -> list[ConnectorSpec]:
-    settings = {key: ctx.settings.get(key, default) for key, default in DEFAULTS.items()}
+    settings = settings_with_defaults(ctx, Settings)
     return [ConnectorSpec(name="tax", fields=FIELDS, fetch=fetch,
                           timeout_seconds=float(settings["timeout_seconds"]),
                           cache_ttl_seconds=int(settings["cache_ttl_seconds"]),

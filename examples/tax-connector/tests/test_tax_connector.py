@@ -10,7 +10,9 @@ from nongxin_tax_connector import plugin
 from nongxin_tax_connector.plugin import TaxRecordNotFound
 
 NAME = "tax_connector"
-CTX = HookContext("JNRCB", ("SD", "SD-LZ", "JNRCB"), plugin.DEFAULTS, NAME)
+#: What the core hands a hook when nothing is set: the settings schema's validated defaults.
+DEFAULTS = plugin.Settings().load({})
+CTX = HookContext("JNRCB", ("SD", "SD-LZ", "JNRCB"), DEFAULTS, NAME)
 
 
 def listing(client, institution):

@@ -8,7 +8,9 @@ from nongxin.sdk import Applicant, ApplicationData, HookContext, Outcome
 from yimeng_cloud_loan import plugin
 
 NAME = "yimeng_cloud_loan"
-CTX = HookContext("LYRCB", ("SD", "SD-LN", "LYRCB"), plugin.DEFAULTS, NAME)
+#: What the core hands a hook when nothing is set: the settings schema's validated defaults.
+DEFAULTS = plugin.Settings().load({})
+CTX = HookContext("LYRCB", ("SD", "SD-LN", "LYRCB"), DEFAULTS, NAME)
 
 
 def products(client, institution):
@@ -76,12 +78,23 @@ def test_limit_by_peer_review(colour, expected):
 
 
 def test_limit_is_capped_and_follows_settings():
-    settings = {**plugin.DEFAULTS, "per_mu_amount": Decimal("3000"), "ceiling": Decimal("100000")}
+    settings = {**DEFAULTS, "per_mu_amount": Decimal("3000"), "ceiling": Decimal("100000")}
     ctx = HookContext("LYRCB", settings=settings)
     small = application(peer_review="white", household_assets="0", land_mu="12.5")
     assert plugin.nongxin_credit_limit(application=small, facts={}, ctx=ctx).amount == Decimal("57000")
     big = application(peer_review="green", household_assets="1000000", land_mu="50")
     assert plugin.nongxin_credit_limit(application=big, facts={}, ctx=ctx).amount == Decimal("100000")
+
+
+def test_land_area_may_be_a_float_but_assets_never():
+    # Land area is not money: the core's JSON may carry 12.5 mu as a float. Household assets are
+    # money, and a float there is refused rather than rounded into the limit.
+    app = application(peer_review="white", household_assets="0", land_mu=12.5)
+    bare = HookContext("LYRCB")  # no settings: the schema's defaults apply
+    assert plugin.nongxin_credit_limit(application=app, facts={}, ctx=bare).amount == Decimal("45000")
+    with pytest.raises(TypeError, match="float"):
+        plugin.nongxin_credit_limit(application=application(peer_review="white", household_assets=1000.5),
+                                    facts={}, ctx=CTX)
 
 
 def test_findings_by_colour():

@@ -15,7 +15,7 @@ from marshmallow import Schema, fields, validate
 
 from nongxin.sdk import (
     AmountRange, ApplicationData, Finding, HookContext, LimitResult, Outcome, PluginInfo, PluginKind,
-    PriceResult, ProductSpec, hookimpl,
+    PriceResult, ProductSpec, fact, hookimpl, money, settings_with_defaults,
 )
 
 PRODUCT_CODE = "YMYD"
@@ -42,8 +42,6 @@ class Settings(Schema):
     green_discount = _decimal("0.0050", "0", "0.02")
 
 
-DEFAULTS: dict[str, Any] = Settings().load({})
-
 PLUGIN = PluginInfo(
     name="yimeng_cloud_loan", version="1.0.0", kind=PluginKind.PRODUCT,
     description="沂蒙云贷: 临沂农商银行 whole-village credit for farmer households",
@@ -51,22 +49,14 @@ PLUGIN = PluginInfo(
 )
 
 
-def _settings(ctx: HookContext) -> dict[str, Any]:
-    # The core hands over validated settings; a bare HookContext (unit tests) gets the defaults.
-    return {key: ctx.settings.get(key, default) for key, default in DEFAULTS.items()}
-
-
-def _fact(application: ApplicationData, facts: Mapping[str, Any], key: str) -> Any:
-    value = facts.get(key)
-    return application.data.get(key) if value is None else value
-
-
-def _money(value: Any) -> Decimal:
+def _land_mu(value: Any) -> Decimal:
+    # Land area is not money: the form and the land registry may send a float (12.5 mu), and its
+    # shortest repr is the figure that was meant, so go through str rather than refuse it.
     return Decimal("0") if value in (None, "") else Decimal(str(value))
 
 
 def _colour(application: ApplicationData, facts: Mapping[str, Any]) -> str | None:
-    colour = _fact(application, facts, "peer_review")
+    colour = fact(application, facts, "peer_review")
     return str(colour).strip().lower() if colour not in (None, "") else None
 
 
@@ -87,7 +77,7 @@ def compute_limit(colour: str | None, household_assets: Decimal, land_mu: Decima
 
 @hookimpl
 def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
-    ceiling = _settings(ctx)["ceiling"]
+    ceiling = settings_with_defaults(ctx, Settings)["ceiling"]
     return [ProductSpec(
         code=PRODUCT_CODE, name="沂蒙云贷", segment="farmer",
         amount=AmountRange(Decimal("5000"), ceiling), term_months=(6, 36),
@@ -121,10 +111,10 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
                          ctx: HookContext) -> LimitResult | None:
     if application.product_code != PRODUCT_CODE:
         return None
-    settings = _settings(ctx)
+    settings = settings_with_defaults(ctx, Settings)
     colour = _colour(application, facts)
-    assets = _money(_fact(application, facts, "household_assets"))
-    land = _money(_fact(application, facts, "land_mu"))
+    assets = money(fact(application, facts, "household_assets"))
+    land = _land_mu(fact(application, facts, "land_mu"))
     limit = compute_limit(colour, assets, land, settings)
     return LimitResult(limit, f"peer review {colour or 'missing'} × ({settings['base_amount']} + {land} mu × "
                               f"{settings['per_mu_amount']} + assets {assets} × {settings['asset_ratio']}), "
@@ -135,7 +125,7 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
 def nongxin_price(application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext) -> PriceResult | None:
     if application.product_code != PRODUCT_CODE:
         return None
-    settings = _settings(ctx)
+    settings = settings_with_defaults(ctx, Settings)
     rate, reason = settings["base_rate"], "Linyi farmer base rate"
     if _colour(application, facts) == "green":
         rate, reason = rate - settings["green_discount"], reason + " less the green-list discount"

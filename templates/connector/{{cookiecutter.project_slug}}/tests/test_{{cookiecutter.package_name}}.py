@@ -10,7 +10,9 @@ from {{ cookiecutter.package_name }} import plugin
 NAME = "{{ cookiecutter.package_name }}"
 HOME = "{{ cookiecutter.institution }}"
 OTHER = "{% if cookiecutter.institution == 'LYRCB' %}JNRCB{% else %}LYRCB{% endif %}"
-CTX = HookContext(HOME, settings=plugin.DEFAULTS, plugin_name=NAME)
+#: What the core hands a hook when nothing is set: the settings schema's validated defaults.
+DEFAULTS = plugin.Settings().load({})
+CTX = HookContext(HOME, settings=DEFAULTS, plugin_name=NAME)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from marshmallow import Schema, fields, validate
 
-from nongxin.sdk import ConnectorSpec, HookContext, PluginInfo, PluginKind, hookimpl
+from nongxin.sdk import ConnectorSpec, HookContext, PluginInfo, PluginKind, hookimpl, settings_with_defaults
 
 CONNECTOR = "{{ cookiecutter.connector_name }}"
 FIELDS = ("registered_capital", "status")
@@ -33,8 +33,6 @@ class RecordNotFound(LookupError):
 class Settings(Schema):
     timeout_seconds = fields.Float(load_default={{ cookiecutter.timeout_seconds }}, validate=validate.Range(min=0.5, max=60))
 
-
-DEFAULTS: dict[str, Any] = Settings().load({})
 
 PLUGIN = PluginInfo(
     name="{{ cookiecutter.package_name }}", version="{{ cookiecutter.version }}", kind=PluginKind.CONNECTOR,
@@ -65,6 +63,6 @@ def fetch(subject: Any, ctx: HookContext) -> Mapping[str, Any]:
 
 @hookimpl
 def nongxin_connectors(ctx: HookContext) -> list[ConnectorSpec]:
-    timeout = float(ctx.settings.get("timeout_seconds", DEFAULTS["timeout_seconds"]))
+    timeout = float(settings_with_defaults(ctx, Settings)["timeout_seconds"])
     return [ConnectorSpec(name=CONNECTOR, fields=FIELDS, fetch=fetch, timeout_seconds=timeout,
                           description="{{ cookiecutter.description }}")]

@@ -14,7 +14,9 @@ NAME = "{{ cookiecutter.package_name }}"
 HOME = "{{ cookiecutter.institution }}"
 OTHER = "{% if cookiecutter.institution == 'LYRCB' %}JNRCB{% else %}LYRCB{% endif %}"
 CODE = plugin.PRODUCT_CODE
-CTX = HookContext(HOME, settings=plugin.DEFAULTS, plugin_name=NAME)
+#: What the core hands a hook when nothing is set: the settings schema's validated defaults.
+DEFAULTS = plugin.Settings().load({})
+CTX = HookContext(HOME, settings=DEFAULTS, plugin_name=NAME)
 
 
 @pytest.fixture
@@ -49,7 +51,7 @@ def test_discovered(admin):
 def test_enabled_at_home_only(admin, nongxin_enable):
     assert CODE not in products(admin, HOME)
     nongxin_enable(NAME, HOME)
-    assert products(admin, HOME)[CODE]["amount"]["max"] == str(plugin.DEFAULTS["ceiling"])
+    assert products(admin, HOME)[CODE]["amount"]["max"] == str(DEFAULTS["ceiling"])
     assert CODE not in products(admin, OTHER)
     refused = admin.post(f"/api/plugins/{NAME}/enable", json={"institution": OTHER})
     assert refused.status_code == 422 and refused.get_json()["error"] == "plugin_not_allowed"
@@ -64,10 +66,10 @@ def test_settings_validated(admin, nongxin_enable):
     assert products(admin, HOME)[CODE]["amount"]["max"] == "120000"
 
 
-@pytest.mark.parametrize("income, expected", [("0", "0"), ("45678", "91000"), ("99999999", plugin.DEFAULTS["ceiling"])])
+@pytest.mark.parametrize("income, expected", [("0", "0"), ("45678", "91000"), ("99999999", DEFAULTS["ceiling"])])
 def test_limit(income, expected):
     result = plugin.nongxin_credit_limit(application=application(annual_income=income), facts={}, ctx=CTX)
-    assert result.amount == min(Decimal(expected), plugin.DEFAULTS["ceiling"] // 1000 * 1000)
+    assert result.amount == min(Decimal(expected), DEFAULTS["ceiling"] // 1000 * 1000)
 
 
 def test_findings_and_other_products():

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from nongxin.sdk import (
     AmountRange, ApplicationData, Finding, HookContext, LimitResult, Outcome, PluginInfo, PluginKind,
-    PriceResult, ProductSpec, hookimpl,
+    PriceResult, ProductSpec, fact, hookimpl, money, settings_with_defaults,
 )
 
 PRODUCT_CODE = "{{ cookiecutter.product_code }}"
@@ -34,28 +34,11 @@ class Settings(Schema):
                                validate=validate.Range(min=RATE_FLOOR, max=RATE_CAP))
 
 
-DEFAULTS: dict[str, Any] = Settings().load({})
-
 PLUGIN = PluginInfo(
     name="{{ cookiecutter.package_name }}", version="{{ cookiecutter.version }}", kind=PluginKind.PRODUCT,
     description="{{ cookiecutter.product_name }}",
     allowed_institutions=("{{ cookiecutter.institution }}",), settings_schema=Settings,
 )
-
-
-def _settings(ctx: HookContext) -> dict[str, Any]:
-    # The core passes validated settings; a bare HookContext (unit tests) falls back to defaults.
-    return {key: ctx.settings.get(key, default) for key, default in DEFAULTS.items()}
-
-
-def _fact(application: ApplicationData, facts: Mapping[str, Any], key: str) -> Any:
-    # Facts the core verified win over what was typed into the application form.
-    value = facts.get(key)
-    return application.data.get(key) if value is None else value
-
-
-def _money(value: Any) -> Decimal:
-    return Decimal("0") if value in (None, "") else Decimal(str(value))
 
 
 def compute_limit(annual_income: Decimal, settings: Mapping[str, Any]) -> Decimal:
@@ -66,7 +49,7 @@ def compute_limit(annual_income: Decimal, settings: Mapping[str, Any]) -> Decima
 
 @hookimpl
 def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
-    ceiling = _settings(ctx)["ceiling"]
+    ceiling = settings_with_defaults(ctx, Settings)["ceiling"]
     return [ProductSpec(
         code=PRODUCT_CODE, name="{{ cookiecutter.product_name }}", segment="{{ cookiecutter.segment }}",
         amount=AmountRange(THOUSAND, ceiling), term_months=(1, 36), annual_rate=(RATE_FLOOR, RATE_CAP),
@@ -81,12 +64,12 @@ def nongxin_assess_application(application: ApplicationData, facts: Mapping[str,
     if application.product_code != PRODUCT_CODE:
         return []
     findings: list[Finding] = []
-    age = _fact(application, facts, "age")
+    age = fact(application, facts, "age")
     if age is None:
         findings.append(Finding("{{ cookiecutter.product_code }}_AGE_MISSING", Outcome.MANUAL_REVIEW, "age is not known"))
     elif not MIN_AGE <= int(age) <= MAX_AGE:
         findings.append(Finding("{{ cookiecutter.product_code }}_AGE", Outcome.REJECT, f"age {age} is outside {MIN_AGE}-{MAX_AGE}"))
-    if _money(_fact(application, facts, "annual_income")) <= 0:
+    if money(fact(application, facts, "annual_income")) <= 0:
         findings.append(Finding("{{ cookiecutter.product_code }}_NO_INCOME", Outcome.MANUAL_REVIEW, "annual income is missing"))
     return findings
 
@@ -96,8 +79,8 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
                          ctx: HookContext) -> LimitResult | None:
     if application.product_code != PRODUCT_CODE:
         return None
-    settings = _settings(ctx)
-    income = _money(_fact(application, facts, "annual_income"))
+    settings = settings_with_defaults(ctx, Settings)
+    income = money(fact(application, facts, "annual_income"))
     return LimitResult(compute_limit(income, settings),
                        f"{income} × {settings['income_multiple']}, capped at {settings['ceiling']}")
 
@@ -106,4 +89,4 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
 def nongxin_price(application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext) -> PriceResult | None:
     if application.product_code != PRODUCT_CODE:
         return None
-    return PriceResult(_settings(ctx)["base_rate"], "base rate")
+    return PriceResult(settings_with_defaults(ctx, Settings)["base_rate"], "base rate")

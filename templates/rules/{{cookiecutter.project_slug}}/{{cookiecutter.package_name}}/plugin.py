@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from marshmallow import Schema, fields, validate
 
-from nongxin.sdk import HookContext, PluginInfo, PluginKind, hookimpl
+from nongxin.sdk import HookContext, PluginInfo, PluginKind, hookimpl, settings_with_defaults
 from nongxin.sdk.facts import ADMISSION
 from nongxin.sdk.rules import Rule
 
@@ -31,8 +31,6 @@ class Settings(Schema):
                                         validate=validate.Range(min=Decimal("0.5"), max=Decimal("20")))
 
 
-DEFAULTS: dict[str, Any] = Settings().load({})
-
 PLUGIN = PluginInfo(
     name="{{ cookiecutter.package_name }}", version="{{ cookiecutter.version }}", kind=PluginKind.RULES,
     description="Admission rules of {{ cookiecutter.institution }}",
@@ -41,8 +39,12 @@ PLUGIN = PluginInfo(
 
 
 def rules(settings: Mapping[str, Any]) -> list[Rule]:
-    """The pack for one institution's settings; pure, so tests compile it without the core."""
-    s = {**DEFAULTS, **settings}
+    """The pack for one institution's settings; pure, so tests compile it without the core.
+
+    ``settings`` must be complete, as ``nongxin_rules`` passes them: the core's validated settings,
+    or the schema's defaults filled in by ``settings_with_defaults`` for a bare test context.
+    """
+    s = settings
 
     def rule(number: str, name: str, expression: str, outcome: str, reason: str) -> Rule:
         return Rule(code=f"{PREFIX}-ADM-{number}", name=name, expression=expression, stage="admission",
@@ -60,4 +62,4 @@ def rules(settings: Mapping[str, Any]) -> list[Rule]:
 
 @hookimpl
 def nongxin_rules(ctx: HookContext) -> list[Rule]:
-    return rules(ctx.settings)
+    return rules(settings_with_defaults(ctx, Settings))
