@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
 from sqlalchemy.orm import sessionmaker
@@ -13,6 +14,10 @@ from sqlalchemy.orm import sessionmaker
 from nongxin.core.config import Settings
 from nongxin.core.db import UnitOfWork, make_engine
 from nongxin.core.errors import NongxinError
+
+if TYPE_CHECKING:
+    from nongxin.core.auth import Principal
+    from nongxin.core.plugin_state.services import PluginDirectory
 
 
 class Console:
@@ -24,7 +29,7 @@ class Console:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
-    def plugins(self):  # type: ignore[no-untyped-def]
+    def plugins(self) -> "PluginDirectory":
         if not hasattr(self, "_plugins"):
             from nongxin.core.app import _plugins
 
@@ -168,7 +173,7 @@ def institutions_import(ctx: click.Context, file: Path, partial: bool) -> None:
         sys.exit(1)
 
 
-def _operator(unit: UnitOfWork):  # type: ignore[no-untyped-def]
+def _operator(unit: UnitOfWork) -> "Principal | None":
     """The console operator acts for the province; on an empty database, as the bootstrapper."""
     import getpass
 
@@ -177,6 +182,17 @@ def _operator(unit: UnitOfWork):  # type: ignore[no-untyped-def]
 
     top = root(unit.session)
     return system_principal(top, f"cli:{getpass.getuser()}") if top else None
+
+
+def _province_operator(unit: UnitOfWork) -> "Principal":
+    """Commands other than the bootstrap ones need the tree to exist."""
+    from nongxin.core.errors import ConfigurationError
+
+    operator = _operator(unit)
+    if operator is None:
+        raise ConfigurationError("the database has no institutions yet: run `nongxin db upgrade`, then "
+                                 "`nongxin institutions import FILE` (or `nongxin demo`)")
+    return operator
 
 
 @main.group()
@@ -218,7 +234,7 @@ def tokens_issue(ctx: click.Context, username: str, days: int | None) -> None:
     console = _console(ctx)
     with console.uow() as unit:
         plain, token = issue_token(unit, username, days=days or console.settings.token_days,
-                                   actor=_operator(unit).username)
+                                   actor=_province_operator(unit).username)
         unit.commit()
     click.echo(plain)
     click.echo(f"(prefix {token.prefix}, expires {token.expires_at:%Y-%m-%d}; it is not stored and "
@@ -233,7 +249,7 @@ def tokens_revoke(ctx: click.Context, token_or_prefix: str) -> None:
     from nongxin.core.institutions.users import revoke_token
 
     with _console(ctx).uow() as unit:
-        token = revoke_token(unit, token_or_prefix, actor=_operator(unit).username)
+        token = revoke_token(unit, token_or_prefix, actor=_province_operator(unit).username)
         owner = token.user.username
         unit.commit()
     click.echo(f"revoked token {token.prefix} of {owner}")
@@ -296,7 +312,7 @@ def plugins_list(ctx: click.Context, institution: str | None) -> None:
     console = _console(ctx)
     directory = console.plugins
     with console.uow() as unit:
-        operator = _operator(unit)
+        operator = _province_operator(unit)
         inst = institutions.visible(unit.session, operator, institution or operator.institution_code)
         states = {s.plugin: s for s in directory.states(unit.session, inst)}
     table = Table(title=f"plugins at {inst.code} {inst.name}")
@@ -314,7 +330,7 @@ def plugins_list(ctx: click.Context, institution: str | None) -> None:
 def _switch(ctx: click.Context, name: str, institution: str, enabled: bool | None) -> None:
     console = _console(ctx)
     with console.uow() as unit:
-        state = console.plugins.switch(unit, _operator(unit), name, institution, enabled)
+        state = console.plugins.switch(unit, _province_operator(unit), name, institution, enabled)
         unit.commit()
     click.echo(f"{name} at {institution}: {'enabled' if state.enabled else 'disabled'} ({state.enabled_source})")
 
@@ -360,7 +376,7 @@ def plugins_settings(ctx: click.Context, name: str, assignments: tuple[str, ...]
         except ValueError:
             values[key] = raw
     with console.uow() as unit:
-        operator = _operator(unit)
+        operator = _province_operator(unit)
         if values:
             state = console.plugins.set_settings(unit, operator, name, institution, values)
             unit.commit()
@@ -398,7 +414,7 @@ def bureau() -> None:
     """Credit-bureau (征信) commands, run on behalf of a named user; every query is logged."""
 
 
-def _as_user(unit: UnitOfWork, username: str):  # type: ignore[no-untyped-def]
+def _as_user(unit: UnitOfWork, username: str) -> "Principal":
     import sqlalchemy as sa
 
     from nongxin.core.auth import Principal
@@ -420,7 +436,7 @@ _subject_options = [
 ]
 
 
-def _with_subject(fn):  # type: ignore[no-untyped-def]
+def _with_subject(fn: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(_subject_options):
         fn = option(fn)
     return fn
@@ -488,7 +504,7 @@ def bureau_query(ctx: click.Context, username: str, kind: str, id_number: str, s
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None)
 @click.pass_context
 def bureau_log(ctx: click.Context, username: str, id_number: str | None, purpose: str | None,
-               since: object, until: object) -> None:
+               since: datetime | None, until: datetime | None) -> None:
     """List the query log visible to a user (numbers masked for roles that do not need them)."""
     from nongxin.core.bureau import services
     from nongxin.sdk.identity import mask_identity

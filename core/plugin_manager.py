@@ -95,7 +95,7 @@ class PluginHost:
 
     def register(self, module: Any, *, source: str = "registered", fallback_name: str | None = None) -> LoadedPlugin | None:
         info = getattr(module, "PLUGIN", None)
-        name = getattr(info, "name", None) or fallback_name or getattr(module, "__name__", repr(module))
+        name = str(getattr(info, "name", None) or fallback_name or getattr(module, "__name__", repr(module)))
         if not isinstance(info, PluginInfo):
             return self._fail(name, "declares no PLUGIN = nongxin.sdk.PluginInfo(...)", source)
         try:
@@ -128,7 +128,8 @@ class PluginHost:
     def _callers(self, module: Any) -> list[Any]:
         return list(self.pm.get_hookcallers(module) or [])
 
-    def _fail(self, name: str, reason: str, source: str) -> None:
+    def _fail(self, name: str, reason: str, source: str) -> LoadedPlugin | None:
+        """Record why a plugin was refused; returns None so ``register`` can return it directly."""
         log.error("plugin %s refused: %s", name, reason)
         self.failed[name] = FailedPlugin(name, reason, source)
         return None

@@ -88,7 +88,7 @@ def _flatten(messages: Any) -> dict[str, Any]:
 class NongxinApi(Api):
     """flask-smorest's Api, with its HTTP errors in our one JSON error shape."""
 
-    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
         data = getattr(error, "data", None) or {}
         fields = _flatten(data.get("messages", {})) if data else {}
         status = error.code or 500

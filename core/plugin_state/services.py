@@ -47,7 +47,7 @@ def bump_generation(session: Session) -> None:
     # The migration inserts the row; recreate it if an operator emptied the table.
     bumped = session.execute(sa.update(PluginGeneration).where(PluginGeneration.id == 1)
                              .values(value=PluginGeneration.value + 1))
-    if bumped.rowcount == 0:
+    if getattr(bumped, "rowcount", 0) == 0:
         session.add(PluginGeneration(id=1, value=1))
 
 

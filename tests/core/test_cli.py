@@ -105,3 +105,9 @@ def test_plugins_commands(nongxin_settings, nongxin_demo):
     assert ok.exit_code == 0 and "base_rate = 0.05" in ok.output
     check = run(nongxin_settings, "plugins", "check")
     assert check.exit_code == 0 and "ok      provincial_products" in check.output
+
+
+def test_commands_on_an_empty_database_say_what_to_do(nongxin_settings):
+    for args in (("plugins", "list"), ("tokens", "revoke", "nx_abcdefgh"), ("plugins", "enable", "bureau_sim", "--institution", "X")):
+        result = run(nongxin_settings, *args)
+        assert result.exit_code == 2 and "institutions import" in result.output, (args, result.output)
