@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from nongxin.sdk import (
     AmountRange, ApplicationData, HookContext, LimitResult, PluginInfo, PluginKind, PriceResult,
-    ProductSpec, hookimpl,
+    ProductSpec, hookimpl, round_down,
 )
 
 
@@ -55,7 +55,7 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
         return None
     income = Decimal(str(facts.get("annual_income", 0)))
     cap = ctx.settings.get("xin_e_dai_ceiling", Decimal("300000")) if application.product_code == XIN_E_DAI else Decimal("500000")
-    limit = min(cap, (income * 2).quantize(Decimal("1000")))
+    limit = round_down(min(cap, income * 2))
     return LimitResult(limit, f"twice annual income {income}, capped at {cap}")
 
 

@@ -25,7 +25,7 @@ from nongxin.sdk.types import (
     ScorecardSpec,
     Valuation,
 )
-from nongxin.sdk.values import fact, money, settings_with_defaults
+from nongxin.sdk.values import fact, money, round_down, settings_with_defaults
 
 __version__ = "0.1.0"
 #: The hook contract's version. Plugins declare the range they support in PluginInfo.core_api.
@@ -55,5 +55,6 @@ __all__ = [
     "fact",
     "hookimpl",
     "money",
+    "round_down",
     "settings_with_defaults",
 ]

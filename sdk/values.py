@@ -7,7 +7,7 @@ one, defaults forgotten in a unit test). These functions are that one shared rea
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -16,7 +16,7 @@ import marshmallow
 
 from nongxin.sdk.types import ApplicationData, HookContext
 
-__all__ = ["fact", "money", "settings_with_defaults"]
+__all__ = ["fact", "money", "round_down", "settings_with_defaults"]
 
 
 def fact(application: ApplicationData, facts: Mapping[str, Any], key: str) -> Any:
@@ -61,6 +61,17 @@ def money(value: Any) -> Decimal:
 
 
 @lru_cache(maxsize=None)
+def round_down(amount: Decimal, unit: Decimal = Decimal("1000")) -> Decimal:
+    """``amount`` down to a whole number of ``unit`` (limits are granted in thousands), never below 0.
+
+    A limit must never be rounded up past what its formula allows; ``Decimal.quantize`` cannot do
+    this (it sets decimal places, not multiples, and rounds half-even).
+    """
+    if amount <= 0:
+        return Decimal("0")
+    return (amount / unit).to_integral_value(rounding=ROUND_FLOOR) * unit
+
+
 def _defaults(schema: type[marshmallow.Schema]) -> Mapping[str, Any]:
     # Read from the fields rather than Schema().load({}): a schema with a required field would
     # refuse the empty load, yet its other fields' defaults are still the right fallback. Keyed by

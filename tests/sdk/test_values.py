@@ -123,3 +123,15 @@ def test_a_required_field_does_not_stop_the_other_defaults():
         limit = fields.Integer(load_default=7)
 
     assert settings_with_defaults(HookContext("JNRCB"), WithRequired) == {"limit": 7}
+
+
+def test_round_down_never_rounds_up_and_never_goes_negative():
+    from decimal import Decimal
+
+    from nongxin.sdk import round_down
+
+    assert round_down(Decimal("123999.99")) == Decimal("123000")
+    assert round_down(Decimal("1000")) == Decimal("1000")
+    assert round_down(Decimal("999.5")) == Decimal("0")
+    assert round_down(Decimal("-5000")) == Decimal("0")
+    assert round_down(Decimal("1234.56"), Decimal("100")) == Decimal("1200")

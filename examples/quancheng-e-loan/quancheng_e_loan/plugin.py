@@ -8,21 +8,20 @@ applications pass through untouched so the province's and other counties' plugin
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any, Mapping
 
 from marshmallow import Schema, fields, validate
 
 from nongxin.sdk import (
     AmountRange, ApplicationData, Finding, HookContext, LimitResult, Outcome, PluginInfo, PluginKind,
-    PriceResult, ProductSpec, fact, hookimpl, money, settings_with_defaults,
+    PriceResult, ProductSpec, fact, hookimpl, money, round_down, settings_with_defaults,
 )
 
 PRODUCT_CODE = "QCED"
 MIN_AGE, MAX_AGE = 22, 55
 SEGMENTS = ("salaried", "merchant")
 RATE_FLOOR, RATE_CAP = Decimal("0.0385"), Decimal("0.0800")
-THOUSAND = Decimal("1000")
 
 
 class Settings(Schema):
@@ -55,16 +54,11 @@ def monthly_income(application: ApplicationData, facts: Mapping[str, Any]) -> De
     return money(fact(application, facts, "annual_income")) / 12
 
 
-def round_down_to_thousand(amount: Decimal) -> Decimal:
-    """Limits are granted in whole thousands and never rounded up past what the formula allows."""
-    return (amount / THOUSAND).to_integral_value(rounding=ROUND_FLOOR) * THOUSAND
-
-
 def compute_limit(income: Decimal, provident_fund_monthly: Decimal, settings: Mapping[str, Any]) -> Decimal:
     """min(ceiling, 12 × monthly income × k + monthly provident fund × m), down to the thousand."""
     raw = (12 * income * settings["income_multiple"]
            + provident_fund_monthly * settings["provident_fund_multiple"])
-    return max(Decimal("0"), round_down_to_thousand(min(settings["ceiling"], raw)))
+    return round_down(min(settings["ceiling"], raw))
 
 
 @hookimpl

@@ -8,20 +8,19 @@ must look at; land under cultivation (亩) and household assets give the base am
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any, Mapping
 
 from marshmallow import Schema, fields, validate
 
 from nongxin.sdk import (
     AmountRange, ApplicationData, Finding, HookContext, LimitResult, Outcome, PluginInfo, PluginKind,
-    PriceResult, ProductSpec, fact, hookimpl, money, settings_with_defaults,
+    PriceResult, ProductSpec, fact, hookimpl, money, round_down, settings_with_defaults,
 )
 
 PRODUCT_CODE = "YMYD"
 COLOURS = ("white", "green", "grey", "black")
 RATE_FLOOR, RATE_CAP = Decimal("0.0400"), Decimal("0.0750")
-THOUSAND = Decimal("1000")
 
 
 def _decimal(default: str, low: str, high: str) -> fields.Decimal:
@@ -72,7 +71,7 @@ def compute_limit(colour: str | None, household_assets: Decimal, land_mu: Decima
     base = (settings["base_amount"] + max(land_mu, Decimal("0")) * settings["per_mu_amount"]
             + max(household_assets, Decimal("0")) * settings["asset_ratio"])
     raw = min(settings["ceiling"], base * colour_factor(colour, settings))
-    return (raw / THOUSAND).to_integral_value(rounding=ROUND_FLOOR) * THOUSAND
+    return round_down(raw)
 
 
 @hookimpl

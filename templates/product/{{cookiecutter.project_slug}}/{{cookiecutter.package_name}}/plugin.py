@@ -7,14 +7,14 @@ plugins that own them. Import only ``nongxin.sdk`` (and marshmallow, the standar
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any, Mapping
 
 from marshmallow import Schema, fields, validate
 
 from nongxin.sdk import (
     AmountRange, ApplicationData, Finding, HookContext, LimitResult, Outcome, PluginInfo, PluginKind,
-    PriceResult, ProductSpec, fact, hookimpl, money, settings_with_defaults,
+    PriceResult, ProductSpec, fact, hookimpl, money, round_down, settings_with_defaults,
 )
 
 PRODUCT_CODE = "{{ cookiecutter.product_code }}"
@@ -44,7 +44,7 @@ PLUGIN = PluginInfo(
 def compute_limit(annual_income: Decimal, settings: Mapping[str, Any]) -> Decimal:
     """min(ceiling, annual income × multiple), rounded down to the thousand, never negative."""
     raw = min(settings["ceiling"], annual_income * settings["income_multiple"])
-    return max(Decimal("0"), (raw / THOUSAND).to_integral_value(rounding=ROUND_FLOOR) * THOUSAND)
+    return round_down(raw)
 
 
 @hookimpl
