@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from nongxin.core.audit.models import AuditEntry
 from nongxin.core.audit.services import verify
@@ -30,7 +30,7 @@ class AuditOut(StrictSchema):
 
 
 class AuditQuery(StrictSchema):
-    limit = fields.Integer(load_default=100)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     action = fields.String()
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from nongxin.core.schemas import StrictSchema
 
@@ -43,7 +43,7 @@ class LogFilter(StrictSchema):
     purpose = fields.String()
     since = fields.Date()
     until = fields.Date()
-    limit = fields.Integer(load_default=200)
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
 
 class AuthorizationFilter(StrictSchema):

@@ -89,3 +89,10 @@ def test_cli_head_and_verify_with_anchor(nongxin_settings, nongxin_demo):
     anchor = run("audit", "head").output.strip()
     assert run("audit", "verify", "--anchor", anchor).exit_code == 0
     assert run("audit", "verify", "--anchor", "12:nothex").exit_code == 2
+
+
+def test_bad_limit_is_422_naming_it(nongxin_client):
+    admin = nongxin_client.as_user("jinan.admin")
+    for path in ("/api/audit?limit=-1", "/api/bureau/queries?limit=0", "/api/audit?limit=lots"):
+        resp = admin.get(path)
+        assert resp.status_code == 422 and "limit" in resp.get_json()["fields"], path
