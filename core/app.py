@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from flask import Flask, jsonify
-from sqlalchemy.orm import sessionmaker
 
+from nongxin.core.audit.chain import session_factory
 from nongxin.core.config import Settings
 from nongxin.core.db import make_engine
 from nongxin.core.web import NongxinApi, Runtime, install
@@ -46,7 +46,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     app.json.sort_keys = False  # type: ignore[attr-defined]
     engine = make_engine(settings.database_url)
     app.extensions["nongxin"] = Runtime(
-        settings=settings, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False),
+        settings=settings, engine=engine, sessions=session_factory(engine, settings.keyring()),
         plugins=_plugins(settings, plugins, discover),
     )
     from nongxin.core.rulebook import RuleBooks

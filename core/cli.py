@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,9 +10,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
-from sqlalchemy.orm import sessionmaker
 
-from nongxin.core.config import Settings
+from nongxin.core.audit.chain import session_factory
+from nongxin.core.config import Settings, ensure_demo_key_file
 from nongxin.core.db import UnitOfWork, make_engine
 from nongxin.core.errors import NongxinError
 
@@ -26,7 +27,7 @@ class Console:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = session_factory(self.engine, settings.keyring())
 
     @property
     def plugins(self) -> "PluginDirectory":
@@ -37,8 +38,8 @@ class Console:
         return self._plugins
 
     @contextmanager
-    def uow(self) -> Iterator[UnitOfWork]:
-        with UnitOfWork(self.sessions) as unit:
+    def uow(self, *, write: bool = True) -> Iterator[UnitOfWork]:
+        with UnitOfWork(self.sessions, write=write) as unit:
             yield unit
 
 
@@ -101,6 +102,8 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     from nongxin.core import demo as demo_data
     from nongxin.core.migrate import upgrade
 
+    if ctx.obj is None and os.environ.get("NONGXIN_ENV", "demo") == "demo" and not os.environ.get("NONGXIN_AUDIT_KEY"):
+        ensure_demo_key_file()  # the demo folder's own audit key, read by every later command here
     console = _console(ctx)
     upgrade(console.engine)
     with console.uow() as unit:
@@ -263,35 +266,52 @@ def audit() -> None:
 @audit.command("head")
 @click.pass_context
 def audit_head(ctx: click.Context) -> None:
-    """Print the chain's anchor (length:hash); keep it outside the database for `verify --anchor`."""
-    from nongxin.core.audit.services import head
+    """Print each chain's anchor (NAME=LENGTH:HASH); keep them outside the database for
+    `verify --anchor`."""
+    from nongxin.core.audit.chain import GENESIS, head
+    from nongxin.core.audit.services import chains
 
-    with _console(ctx).uow() as unit:
-        anchor = head(unit.session)
-    click.echo(str(anchor) if anchor else "the audit trail is empty")
+    with _console(ctx).uow(write=False) as unit:
+        for name, chain in chains().items():
+            anchor = head(unit.session, chain)
+            click.echo(f"{name}={anchor or f'0:{GENESIS}'}")
 
 
 @audit.command("verify")
-@click.option("--anchor", default=None, metavar="LENGTH:HASH",
-              help="An anchor printed earlier by `nongxin audit head`; detects deleted newest entries.")
+@click.option("--anchor", "anchors", multiple=True, metavar="NAME=LENGTH:HASH",
+              help="An anchor printed earlier by `nongxin audit head` (a bare LENGTH:HASH is the "
+                   "audit_log's); detects deleted newest entries. Repeat for each chain.")
 @click.pass_context
-def audit_verify(ctx: click.Context, anchor: str | None) -> None:
-    """Check the audit hash chain; exit 1 and name each changed or missing entry."""
-    from nongxin.core.audit.services import Anchor, verify
+def audit_verify(ctx: click.Context, anchors: tuple[str, ...]) -> None:
+    """Check every keyed hash chain (the audit log and the credit-bureau query log); exit 1 naming
+    each changed, forged or missing entry."""
+    from nongxin.core.audit.chain import Anchor, verify
+    from nongxin.core.audit.services import chains
     from nongxin.core.errors import invalid
 
-    try:
-        parsed = Anchor.parse(anchor) if anchor else None
-    except ValueError as exc:
-        raise invalid("anchor", str(exc)) from None
-    with _console(ctx).uow() as unit:
-        problems = verify(unit.session, parsed)
-    if problems:
-        for problem in problems:
-            click.secho(f"  {problem.message}", fg="red", err=True)
-        click.secho(f"audit chain BROKEN: {len(problems)} problem(s)", fg="red", err=True)
+    known = chains()
+    parsed: dict[str, Anchor] = {}
+    for text in anchors:
+        name, _, value = text.rpartition("=")
+        name = name or "audit_log"
+        if name not in known:
+            raise invalid("anchor", f"{name!r} is not a chain; chains: {', '.join(known)}")
+        try:
+            parsed[name] = Anchor.parse(value)
+        except ValueError as exc:
+            raise invalid("anchor", str(exc)) from None
+    broken = 0
+    with _console(ctx).uow(write=False) as unit:
+        for name, chain in known.items():
+            problems = verify(unit.session, chain, parsed.get(name))
+            broken += len(problems)
+            for problem in problems:
+                click.secho(f"  {problem.message}", fg="red", err=True)
+            click.echo(f"{name}: {'BROKEN, ' + str(len(problems)) + ' problem(s)' if problems else 'intact'}")
+    if broken:
+        click.secho(f"audit chains BROKEN: {broken} problem(s)", fg="red", err=True)
         sys.exit(1)
-    click.echo("audit chain intact")
+    click.echo("audit chains intact")
 
 
 @main.group()

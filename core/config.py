@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from nongxin.core.errors import ConfigurationError
 
 DEFAULT_SECRET = "nongxin-demo-secret-change-me"
+#: Signs the audit chains of a demo or test database that has no key of its own; published, so
+#: refused in production and never trusted there.
+DEMO_AUDIT_KEY = "nongxin-demo-audit-key-not-secret"
+#: Where ``nongxin demo`` keeps the audit key it generates (beside ``nongxin.db``).
+DEMO_AUDIT_KEY_FILE = "nongxin-audit.key"
+MIN_AUDIT_KEY_LENGTH = 32
 ENVIRONMENTS = ("demo", "testing", "production")
 
 
@@ -26,6 +33,8 @@ class Settings:
     bureau_authorization_days: int = 365
     bureau_stale_days: int = 30
     bureau_timeout_seconds: int = 10
+    audit_key: str = ""
+    audit_old_keys: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -47,7 +56,19 @@ class Settings:
             bureau_stale_days=_int(env, "NONGXIN_BUREAU_STALE_DAYS", base.bureau_stale_days),
             bureau_timeout_seconds=_int(env, "NONGXIN_BUREAU_TIMEOUT_SECONDS", base.bureau_timeout_seconds),
             trace_plugins=env.get("NONGXIN_TRACE_PLUGINS", "") not in ("", "0", "false"),
+            audit_key=env.get("NONGXIN_AUDIT_KEY", "") or _demo_key_file(env),
+            audit_old_keys=tuple(k.strip() for k in env.get("NONGXIN_AUDIT_OLD_KEYS", "").split(",") if k.strip()),
         )
+
+    def keyring(self) -> Any:
+        """The audit keyring: the configured key signs; old keys (and, outside production, the
+        published demo key) only verify."""
+        from nongxin.core.audit.chain import Keyring
+
+        if self.environment == "production":
+            return Keyring.from_secrets(self.audit_key, self.audit_old_keys)
+        others = (*self.audit_old_keys, DEMO_AUDIT_KEY)
+        return Keyring.from_secrets(self.audit_key or DEMO_AUDIT_KEY, others)
 
     def check(self) -> None:
         """Refuse to run a real bank on the published demo secret."""
@@ -61,6 +82,13 @@ class Settings:
                 "(for example: python -c 'import secrets; print(secrets.token_hex(32))') "
                 "before running with NONGXIN_ENV=production"
             )
+        if self.environment == "production" and (
+                len(self.audit_key) < MIN_AUDIT_KEY_LENGTH or self.audit_key == DEMO_AUDIT_KEY):
+            raise ConfigurationError(
+                f"NONGXIN_AUDIT_KEY must be set to a random secret of at least {MIN_AUDIT_KEY_LENGTH} "
+                "characters when NONGXIN_ENV=production (it signs the audit trail and is never stored "
+                "in the database); for example: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -71,3 +99,25 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _demo_key_file(env: Mapping[str, str]) -> str:
+    """In the demo, the key ``nongxin demo`` generated into the current folder, if there is one."""
+    if env.get("NONGXIN_ENV", "demo") != "demo":
+        return ""
+    path = Path(DEMO_AUDIT_KEY_FILE)
+    try:
+        return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+    except OSError:
+        return ""
+
+
+def ensure_demo_key_file(folder: Path | None = None) -> str:
+    """Generate the demo's audit key into ``folder`` (readable by its owner only) unless it exists."""
+    import secrets
+
+    path = (folder or Path.cwd()) / DEMO_AUDIT_KEY_FILE
+    if not path.is_file():
+        path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

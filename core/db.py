@@ -1,8 +1,19 @@
-"""Database plumbing: the declarative base, engines, and the unit of work services take."""
+"""Database plumbing: the declarative base, engines, the unit of work services take, and the
+money column.
+
+Writers never fail because of each other. On SQLite a unit of work that may write begins with
+``BEGIN IMMEDIATE``: it takes the write lock before its first read, so a second writer waits on the
+busy timeout instead of failing on a read-to-write upgrade (which SQLite answers with "database is
+locked" at once, whatever the timeout). Read-only units of work (GET requests) begin deferred and stay
+concurrent under WAL. On PostgreSQL writers run concurrently under READ COMMITTED; the few
+serialization points (the heads of the hash chains, the plugin generation row) take a row or
+advisory lock for the rest of their short transaction.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
 from types import TracebackType
 from typing import Any
 
@@ -34,7 +45,15 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+#: How long a SQLite writer waits for the write lock before giving up (milliseconds).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Execution option a unit of work sets on its connection when it may write.
+WRITE_OPTION = "nongxin_write"
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Never log bound parameters: they hold identity numbers and names (see the README).
+    kwargs.setdefault("hide_parameters", True)
     engine = sa.create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -43,7 +62,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    write = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -53,7 +73,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA recursive_triggers=ON")  # REPLACE's implicit delete fires DELETE triggers
     cursor.close()
 
 
@@ -64,9 +85,18 @@ class UnitOfWork:
     share one transaction boundary and a failed request leaves the database as it was.
     """
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], *, write: bool = True) -> None:
+        """``write=False`` promises the unit of work only reads (SQLite then begins deferred, so
+        readers stay concurrent); a write in it would fail under contention."""
         self._factory = factory
-        self.session: Session = factory()
+        self.write = write
+        bind = factory.kw.get("bind")
+        if write and isinstance(bind, Engine):
+            # Every transaction of this session (the first and those after each commit) begins
+            # as a writer; connections are taken lazily, so the lock is held only while needed.
+            self.session: Session = factory(bind=bind.execution_options(**{WRITE_OPTION: True}))
+        else:
+            self.session = factory()
 
     def __enter__(self) -> "UnitOfWork":
         return self
@@ -117,4 +147,69 @@ def append_only_ddl(dialect: str, table: str) -> list[str]:
             f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} BEGIN "
             f"SELECT RAISE(ABORT, 'table {table} is append-only: DELETE refused'); END",
         ]
+    return []
+
+
+class Money(sa.types.TypeDecorator[Decimal]):
+    """Money: ``Decimal`` yuan in Python, an exact integer number of fen (BIGINT) in the database.
+
+    SQLite keeps ``NUMERIC(18, 2)`` as a binary float (1047.29 is not 1047.29 there, and SUM adds
+    floats), so no money column is ever NUMERIC. Binding refuses floats and sub-fen amounts rather
+    than rounding them: a value that cannot be stored exactly is a bug upstream. ``SUM`` over a
+    Money column comes back as exact ``Decimal`` yuan on both databases.
+    """
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        return None if value is None else to_fen(value)
+
+    def process_literal_param(self, value: Any, dialect: Any) -> str:
+        return "NULL" if value is None else str(to_fen(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else from_fen(value)
+
+    @property
+    def python_type(self) -> type:
+        return Decimal
+
+
+#: The largest amount a BIGINT holds, in fen (about 92 thousand trillion yuan).
+MAX_FEN = 2**63 - 1
+
+
+def to_fen(value: Any) -> int:
+    """``Decimal("1047.29")`` -> ``104729``; refuses floats, text and fractions of a fen."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise TypeError(f"money must be a Decimal or an int number of yuan, not {type(value).__name__}")
+    try:
+        fen = Decimal(value).scaleb(2)
+        exact = fen.is_finite() and fen == fen.to_integral_value()
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        raise ValueError(f"{value} yuan is not a whole number of fen")
+    if abs(fen) > MAX_FEN:
+        raise ValueError(f"{value} yuan is beyond the range of a money column")
+    return int(fen)
+
+
+def from_fen(fen: Any) -> Decimal:
+    """``104729`` -> ``Decimal("1047.29")``, always with two places."""
+    return Decimal(int(fen)).scaleb(-2)
+
+
+def no_replace_ddl(dialect: str, table: str, unique_columns: tuple[str, ...]) -> list[str]:
+    """Close what ``append_only_ddl`` leaves open: SQLite's ``INSERT OR REPLACE`` deletes the row in
+    its way without firing DELETE triggers, and PostgreSQL's ``TRUNCATE`` fires no row triggers."""
+    if dialect == "postgresql":
+        return [f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION nongxin_append_only()"]
+    if dialect == "sqlite":
+        clash = " OR ".join(f"{c} = NEW.{c}" for c in unique_columns)
+        return [f"CREATE TRIGGER {table}_no_replace BEFORE INSERT ON {table} "
+                f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) BEGIN "
+                f"SELECT RAISE(ABORT, 'table {table} is append-only: REPLACE refused'); END"]
     return []

@@ -35,9 +35,13 @@ def runtime(app: Flask | None = None) -> Runtime:
     return (app or current_app).extensions["nongxin"]
 
 
+#: Requests with these methods only read; every other request's unit of work is a writer.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def uow() -> UnitOfWork:
     if "uow" not in g:
-        g.uow = UnitOfWork(runtime().sessions)
+        g.uow = UnitOfWork(runtime().sessions, write=request.method not in READ_METHODS)
     return g.uow
 
 

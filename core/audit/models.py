@@ -24,3 +24,5 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: Which audit key signed the entry (None: written before the chain was keyed).
+    key_id: Mapped[str | None] = mapped_column(sa.String(16))

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from nongxin.core.audit.chain import Chain, timestamp
 from nongxin.core.db import Base, utcnow
 from nongxin.core.institutions.models import Institution
 
@@ -52,7 +53,8 @@ class BureauReportCache(Base):
 
 
 class BureauQueryLog(Base):
-    """One row per query or reuse. Append-only: the database refuses UPDATE and DELETE."""
+    """One row per query or reuse. Append-only (the database refuses UPDATE, DELETE and REPLACE)
+    and a keyed hash chain of its own (``QUERY_LOG_CHAIN``), verified by ``nongxin audit verify``."""
 
     __tablename__ = "bureau_query_log"
 
@@ -72,3 +74,14 @@ class BureauQueryLog(Base):
     error: Mapped[str | None] = mapped_column(sa.String(500))
     report_id: Mapped[str | None] = mapped_column(sa.String(64))
     duration_ms: Mapped[int] = mapped_column(default=0)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(sa.String(16))
+
+
+QUERY_LOG_CHAIN = Chain(
+    "bureau_query_log", BureauQueryLog, lock_id=0x6E78_0002,
+    body=lambda e: [timestamp(e.at), e.operator, e.institution_code, e.county_bank_code, e.subject_kind,
+                    e.id_number, e.purpose, e.authorization_id, e.for_kind, e.for_ref, e.provider,
+                    e.outcome, e.error, e.report_id, e.duration_ms],
+)

@@ -20,9 +20,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from nongxin.core.audit import chain
 from nongxin.core.audit.services import record
 from nongxin.core.auth import Principal
-from nongxin.core.bureau.models import BureauAuthorization, BureauQueryLog, BureauReportCache
+from nongxin.core.bureau.models import QUERY_LOG_CHAIN, BureauAuthorization, BureauQueryLog, BureauReportCache
 from nongxin.core.config import Settings
 from nongxin.core.credit.models import OPEN_STATUSES, Loan
 from nongxin.core.db import UnitOfWork, as_utc, utcnow
@@ -239,8 +240,7 @@ def query(
     else:
         report = _fetch(uow, directory, settings, bank, parsed, reason, authorization, entry)
     entry.duration_ms = int((time.perf_counter() - started) * 1000)
-    uow.session.add(entry)
-    uow.flush()
+    chain.append(uow.session, QUERY_LOG_CHAIN, entry)  # last: the chain's head is locked until commit
     return QueryResult(entry, report, summarize(report, as_of) if report else None)
 
 

@@ -13,9 +13,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nongxin.core.db import Base, str_enum, utcnow
+from nongxin.core.db import Base, Money, str_enum, utcnow
 
-MONEY = sa.Numeric(18, 2)
+#: Money columns hold integer fen (BIGINT); Python sees Decimal yuan.
+MONEY = Money()
 
 
 class LoanStatus(str, enum.Enum):

@@ -78,17 +78,28 @@ def test_anchor_detects_a_rewritten_chain(nongxin_demo, nongxin_uow):
     assert "does not match the anchor" in verify(nongxin_uow.session, forged)[0].message
 
 
-def test_cli_head_and_verify_with_anchor(nongxin_settings, nongxin_demo):
+def _cli(settings):
     from click.testing import CliRunner
 
     from nongxin.core.cli import Console, main
 
     def run(*args):
-        return CliRunner().invoke(main, list(args), obj=Console(nongxin_settings), catch_exceptions=False)
+        return CliRunner().invoke(main, list(args), obj=Console(settings), catch_exceptions=False)
 
-    anchor = run("audit", "head").output.strip()
-    assert run("audit", "verify", "--anchor", anchor).exit_code == 0
+    return run
+
+
+def test_cli_head_and_verify_with_anchor(nongxin_settings, nongxin_demo):
+    run = _cli(nongxin_settings)
+    lines = run("audit", "head").output.split()
+    assert [line.split("=")[0] for line in lines] == ["audit_log", "bureau_query_log"]
+    result = run("audit", "verify", *(arg for line in lines for arg in ("--anchor", line)))
+    assert result.exit_code == 0, result.output
+    assert "audit_log: intact" in result.output and "bureau_query_log: intact" in result.output
+    bare = lines[0].split("=", 1)[1]  # an anchor from before there were two chains
+    assert run("audit", "verify", "--anchor", bare).exit_code == 0
     assert run("audit", "verify", "--anchor", "12:nothex").exit_code == 2
+    assert run("audit", "verify", "--anchor", f"nosuch={bare}").exit_code == 2
 
 
 def test_bad_limit_is_422_naming_it(nongxin_client):

@@ -12,7 +12,8 @@ def test_production_refuses_the_default_secret():
 
 
 def test_production_starts_with_a_real_secret():
-    app = create_app(Settings(environment="production", secret_key="x" * 40, database_url="sqlite://"))
+    app = create_app(Settings(environment="production", secret_key="x" * 40, audit_key="k" * 40,
+                              database_url="sqlite://"))
     assert app.config["SECRET_KEY"] == "x" * 40
 
 
