@@ -44,6 +44,9 @@ def generation(session: Session) -> int:
 
 
 def bump_generation(session: Session) -> None:
+    """Bump first, before reading the switches: the UPDATE locks the one generation row, so changes
+    to plugin state serialize (on PostgreSQL two first-time switches would otherwise both insert
+    the same switch row, and the second would fail instead of waiting)."""
     # The migration inserts the row; recreate it if an operator emptied the table.
     bumped = session.execute(sa.update(PluginGeneration).where(PluginGeneration.id == 1)
                              .values(value=PluginGeneration.value + 1))
@@ -161,6 +164,7 @@ class PluginDirectory:
         """Enable (True), disable (False) or inherit (None) ``name`` at ``code`` and its subtree."""
         plugin = self._plugin(name)
         inst = self._target(uow, principal, code, "switch plugins")
+        bump_generation(uow.session)
         chain = institutions.ancestry(uow.session, inst)
         if enabled and not _allowed(plugin, chain):
             allowed = ", ".join(plugin.info.allowed_institutions or ())
@@ -170,7 +174,6 @@ class PluginDirectory:
         before = resolve(plugin, chain, _switches(uow.session, chain))
         row = self._row(uow.session, name, inst, principal.username)
         row.enabled, row.updated_by = enabled, principal.username
-        bump_generation(uow.session)
         uow.flush()
         after = resolve(plugin, chain, _switches(uow.session, chain))
         action = {True: "plugin.enable", False: "plugin.disable", None: "plugin.inherit"}[enabled]
@@ -184,6 +187,7 @@ class PluginDirectory:
         """Set some settings at ``code``; the merged result must pass the plugin's schema."""
         plugin = self._plugin(name)
         inst = self._target(uow, principal, code, "change plugin settings")
+        bump_generation(uow.session)
         chain = institutions.ancestry(uow.session, inst)
         switches = _switches(uow.session, chain)
         before = resolve(plugin, chain, switches)
@@ -201,7 +205,6 @@ class PluginDirectory:
                                    fields=messages) from None
         row = self._row(uow.session, name, inst, principal.username)
         row.settings, row.updated_by = own, principal.username
-        bump_generation(uow.session)
         uow.flush()
         after = resolve(plugin, chain, _switches(uow.session, chain))
         record(uow.session, actor=principal.username, action="plugin.settings", target=f"plugin:{name}",
