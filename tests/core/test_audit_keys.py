@@ -202,3 +202,27 @@ def test_concurrent_appends_never_fork_the_chain(nongxin_app, nongxin_demo, nong
     count = nongxin_uow.session.execute(sa.select(sa.func.count()).select_from(AuditEntry)
                                         .where(AuditEntry.action == "test.append")).scalar_one()
     assert count == 64
+
+
+def test_the_demo_generates_its_own_key_and_later_commands_use_it(tmp_path, monkeypatch):
+    """`nongxin demo` in a fresh folder: a private key file appears, and `audit verify` run later in
+    that folder (a new process would read the same environment) finds the chains intact."""
+    import stat
+
+    from click.testing import CliRunner
+
+    from nongxin.core.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("NONGXIN_AUDIT_KEY", "NONGXIN_AUDIT_OLD_KEYS", "NONGXIN_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NONGXIN_DATABASE_URL", f"sqlite:///{tmp_path / 'nongxin.db'}")
+    assert CliRunner().invoke(main, ["demo", "--no-serve"]).exit_code == 0
+    key_file = tmp_path / "nongxin-audit.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and len(key_file.read_text().strip()) == 64
+    result = CliRunner().invoke(main, ["audit", "verify"])
+    assert result.exit_code == 0 and "audit_log: intact" in result.output
+    settings = Settings.from_env()
+    assert settings.keyring().current_id == chain.key_id(key_file.read_text().strip())
+    key_file.write_text("someone-else's-key-" + "z" * 32)  # a swapped key cannot vouch for the entries
+    assert CliRunner().invoke(main, ["audit", "verify"]).exit_code == 1
