@@ -24,6 +24,7 @@ class Console:
     """Opened lazily so `--help` works without a database."""
 
     def __init__(self, settings: Settings) -> None:
+        settings.check()  # the same refusals as the app: a weak production secret stops every command
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -101,10 +102,15 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     from nongxin.core import demo as demo_data
     from nongxin.core.migrate import upgrade
 
+    from nongxin.core.errors import ConfigurationError
+
     console = _console(ctx)
+    if console.settings.environment == "production":
+        raise ConfigurationError("`nongxin demo` seeds a published demo province with printed tokens; it is "
+                                 "refused with NONGXIN_ENV=production")
     upgrade(console.engine)
     with console.uow() as unit:
-        seeded = demo_data.seed(unit)
+        seeded = demo_data.seed(unit, token_days=min(30, console.settings.token_max_days))
     if seeded:
         click.echo("Demo province seeded. API tokens (shown once; keep them):")
         for user in seeded:
@@ -225,7 +231,8 @@ def tokens() -> None:
 
 @tokens.command("issue")
 @click.argument("username")
-@click.option("--days", type=int, default=None, help="Days until the token expires (default: NONGXIN_TOKEN_DAYS or 90).")
+@click.option("--days", type=int, default=None,
+              help="Days until the token expires (default: NONGXIN_TOKEN_DAYS; at most NONGXIN_TOKEN_MAX_DAYS).")
 @click.pass_context
 def tokens_issue(ctx: click.Context, username: str, days: int | None) -> None:
     """Issue an API token for USERNAME and print it once."""
@@ -233,7 +240,9 @@ def tokens_issue(ctx: click.Context, username: str, days: int | None) -> None:
 
     console = _console(ctx)
     with console.uow() as unit:
-        plain, token = issue_token(unit, username, days=days or console.settings.token_days,
+        plain, token = issue_token(unit, username,
+                                   days=console.settings.token_days if days is None else days,
+                                   max_days=console.settings.token_max_days,
                                    actor=_province_operator(unit).username)
         unit.commit()
     click.echo(plain)
@@ -384,8 +393,11 @@ def plugins_settings(ctx: click.Context, name: str, assignments: tuple[str, ...]
             inst = institutions.visible(unit.session, operator, institution)
             console.plugins._plugin(name)
             state = next(s for s in console.plugins.states(unit.session, inst) if s.plugin == name)
+    from nongxin.core.plugin_state.services import secret_keys
+
+    hidden = secret_keys(console.plugins._plugin(name))
     for key, value in sorted(state.settings.items()):
-        click.echo(f"{key} = {value}")
+        click.echo(f"{key} = {'(secret; write-only)' if key in hidden else value}")
 
 
 @plugins.command("check")

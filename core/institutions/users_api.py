@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
 
 import sqlalchemy as sa
+from flask import request
 from flask_smorest import Blueprint
 
-from nongxin.core.errors import NotFound
+from nongxin.core.errors import NotFound, UnsupportedMediaType
 from nongxin.core.institutions import users
 from nongxin.core.institutions.models import ADMINS, Institution, Role, User
 from nongxin.core.institutions.schemas import TokenCreate, TokenOut, UserCreate, UserOut, UserPatch
@@ -51,18 +53,42 @@ def update_user(body: dict[str, Any], username: str) -> Any:
     return user
 
 
+def _json_body_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A token is issued only on a JSON body: an empty or text/plain POST is refused (415) rather
+    than read as "no options" and answered with a default token."""
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not request.is_json:
+            raise UnsupportedMediaType("send a JSON body with Content-Type: application/json, "
+                                       'for example {} or {"days": 30}', code="unsupported_media_type",
+                                       fields={"body": ["must be JSON (application/json)"]})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @blp.route("/<username>/tokens", methods=["POST"])
+@_json_body_only
 @blp.arguments(TokenCreate)
 @blp.response(201, TokenOut)
 def issue_token(body: dict[str, Any], username: str) -> Any:
-    """Issue a token; the response is the only time the token is shown."""
-    me, unit = principal(), uow()
-    if username != me.username:
-        me.require_role(ADMINS, "issue tokens for other users")
-        user = unit.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None or not user.institution.path.startswith(me.institution_path):
-            raise NotFound(f"user {username} not found")
-    plain, token = users.issue_token(unit, username, days=body["days"] or runtime().settings.token_days,
+    """Issue a token; the response is the only time the token is shown.
+
+    Admins issue tokens for users of their subtree. Anyone may ask for a token for themselves:
+    that rotates the token the request was made with, which is revoked at once. No token lives
+    longer than NONGXIN_TOKEN_MAX_DAYS."""
+    me, unit, settings = principal(), uow(), runtime().settings
+    days = body["days"] if body["days"] is not None else settings.token_days
+    if username == me.username:
+        presented = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        plain, token, old = users.rotate_token(unit, me, presented, days=days, max_days=settings.token_max_days)
+        unit.commit()
+        return {"token": plain, "prefix": token.prefix, "expires_at": token.expires_at, "revoked": old.prefix}
+    me.require_role(ADMINS, "issue tokens for other users")
+    user = unit.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.institution.path.startswith(me.institution_path):
+        raise NotFound(f"user {username} not found")
+    plain, token = users.issue_token(unit, username, days=days, max_days=settings.token_max_days,
                                      actor=me.username)
     unit.commit()
-    return {"token": plain, "prefix": token.prefix, "expires_at": token.expires_at}
+    return {"token": plain, "prefix": token.prefix, "expires_at": token.expires_at, "revoked": None}
