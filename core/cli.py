@@ -37,8 +37,22 @@ class Console:
             self._plugins = _plugins(self.settings, (), True)
         return self._plugins
 
+    def require_schema(self) -> None:
+        """Before the first read: a database without the current schema is a one-line error naming
+        the command to run, not a traceback (and an empty SQLite file is not created)."""
+        if getattr(self, "_schema_ok", False):
+            return
+        from nongxin.core.errors import ConfigurationError
+        from nongxin.core.migrate import schema_problem
+
+        problem = schema_problem(self.engine)
+        if problem:
+            raise ConfigurationError(problem, code="schema_not_current")
+        self._schema_ok = True
+
     @contextmanager
     def uow(self) -> Iterator[UnitOfWork]:
+        self.require_schema()
         with UnitOfWork(self.sessions) as unit:
             yield unit
 
@@ -83,11 +97,22 @@ def main() -> None:
 @click.option("--threads", default=8, show_default=True, help="Worker threads.")
 def serve(host: str, port: int, threads: int) -> None:
     """Serve the API and console with the waitress production server."""
+    import logging
+
     import waitress
 
     from nongxin.core.app import create_app
+    from nongxin.core.logmask import install_on_handlers
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_on_handlers()  # every line the server writes, from any logger, has identity numbers masked
     app = create_app()
+    from nongxin.core.errors import ConfigurationError
+    from nongxin.core.migrate import schema_problem
+
+    problem = schema_problem(app.extensions["nongxin"].engine)
+    if problem:
+        raise ConfigurationError(f"not serving: {problem}", code="schema_not_current")
     click.echo(f"Nongxin serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
     waitress.serve(app, host=host, port=port, threads=threads)
 
