@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
 from flask import request
 from flask_smorest import Blueprint
 
-from nongxin.core.errors import NotFound, UnsupportedMediaType
+from nongxin.core.errors import NotFound
+from nongxin.core.guards import json_body_required, role_required
 from nongxin.core.institutions import users
 from nongxin.core.institutions.models import ADMINS, Institution, Role, User
 from nongxin.core.institutions.schemas import TokenCreate, TokenOut, UserCreate, UserOut, UserPatch
@@ -30,6 +30,7 @@ def list_users() -> Any:
 
 
 @blp.route("", methods=["POST"])
+@role_required(ADMINS, "create users")
 @blp.arguments(UserCreate)
 @blp.response(201, UserOut)
 def create_user(body: dict[str, Any]) -> Any:
@@ -42,6 +43,7 @@ def create_user(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/<username>", methods=["PATCH"])
+@role_required(ADMINS, "activate or deactivate users")
 @blp.arguments(UserPatch)
 @blp.response(200, UserOut)
 def update_user(body: dict[str, Any], username: str) -> Any:
@@ -53,22 +55,8 @@ def update_user(body: dict[str, Any], username: str) -> Any:
     return user
 
 
-def _json_body_only(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A token is issued only on a JSON body: an empty or text/plain POST is refused (415) rather
-    than read as "no options" and answered with a default token."""
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not request.is_json:
-            raise UnsupportedMediaType("send a JSON body with Content-Type: application/json, "
-                                       'for example {} or {"days": 30}', code="unsupported_media_type",
-                                       fields={"body": ["must be JSON (application/json)"]})
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @blp.route("/<username>/tokens", methods=["POST"])
-@_json_body_only
+@json_body_required
 @blp.arguments(TokenCreate)
 @blp.response(201, TokenOut)
 def issue_token(body: dict[str, Any], username: str) -> Any:
