@@ -174,23 +174,23 @@ def institutions() -> None:
               help="Import the good rows even if some rows are bad (default: all or nothing).")
 @click.pass_context
 def institutions_import(ctx: click.Context, file: Path, partial: bool) -> None:
-    """Import institutions from a CSV with columns code,name,level,parent (UTF-8).
+    """Import institutions from a CSV or .xlsx file with columns code,name,level,parent.
 
-    Parents must be listed before their children or exist already. Levels: province, city,
-    county, branch, grid.
+    CSV may be UTF-8 (with or without BOM) or GBK/GB18030, as Excel saves it in China; the
+    encoding is detected. Parents must be listed before their children or exist already. Levels:
+    province, city, county, branch, grid. A value beyond the four columns is an error on its line.
     """
     from rich.progress import Progress
 
-    from nongxin.core.institutions.importer import ImportRejected, import_csv
+    from nongxin.core.institutions.importer import ImportRejected, import_table, read_tree
 
     console = _console(ctx)
-    text = file.read_text(encoding="utf-8-sig")
-    rows = max(0, len([line for line in text.splitlines() if line.strip()]) - 1)
+    table = read_tree(file)
     with console.uow() as unit, Progress(transient=True) as progress:
-        task = progress.add_task(f"importing {file.name}", total=rows)
+        task = progress.add_task(f"importing {file.name}", total=len(table.rows))
         try:
-            report = import_csv(unit, _operator(unit), text, partial=partial,
-                                progress=lambda n: progress.advance(task, n))
+            report = import_table(unit, _operator(unit), table, partial=partial,
+                                  progress=lambda n: progress.advance(task, n))
         except ImportRejected as exc:
             for err in exc.report.errors:
                 click.secho(f"  {err}", fg="red", err=True)
