@@ -16,6 +16,9 @@ DB_COMMANDS = [
     ["plugins", "enable", "bureau_sim", "--institution", "SD"],
     ["plugins", "settings", "bureau_sim", "--institution", "SD"],
     ["bureau", "log", "--user", "li.admin"],
+    ["bureau", "query", "--user", "li.cm", "--id-number", "11010519491231002X", "--name", "张三",
+     "--purpose", "02", "--for", "application:A-1"],
+    ["institutions", "import", "{tree}"],
     ["serve"],
 ]
 
@@ -28,8 +31,11 @@ def invoke(tmp_path, monkeypatch, args, url=None):
 
 
 @pytest.mark.parametrize("args", DB_COMMANDS, ids=lambda a: " ".join(a[:2]))
-def test_before_db_upgrade_a_command_names_what_to_run_and_creates_nothing(tmp_path, monkeypatch, args):
-    result = invoke(tmp_path, monkeypatch, args)
+def test_before_db_upgrade_a_command_names_what_to_run_and_creates_nothing(tmp_path, tmp_path_factory,
+                                                                          monkeypatch, args):
+    tree = tmp_path_factory.mktemp("files") / "tree.csv"
+    tree.write_text("code,name,level,parent\nSD,山东省农信联社,province,\n", encoding="utf-8")
+    result = invoke(tmp_path, monkeypatch, [a.replace("{tree}", str(tree)) for a in args])
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "nongxin db upgrade" in lines[0], result.output
