@@ -72,6 +72,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
         api.register_blueprint(blp)
     app.register_blueprint(docs.bp)
 
+    from nongxin.core.logmask import install_on_loggers
+
+    install_on_loggers()  # after the imports above created the core's loggers
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         from werkzeug.exceptions import HTTPException

@@ -25,6 +25,7 @@ class Console:
     """Opened lazily so `--help` works without a database."""
 
     def __init__(self, settings: Settings) -> None:
+        settings.check()  # the same refusals as the app: a weak production secret stops every command
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine, settings.keyring())
@@ -37,8 +38,22 @@ class Console:
             self._plugins = _plugins(self.settings, (), True)
         return self._plugins
 
+    def require_schema(self) -> None:
+        """Before the first read: a database without the current schema is a one-line error naming
+        the command to run, not a traceback (and an empty SQLite file is not created)."""
+        if getattr(self, "_schema_ok", False):
+            return
+        from nongxin.core.errors import ConfigurationError
+        from nongxin.core.migrate import schema_problem
+
+        problem = schema_problem(self.engine)
+        if problem:
+            raise ConfigurationError(problem, code="schema_not_current")
+        self._schema_ok = True
+
     @contextmanager
     def uow(self, *, write: bool = True) -> Iterator[UnitOfWork]:
+        self.require_schema()
         with UnitOfWork(self.sessions, write=write) as unit:
             yield unit
 
@@ -83,11 +98,22 @@ def main() -> None:
 @click.option("--threads", default=8, show_default=True, help="Worker threads.")
 def serve(host: str, port: int, threads: int) -> None:
     """Serve the API and console with the waitress production server."""
+    import logging
+
     import waitress
 
     from nongxin.core.app import create_app
+    from nongxin.core.logmask import install_on_handlers
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_on_handlers()  # every line the server writes, from any logger, has identity numbers masked
     app = create_app()
+    from nongxin.core.errors import ConfigurationError
+    from nongxin.core.migrate import schema_problem
+
+    problem = schema_problem(app.extensions["nongxin"].engine)
+    if problem:
+        raise ConfigurationError(f"not serving: {problem}", code="schema_not_current")
     click.echo(f"Nongxin serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
     waitress.serve(app, host=host, port=port, threads=threads)
 
@@ -104,10 +130,16 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
 
     if ctx.obj is None and os.environ.get("NONGXIN_ENV", "demo") == "demo" and not os.environ.get("NONGXIN_AUDIT_KEY"):
         ensure_demo_key_file()  # the demo folder's own audit key, read by every later command here
+
+    from nongxin.core.errors import ConfigurationError
+
     console = _console(ctx)
+    if console.settings.environment == "production":
+        raise ConfigurationError("`nongxin demo` seeds a published demo province with printed tokens; it is "
+                                 "refused with NONGXIN_ENV=production")
     upgrade(console.engine)
     with console.uow() as unit:
-        seeded = demo_data.seed(unit)
+        seeded = demo_data.seed(unit, token_days=min(30, console.settings.token_max_days))
     if seeded:
         click.echo("Demo province seeded. API tokens (shown once; keep them):")
         for user in seeded:
@@ -146,23 +178,23 @@ def institutions() -> None:
               help="Import the good rows even if some rows are bad (default: all or nothing).")
 @click.pass_context
 def institutions_import(ctx: click.Context, file: Path, partial: bool) -> None:
-    """Import institutions from a CSV with columns code,name,level,parent (UTF-8).
+    """Import institutions from a CSV or .xlsx file with columns code,name,level,parent.
 
-    Parents must be listed before their children or exist already. Levels: province, city,
-    county, branch, grid.
+    CSV may be UTF-8 (with or without BOM) or GBK/GB18030, as Excel saves it in China; the
+    encoding is detected. Parents must be listed before their children or exist already. Levels:
+    province, city, county, branch, grid. A value beyond the four columns is an error on its line.
     """
     from rich.progress import Progress
 
-    from nongxin.core.institutions.importer import ImportRejected, import_csv
+    from nongxin.core.institutions.importer import ImportRejected, import_table, read_tree
 
     console = _console(ctx)
-    text = file.read_text(encoding="utf-8-sig")
-    rows = max(0, len([line for line in text.splitlines() if line.strip()]) - 1)
+    table = read_tree(file)
     with console.uow() as unit, Progress(transient=True) as progress:
-        task = progress.add_task(f"importing {file.name}", total=rows)
+        task = progress.add_task(f"importing {file.name}", total=len(table.rows))
         try:
-            report = import_csv(unit, _operator(unit), text, partial=partial,
-                                progress=lambda n: progress.advance(task, n))
+            report = import_table(unit, _operator(unit), table, partial=partial,
+                                  progress=lambda n: progress.advance(task, n))
         except ImportRejected as exc:
             for err in exc.report.errors:
                 click.secho(f"  {err}", fg="red", err=True)
@@ -228,7 +260,8 @@ def tokens() -> None:
 
 @tokens.command("issue")
 @click.argument("username")
-@click.option("--days", type=int, default=None, help="Days until the token expires (default: NONGXIN_TOKEN_DAYS or 90).")
+@click.option("--days", type=int, default=None,
+              help="Days until the token expires (default: NONGXIN_TOKEN_DAYS; at most NONGXIN_TOKEN_MAX_DAYS).")
 @click.pass_context
 def tokens_issue(ctx: click.Context, username: str, days: int | None) -> None:
     """Issue an API token for USERNAME and print it once."""
@@ -236,7 +269,9 @@ def tokens_issue(ctx: click.Context, username: str, days: int | None) -> None:
 
     console = _console(ctx)
     with console.uow() as unit:
-        plain, token = issue_token(unit, username, days=days or console.settings.token_days,
+        plain, token = issue_token(unit, username,
+                                   days=console.settings.token_days if days is None else days,
+                                   max_days=console.settings.token_max_days,
                                    actor=_province_operator(unit).username)
         unit.commit()
     click.echo(plain)
@@ -404,8 +439,11 @@ def plugins_settings(ctx: click.Context, name: str, assignments: tuple[str, ...]
             inst = institutions.visible(unit.session, operator, institution)
             console.plugins._plugin(name)
             state = next(s for s in console.plugins.states(unit.session, inst) if s.plugin == name)
+    from nongxin.core.plugin_state.services import secret_keys
+
+    hidden = secret_keys(console.plugins._plugin(name))
     for key, value in sorted(state.settings.items()):
-        click.echo(f"{key} = {value}")
+        click.echo(f"{key} = {'(secret; write-only)' if key in hidden else value}")
 
 
 @plugins.command("check")

@@ -17,6 +17,8 @@ DEMO_AUDIT_KEY = "nongxin-demo-audit-key-not-secret"
 DEMO_AUDIT_KEY_FILE = "nongxin-audit.key"
 MIN_AUDIT_KEY_LENGTH = 32
 ENVIRONMENTS = ("demo", "testing", "production")
+MIN_SECRET_LENGTH = 32
+TOKEN_MAX_DAYS_LIMIT = 365
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Settings:
     secret_key: str = DEFAULT_SECRET
     environment: str = "demo"
     token_days: int = 90
+    token_max_days: int = 90
     breaker_threshold: int = 5
     breaker_cooldown_seconds: int = 300
     trace_plugins: bool = False
@@ -41,12 +44,14 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
         base = cls()
+        max_days = _int(env, "NONGXIN_TOKEN_MAX_DAYS", base.token_max_days)
         return replace(
             base,
             database_url=env.get("NONGXIN_DATABASE_URL", base.database_url),
             secret_key=env.get("NONGXIN_SECRET_KEY", base.secret_key),
             environment=env.get("NONGXIN_ENV", base.environment),
-            token_days=_int(env, "NONGXIN_TOKEN_DAYS", base.token_days),
+            token_days=_int(env, "NONGXIN_TOKEN_DAYS", min(base.token_days, max_days)),
+            token_max_days=max_days,
             breaker_threshold=_int(env, "NONGXIN_BREAKER_THRESHOLD", base.breaker_threshold),
             breaker_cooldown_seconds=_int(
                 env, "NONGXIN_BREAKER_COOLDOWN_SECONDS", base.breaker_cooldown_seconds
@@ -71,24 +76,47 @@ class Settings:
         return Keyring.from_secrets(self.audit_key or DEMO_AUDIT_KEY, others)
 
     def check(self) -> None:
-        """Refuse to run a real bank on the published demo secret."""
+        """Refuse settings no bank should run on: a guessable secret in production, token lifetimes
+        beyond the cap."""
         if self.environment not in ENVIRONMENTS:
             raise ConfigurationError(
                 f"NONGXIN_ENV={self.environment!r} is not one of {', '.join(ENVIRONMENTS)}"
             )
-        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
+        if not 1 <= self.token_max_days <= TOKEN_MAX_DAYS_LIMIT:
             raise ConfigurationError(
-                "NONGXIN_SECRET_KEY is the published demo default; set a long random secret "
-                "(for example: python -c 'import secrets; print(secrets.token_hex(32))') "
-                "before running with NONGXIN_ENV=production"
+                f"NONGXIN_TOKEN_MAX_DAYS={self.token_max_days} must be between 1 and {TOKEN_MAX_DAYS_LIMIT}"
             )
+        if not 1 <= self.token_days <= self.token_max_days:
+            raise ConfigurationError(
+                f"NONGXIN_TOKEN_DAYS={self.token_days} must be between 1 and NONGXIN_TOKEN_MAX_DAYS "
+                f"({self.token_max_days})"
+            )
+        if self.environment == "production":
+            problem = secret_problem(self.secret_key)
+            if problem:
+                raise ConfigurationError(
+                    f"NONGXIN_SECRET_KEY {problem}; set a long random secret (for example: python -c "
+                    "'import secrets; print(secrets.token_hex(32))') before running with NONGXIN_ENV=production"
+                )
         if self.environment == "production" and (
-                len(self.audit_key) < MIN_AUDIT_KEY_LENGTH or self.audit_key == DEMO_AUDIT_KEY):
+                len(self.audit_key.strip()) < MIN_AUDIT_KEY_LENGTH or self.audit_key == DEMO_AUDIT_KEY):
             raise ConfigurationError(
                 f"NONGXIN_AUDIT_KEY must be set to a random secret of at least {MIN_AUDIT_KEY_LENGTH} "
                 "characters when NONGXIN_ENV=production (it signs the audit trail and is never stored "
                 "in the database); for example: python -c 'import secrets; print(secrets.token_hex(32))'"
             )
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why ``secret`` is not fit for production, or None. Whitespace around it is not entropy."""
+    stripped = secret.strip()
+    if not stripped:
+        return "is empty"
+    if stripped == DEFAULT_SECRET:
+        return "is the published demo default"
+    if len(stripped) < MIN_SECRET_LENGTH:
+        return f"is {len(stripped)} characters long; production needs at least {MIN_SECRET_LENGTH}"
+    return None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -62,7 +62,7 @@ def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
     for username, display, role, inst in PEOPLE:
         users.create_user(uow, None, username=username, display_name=display, role=role,
                           institution_code=inst)
-        plain, _ = users.issue_token(uow, username, days=token_days)
+        plain, _ = users.issue_token(uow, username, days=token_days, max_days=token_days)
         seeded.append(SeededUser(username, role, inst, plain))
     uow.commit()
     return seeded

@@ -61,6 +61,11 @@ class Conflict(NongxinError):
     code = "conflict"
 
 
+class UnsupportedMediaType(NongxinError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class ValidationFailed(NongxinError):
     status = 422
     code = "validation_failed"

@@ -15,18 +15,27 @@ blp = Blueprint("health", __name__, description="Health of the core")
 @blp.route("/healthz")
 @blp.doc(security=[])
 def healthz() -> tuple[dict[str, Any], int]:
-    """Version, and whether the database answers (503 when it does not)."""
+    """Version, whether the database answers, and its schema revision against the one this code
+    needs (503 when the database does not answer or its schema is behind: run `nongxin db upgrade`)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from nongxin.core.migrate import heads
     from nongxin.sdk import CORE_API_VERSION, __version__
 
     rt = runtime()
     database: dict[str, Any] = {"dialect": rt.engine.dialect.name}
+    schema: dict[str, Any] = {"revision": None, "head": ", ".join(heads())}
     try:
         with rt.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
+            schema["revision"] = MigrationContext.configure(conn).get_current_revision()
         database["status"] = "ok"
     except Exception as exc:  # the point is to report, not to fail
         database.update(status="unavailable", reason=type(exc).__name__)
-    ok = database["status"] == "ok"
+    schema["status"] = "current" if schema["revision"] in heads() else "behind"
+    if schema["status"] == "behind":
+        schema["action"] = "run `nongxin db upgrade`"
+    ok = database["status"] == "ok" and schema["status"] == "current"
     body = {"status": "ok" if ok else "degraded", "version": __version__,
-            "core_api_version": CORE_API_VERSION, "database": database}
+            "core_api_version": CORE_API_VERSION, "database": database, "schema": schema}
     return body, 200 if ok else 503

@@ -36,6 +36,8 @@ class Server:
     host: str = "127.0.0.1"
     port: int = 0
     _server: Any = None
+    _thread: Any = None
+    _stopping: bool = False
 
     def __enter__(self) -> "Server":
         import logging
@@ -46,11 +48,31 @@ class Server:
         self._server = create_server(self.app, host=self.host, port=0, threads=self.threads,
                                      connection_limit=256, channel_timeout=60)
         self.port = self._server.effective_port
-        threading.Thread(target=self._server.run, name="nongxin-load-server", daemon=True).start()
+        self._thread = threading.Thread(target=self._serve, name="nongxin-load-server", daemon=True)
+        self._thread.start()
         return self
 
+    def _serve(self) -> None:
+        try:
+            self._server.run()
+        except (OSError, ValueError):
+            if not self._stopping:  # closing the sockets under the loop is how it stops
+                raise
+
     def __exit__(self, *exc: Any) -> None:
-        self._server.close()
+        import logging
+
+        self._stopping = True
+        waitress_log = logging.getLogger("waitress")
+        level = waitress_log.level
+        waitress_log.setLevel(logging.CRITICAL)
+        try:
+            self._server.task_dispatcher.shutdown()
+            for channel in list(self._server._map.values()):
+                channel.handle_close()
+            self._thread.join(timeout=10)
+        finally:
+            waitress_log.setLevel(level)
 
 
 @dataclass

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -24,3 +27,46 @@ def current(engine: Engine) -> str | None:
 
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+_HEADS: dict[str, tuple[str, ...]] = {}
+
+
+def heads() -> tuple[str, ...]:
+    """The revisions this code expects (read once from the migration scripts)."""
+    if "core" not in _HEADS:
+        from alembic.script import ScriptDirectory
+
+        cfg = Config()
+        cfg.set_main_option("script_location", "nongxin.core:migrations")
+        _HEADS["core"] = tuple(ScriptDirectory.from_config(cfg).get_heads())
+    return _HEADS["core"]
+
+
+def _missing_sqlite_file(engine: Engine) -> bool:
+    """Connecting to SQLite creates the file; check first, so a refused command leaves nothing."""
+    if engine.dialect.name != "sqlite":
+        return False
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return False
+    return not Path(database).exists()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database cannot be used by this code yet, in one line naming what to run; or None."""
+    where = engine.url.render_as_string(hide_password=True)
+    if _missing_sqlite_file(engine):
+        return f"the database {where} does not exist yet: run `nongxin db upgrade` (or `nongxin demo`) first"
+    try:
+        revision = current(engine)
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        return f"cannot reach the database {where}: {reason}"
+    expected = heads()
+    if revision is None:
+        return f"the database {where} has no schema yet: run `nongxin db upgrade` (or `nongxin demo`) first"
+    if revision not in expected:
+        return (f"the database schema is at revision {revision}, this version of Nongxin needs "
+                f"{', '.join(expected)}: run `nongxin db upgrade`")
+    return None

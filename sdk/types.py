@@ -30,7 +30,10 @@ class PluginInfo:
 
     ``core_api`` is a version specifier such as ``">=1.0,<2"``; ``allowed_institutions`` limits
     where the plugin may be enabled (codes; their subtrees), ``None`` meaning anywhere;
-    ``settings_schema`` is a marshmallow Schema class validating the plugin's settings.
+    ``settings_schema`` is a marshmallow Schema class validating the plugin's settings. Mark a field
+    that holds a credential secret, ``fields.String(metadata={"secret": True})`` (``load_only=True``
+    works too): the core stores it and passes it to the plugin's hooks, but it is write-only: never
+    shown by the API or the CLI, and masked in the audit trail.
     """
 
     name: str

@@ -109,12 +109,10 @@ def record_authorization(
         raise invalid("evidence.sha256", "must be the 64-hex-digit SHA-256 of the evidence file")
     if not evidence_ref.strip():
         raise invalid("evidence.ref", "must say where the signed letter or recording is stored")
-    granted = as_utc(granted_at) if granted_at else utcnow()
+    granted = _granted(granted_at)
     expires = as_utc(expires_at) if expires_at else granted + timedelta(days=settings.bureau_authorization_days)
     if expires <= granted:
         raise invalid("expires_at", "must be after granted_at")
-    if granted > utcnow() + timedelta(minutes=5):
-        raise invalid("granted_at", "must not be in the future")
     bank = county_bank(uow, principal)
     auth = BureauAuthorization(
         county_bank_id=bank.id, subject_kind=parsed.kind.value, id_number=parsed.id_number,
@@ -129,6 +127,37 @@ def record_authorization(
            after={"subject": mask_identity(parsed.id_number), "purposes": codes, "channel": channel,
                   "expires_at": expires.isoformat()})
     return auth
+
+
+#: A device clock this far ahead of the server is skew, not a future consent: read as "now".
+CLOCK_SKEW = timedelta(seconds=60)
+
+
+def _granted(granted_at: datetime | None) -> datetime:
+    """When consent was given. A subject cannot sign in the future: a time ahead of the server by
+    more than the clock skew is invalid input, not an authorization that starts later."""
+    now = utcnow()
+    if granted_at is None:
+        return now
+    granted = as_utc(granted_at)
+    if granted > now + CLOCK_SKEW:
+        raise invalid("granted_at", f"must not be in the future (server time {now:%Y-%m-%dT%H:%M:%SZ})")
+    return min(granted, now)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Names compare without surrounding or inner blanks (ASCII or full-width) and case."""
+    def norm(name: str) -> str:
+        return "".join(name.split()).casefold()  # split() also splits on the full-width space
+
+    return norm(a) == norm(b)
+
+
+def _name_mismatch(subject: BureauSubject, on_record: str, where: str) -> ValidationFailed:
+    log.warning("bureau query refused: name_mismatch for %s against %s", mask_identity(subject.id_number), where)
+    return ValidationFailed(
+        f"subject.name: {subject.name!r} does not match the name on the {where} for this identity number",
+        code="name_mismatch", fields={"subject.name": [f"does not match the name on the {where}"]})
 
 
 def get_authorization(uow: UnitOfWork, principal: Principal, auth_id: int) -> BureauAuthorization:
@@ -184,9 +213,15 @@ def _live_authorization(uow: UnitOfWork, bank: Institution, subject: BureauSubje
     now = utcnow()
     live = [a for a in covering if a.revoked_at is None and as_utc(a.granted_at) <= now < as_utc(a.expires_at)]
     if live:
-        return max(live, key=lambda a: as_utc(a.expires_at))
+        named = [a for a in live if same_name(a.subject_name, subject.name)]
+        if not named:
+            raise _name_mismatch(subject, live[0].subject_name, "authorization")
+        return max(named, key=lambda a: as_utc(a.expires_at))
     if any(a.revoked_at is not None for a in covering):
         raise Forbidden(f"the authorization for purpose {purpose.value} was revoked", code="authorization_revoked")
+    if covering and all(as_utc(a.granted_at) > now for a in covering):
+        raise Forbidden(f"the authorization for purpose {purpose.value} is not valid yet",
+                        code="authorization_not_yet_valid")
     if covering:
         raise Forbidden(f"the authorization for purpose {purpose.value} has expired", code="authorization_expired")
     raise Forbidden(f"no authorization of {bank.code} covers purpose {purpose.value} ({purpose.label_en}) "
@@ -220,7 +255,7 @@ def query(
     principal.require_role(BUREAU_ROLES, "query the credit bureau")
     bank = county_bank(uow, principal)
     try:
-        authorization = _admit(uow, bank, parsed, reason)
+        authorization = _admit(uow, bank, parsed, reason, for_kind, for_ref)
     except Forbidden as exc:
         log.warning("bureau query refused: %s by %s at %s for %s purpose %s", exc.code, principal.username,
                     bank.code, mask_identity(parsed.id_number), reason.value)
@@ -244,16 +279,34 @@ def query(
     return QueryResult(entry, report, summarize(report, as_of) if report else None)
 
 
-def _admit(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: Purpose) -> BureauAuthorization | None:
+def _admit(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: Purpose,
+           for_kind: str, for_ref: str) -> BureauAuthorization | None:
     if purpose.needs_authorization:
         return _live_authorization(uow, bank, subject, purpose)
-    has_loan = uow.session.execute(sa.select(Loan.id).where(
-        Loan.county_bank_id == bank.id, Loan.borrower_id_number == subject.id_number,
-        Loan.status.in_(OPEN_STATUSES)).limit(1)).first()
-    if has_loan is None:
-        raise Forbidden("post-loan management (01) needs no new authorization only for a borrower with "
-                        f"an open loan at {bank.code}; this subject has none", code="no_loan_at_bank")
+    _post_loan_loan(uow, bank, subject, for_kind, for_ref.strip())
     return None
+
+
+def _post_loan_loan(uow: UnitOfWork, bank: Institution, subject: BureauSubject, for_kind: str, ref: str) -> Loan:
+    """Post-loan management (01) needs no new consent only for the loan it names: that loan must
+    exist at this bank (another bank's loan counts as none), be open, and be this subject's."""
+    if for_kind != "loan":
+        raise invalid("for.kind", "post-loan management (01) is done for a loan: send {\"kind\": \"loan\", "
+                      "\"ref\": LOAN_NO}")
+    loan = uow.session.execute(sa.select(Loan).where(
+        Loan.county_bank_id == bank.id, Loan.loan_no == ref)).scalar_one_or_none()
+    if loan is None:
+        raise ValidationFailed(f"for.ref: no loan {ref} at {bank.code}", code="loan_not_found",
+                               fields={"for.ref": [f"no loan {ref} at {bank.code}"]})
+    if loan.borrower_id_number != subject.id_number:
+        raise ValidationFailed(f"for.ref: loan {ref} is not this subject's", code="loan_of_another_subject",
+                               fields={"for.ref": ["the loan's borrower has another identity number"]})
+    if loan.status not in OPEN_STATUSES:
+        raise Forbidden(f"loan {ref} is {loan.status.value}; post-loan management (01) needs an open loan "
+                        f"at {bank.code}", code="no_loan_at_bank")
+    if not same_name(loan.borrower_name, subject.name):
+        raise _name_mismatch(subject, loan.borrower_name, "loan")
+    return loan
 
 
 def _fresh_report(uow: UnitOfWork, bank: Institution, subject: BureauSubject, settings: Settings) -> BureauReportCache | None:

@@ -7,7 +7,9 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from nongxin.core.institutions import services
-from nongxin.core.institutions.models import Level
+from nongxin.core.errors import ValidationFailed
+from nongxin.core.guards import role_required
+from nongxin.core.institutions.models import ADMINS, Level
 from nongxin.core.institutions.schemas import InstitutionCreate, InstitutionOut, InstitutionPatch
 from nongxin.core.web import principal, uow
 
@@ -25,6 +27,7 @@ def list_institutions() -> Any:
 
 
 @blp.route("", methods=["POST"])
+@role_required(ADMINS, "create institutions")
 @blp.arguments(InstitutionCreate)
 @blp.response(201, InstitutionOut)
 def create_institution(body: dict[str, Any]) -> Any:
@@ -43,12 +46,16 @@ def get_institution(code: str) -> Any:
 
 
 @blp.route("/<code>", methods=["PATCH"])
+@role_required(ADMINS, "rename or move institutions")
 @blp.arguments(InstitutionPatch)
 @blp.response(200, InstitutionOut)
 def update_institution(body: dict[str, Any], code: str) -> Any:
     """Rename (``name``) and/or move (``parent``) a node; both in one transaction."""
     unit = uow()
     inst = services.visible(unit.session, principal(), code)
+    if not body:
+        raise ValidationFailed("nothing to change: send name and/or parent", code="empty_change",
+                               fields={"body": ["send name and/or parent"]})
     if "name" in body:
         inst = services.rename(unit, principal(), code, body["name"])
     if "parent" in body:

@@ -1,15 +1,15 @@
-"""CSV import of an institution tree, all-or-nothing unless the operator asks for partial."""
+"""Import of an institution tree (CSV or .xlsx), all-or-nothing unless the operator asks for partial."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, TextIO
+from pathlib import Path
+from typing import Callable
 
 from nongxin.core.auth import Principal
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import NongxinError, ValidationFailed
+from nongxin.core.importing import Table, read_file, read_text
 from nongxin.core.institutions import services
 
 COLUMNS = ("code", "name", "level", "parent")
@@ -44,10 +44,10 @@ class ImportRejected(ValidationFailed):
         self.report = report
 
 
-def import_csv(
+def import_table(
     uow: UnitOfWork,
     principal: Principal | None,
-    source: TextIO | str,
+    table: Table,
     *,
     partial: bool = False,
     progress: Callable[[int], None] | None = None,
@@ -57,25 +57,22 @@ def import_csv(
     Each row runs in its own savepoint, so a bad row leaves no trace; the whole import commits
     only if every row is good, or if ``partial`` asks for the good rows alone.
     """
-    text = source if isinstance(source, str) else source.read()
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ValidationFailed(f"the CSV header lacks column(s) {', '.join(missing)}; "
-                               f"expected: {','.join(COLUMNS)}", fields={"header": missing})
     report = ImportReport()
-    for row in _rows(reader):
-        line, code = reader.line_num, (row.get("code") or "").strip()
-        try:
-            with uow.session.begin_nested():
-                services.create(
-                    uow, principal, code=code, name=(row.get("name") or "").strip(),
-                    level=services.parse_level(row.get("level") or ""),
-                    parent_code=(row.get("parent") or "").strip() or None,
-                )
-            report.imported.append(code)
-        except NongxinError as exc:
-            report.errors.append(RowError(line, code, exc.message))
+    for row in table.rows:
+        code = row.values["code"].strip()
+        if row.error:
+            report.errors.append(RowError(row.line, code, row.error))
+        else:
+            try:
+                with uow.session.begin_nested():
+                    services.create(
+                        uow, principal, code=code, name=row.values["name"].strip(),
+                        level=services.parse_level(row.values["level"]),
+                        parent_code=row.values["parent"].strip() or None,
+                    )
+                report.imported.append(code)
+            except NongxinError as exc:
+                report.errors.append(RowError(row.line, code, exc.message))
         if progress:
             progress(1)
     if report.errors and not partial:
@@ -86,7 +83,13 @@ def import_csv(
     return report
 
 
-def _rows(reader: csv.DictReader) -> Iterable[dict[str, str]]:
-    for row in reader:
-        if any((v or "").strip() for v in row.values() if isinstance(v, str)):
-            yield row
+def read_tree(path: Path) -> Table:
+    """The institutions file: CSV (UTF-8 or GBK/GB18030) or .xlsx with columns code,name,level,parent."""
+    return read_file(path, columns=COLUMNS)
+
+
+def import_csv(uow: UnitOfWork, principal: Principal | None, text: str, *, partial: bool = False,
+               progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import from CSV text already decoded (tests, scripts)."""
+    return import_table(uow, principal, read_text(text, name="CSV", columns=COLUMNS),
+                        partial=partial, progress=progress)

@@ -48,10 +48,12 @@ class UserPatch(StrictSchema):
 
 
 class TokenCreate(StrictSchema):
-    days = fields.Integer(load_default=None, validate=validate.Range(min=1, max=3650))
+    # strict: 1.5 and "10" are refused, not rounded or parsed; the cap is NONGXIN_TOKEN_MAX_DAYS
+    days = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1))
 
 
 class TokenOut(StrictSchema):
     token = fields.String()
     prefix = fields.String()
     expires_at = fields.DateTime()
+    revoked = fields.String(allow_none=True)

@@ -78,10 +78,16 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_token(uow: UnitOfWork, username: str, *, days: int, actor: str = "system") -> tuple[str, ApiToken]:
-    """Returns the plain token (the only time it exists) and its stored record."""
+def issue_token(uow: UnitOfWork, username: str, *, days: int, max_days: int,
+                actor: str = "system") -> tuple[str, ApiToken]:
+    """Returns the plain token (the only time it exists) and its stored record. ``max_days`` is the
+    configured cap (NONGXIN_TOKEN_MAX_DAYS); no token outlives it, whoever asks."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise invalid("days", "must be a whole number of days")
     if days < 1:
         raise invalid("days", "a token must live at least one day")
+    if days > max_days:
+        raise invalid("days", f"at most {max_days} days (NONGXIN_TOKEN_MAX_DAYS)")
     user = uow.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"user {username} not found", fields={"username": ["not found"]})
@@ -94,6 +100,25 @@ def issue_token(uow: UnitOfWork, username: str, *, days: int, actor: str = "syst
            institution_code=user.institution.code,
            after={"user": username, "expires_at": token.expires_at.isoformat()})
     return plain, token
+
+
+def rotate_token(uow: UnitOfWork, principal: Principal, presented: str, *, days: int,
+                 max_days: int) -> tuple[str, ApiToken, ApiToken]:
+    """A user replaces the token they are calling with: the new one is issued and the presented
+    one revoked in the same transaction, so a leaked token cannot mint its own successor and
+    live on. Returns the new plain token, its record and the revoked record."""
+    old = uow.session.execute(
+        sa.select(ApiToken).where(ApiToken.token_hash == _digest(presented), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if old is None or old.user.username != principal.username:
+        raise Unauthorized("the API token is not valid", code="invalid_token")
+    plain, token = issue_token(uow, principal.username, days=days, max_days=max_days,
+                               actor=principal.username)
+    old.revoked_at = utcnow()
+    record(uow.session, actor=principal.username, action="token.revoke", target=f"token:{old.prefix}",
+           institution_code=old.user.institution.code,
+           after={"user": principal.username, "replaced_by": token.prefix})
+    return plain, token, old
 
 
 def revoke_token(uow: UnitOfWork, prefix_or_token: str, *, actor: str = "system") -> ApiToken:

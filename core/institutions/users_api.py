@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import request
 from flask_smorest import Blueprint
 
 from nongxin.core.errors import NotFound
+from nongxin.core.guards import json_body_required, role_required
 from nongxin.core.institutions import users
 from nongxin.core.institutions.models import ADMINS, Institution, Role, User
 from nongxin.core.institutions.schemas import TokenCreate, TokenOut, UserCreate, UserOut, UserPatch
@@ -28,6 +30,7 @@ def list_users() -> Any:
 
 
 @blp.route("", methods=["POST"])
+@role_required(ADMINS, "create users")
 @blp.arguments(UserCreate)
 @blp.response(201, UserOut)
 def create_user(body: dict[str, Any]) -> Any:
@@ -40,6 +43,7 @@ def create_user(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/<username>", methods=["PATCH"])
+@role_required(ADMINS, "activate or deactivate users")
 @blp.arguments(UserPatch)
 @blp.response(200, UserOut)
 def update_user(body: dict[str, Any], username: str) -> Any:
@@ -52,17 +56,27 @@ def update_user(body: dict[str, Any], username: str) -> Any:
 
 
 @blp.route("/<username>/tokens", methods=["POST"])
+@json_body_required
 @blp.arguments(TokenCreate)
 @blp.response(201, TokenOut)
 def issue_token(body: dict[str, Any], username: str) -> Any:
-    """Issue a token; the response is the only time the token is shown."""
-    me, unit = principal(), uow()
-    if username != me.username:
-        me.require_role(ADMINS, "issue tokens for other users")
-        user = unit.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None or not user.institution.path.startswith(me.institution_path):
-            raise NotFound(f"user {username} not found")
-    plain, token = users.issue_token(unit, username, days=body["days"] or runtime().settings.token_days,
+    """Issue a token; the response is the only time the token is shown.
+
+    Admins issue tokens for users of their subtree. Anyone may ask for a token for themselves:
+    that rotates the token the request was made with, which is revoked at once. No token lives
+    longer than NONGXIN_TOKEN_MAX_DAYS."""
+    me, unit, settings = principal(), uow(), runtime().settings
+    days = body["days"] if body["days"] is not None else settings.token_days
+    if username == me.username:
+        presented = request.headers.get("Authorization", "").partition(" ")[2].strip()
+        plain, token, old = users.rotate_token(unit, me, presented, days=days, max_days=settings.token_max_days)
+        unit.commit()
+        return {"token": plain, "prefix": token.prefix, "expires_at": token.expires_at, "revoked": old.prefix}
+    me.require_role(ADMINS, "issue tokens for other users")
+    user = unit.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.institution.path.startswith(me.institution_path):
+        raise NotFound(f"user {username} not found")
+    plain, token = users.issue_token(unit, username, days=days, max_days=settings.token_max_days,
                                      actor=me.username)
     unit.commit()
-    return {"token": plain, "prefix": token.prefix, "expires_at": token.expires_at}
+    return {"token": plain, "prefix": token.prefix, "expires_at": token.expires_at, "revoked": None}

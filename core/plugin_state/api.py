@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from nongxin.core.institutions import services as institutions
-from nongxin.core.plugin_state.services import PluginState
+from nongxin.core.plugin_state.services import SWITCHERS, PluginState, secret_keys
 from nongxin.core.schemas import StrictSchema
 from nongxin.core.web import principal, runtime, uow
 
@@ -33,10 +33,20 @@ def _where(code: str) -> Any:
     return institutions.visible(uow().session, principal(), code)
 
 
-def _state_json(state: PluginState) -> dict[str, Any]:
-    return {"plugin": state.plugin, "enabled": state.enabled, "source": state.enabled_source,
-            "allowed": state.allowed, "settings": {k: _plain(v) for k, v in state.settings.items()},
-            "settings_error": state.settings_error}
+def _state_json(state: PluginState, *, show_settings: bool = True) -> dict[str, Any]:
+    """Settings go only to those who may change them, and never the plugin's secret fields: those
+    are write-only, listed by name under ``secrets_set`` when they have a value."""
+    body: dict[str, Any] = {"plugin": state.plugin, "enabled": state.enabled, "source": state.enabled_source,
+                            "allowed": state.allowed}
+    if show_settings:
+        plugin = runtime().plugins.host.loaded.get(state.plugin)
+        hidden = secret_keys(plugin) if plugin is not None else frozenset()
+        body["settings"] = {k: _plain(v) for k, v in state.settings.items() if k not in hidden}
+        body["secrets_set"] = sorted(k for k, v in state.settings.items() if k in hidden and v not in (None, ""))
+    else:
+        body["settings"] = None
+    body["settings_error"] = state.settings_error
+    return body
 
 
 def _plain(value: Any) -> Any:
@@ -54,6 +64,7 @@ def list_plugins(args: dict[str, Any]) -> Any:
     inst = _where(args["institution"])
     directory = runtime().plugins
     host = directory.host
+    show = principal().role in SWITCHERS
     states = {s.plugin: s for s in directory.states(uow().session, inst)}
     plugins = []
     for name, plugin in sorted(host.loaded.items()):
@@ -61,7 +72,7 @@ def list_plugins(args: dict[str, Any]) -> Any:
             "name": name, "version": plugin.info.version, "kind": plugin.info.kind.value,
             "description": plugin.info.description, "hooks": list(plugin.hooks),
             "allowed_institutions": list(plugin.info.allowed_institutions or []) or None,
-            "status": "loaded", **_state_json(states[name]),
+            "status": "loaded", **_state_json(states[name], show_settings=show),
             "breaker": host.breakers.status(name, inst.code),
         })
     failed = [{"name": f.name, "status": "failed", "reason": f.reason, "source": f.source}
@@ -104,7 +115,9 @@ def inherit(body: dict[str, Any], name: str) -> Any:
 @blp.arguments(InstitutionArg, location="query")
 @blp.response(200)
 def get_settings(args: dict[str, Any], name: str) -> Any:
-    """The plugin's effective, validated settings at the institution."""
+    """The plugin's effective, validated settings at the institution (product managers and admins;
+    fields the plugin marks secret are write-only and never returned)."""
+    principal().require_role(SWITCHERS, "read plugin settings")
     inst = _where(args["institution"])
     directory = runtime().plugins
     plugin = directory._plugin(name)
@@ -128,8 +141,6 @@ def put_settings(body: dict[str, Any], name: str) -> Any:
 @blp.response(200)
 def reset_breaker(body: dict[str, Any], name: str) -> Any:
     """Close the plugin's circuit breaker at the institution (in this worker)."""
-    from nongxin.core.plugin_state.services import SWITCHERS
-
     inst = _where(body["institution"])
     principal().require_role(SWITCHERS, "reset circuit breakers")
     host = runtime().plugins.host

@@ -28,6 +28,29 @@ from nongxin.sdk.types import HookContext
 SWITCHERS = (Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN, Role.PRODUCT_MANAGER)
 
 
+def secret_keys(plugin: LoadedPlugin) -> frozenset[str]:
+    """Settings the plugin marks write-only: ``metadata={"secret": True}`` or ``load_only=True`` on
+    the field of its settings schema. Their values are never returned nor written to the audit."""
+    schema_cls = plugin.info.settings_schema
+    if schema_cls is None:
+        return frozenset()
+    try:
+        schema = schema_cls()
+        declared = dict(schema.fields)
+    except Exception:  # a broken schema is reported by resolve(); nothing to reveal either way
+        return frozenset()
+    keys: set[str] = set()
+    for name, fld in declared.items():
+        if fld.load_only or (fld.metadata or {}).get("secret"):
+            keys.update({name, fld.data_key or name})
+    return frozenset(keys)
+
+
+def redact(settings: Mapping[str, Any], secrets: frozenset[str]) -> dict[str, Any]:
+    """``settings`` without the values of secret keys (the audit notes that they were set)."""
+    return {k: ("(secret)" if k in secrets else v) for k, v in settings.items()}
+
+
 @dataclass(frozen=True)
 class PluginState:
     plugin: str
@@ -207,6 +230,8 @@ class PluginDirectory:
         row.settings, row.updated_by = own, principal.username
         uow.flush()
         after = resolve(plugin, chain, _switches(uow.session, chain))
+        hidden = secret_keys(plugin)
         record(uow.session, actor=principal.username, action="plugin.settings", target=f"plugin:{name}",
-               institution_code=code, before=dict(before.settings), after=dict(after.settings))
+               institution_code=code, before=redact(before.settings, hidden),
+               after=redact(after.settings, hidden))
         return after

@@ -111,3 +111,17 @@ def test_commands_on_an_empty_database_say_what_to_do(nongxin_settings):
     for args in (("plugins", "list"), ("tokens", "revoke", "nx_abcdefgh"), ("plugins", "enable", "bureau_sim", "--institution", "X")):
         result = run(nongxin_settings, *args)
         assert result.exit_code == 2 and "institutions import" in result.output, (args, result.output)
+
+
+def test_production_cli_refuses_a_weak_secret_and_the_demo(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    weak = CliRunner().invoke(main, ["plugins", "list"], env={
+        "NONGXIN_ENV": "production", "NONGXIN_SECRET_KEY": "x", "NONGXIN_DATABASE_URL": url})
+    assert weak.exit_code == 2 and "NONGXIN_SECRET_KEY" in weak.output
+    assert len(weak.output.strip().splitlines()) == 1
+    demo = CliRunner().invoke(main, ["demo", "--no-serve"], env={
+        "NONGXIN_ENV": "production", "NONGXIN_SECRET_KEY": "s" * 40, "NONGXIN_DATABASE_URL": url})
+    assert demo.exit_code == 2 and "production" in demo.output
+    assert len(demo.output.strip().splitlines()) == 1
+    assert not (tmp_path / "prod.db").exists()

@@ -93,3 +93,19 @@ def test_county_admin_cannot_create_in_another_county(nongxin_client):
     resp = nongxin_client.as_user("jinan.admin").post(
         "/api/institutions", json={"code": "X3", "name": "x", "level": "branch", "parent": "LYRCB"})
     assert resp.status_code == 404
+
+
+def test_the_role_is_checked_before_the_body_is_validated(nongxin_client):
+    cm = nongxin_client.as_user("jinan.cm")
+    blank = cm.post("/api/institutions", json={"code": "X-1", "name": "", "level": "branch", "parent": "JNRCB"})
+    assert blank.status_code == 403, blank.get_json()
+    assert cm.patch("/api/institutions/JNRCB-LX", json={}).status_code == 403
+    assert cm.patch("/api/institutions/JNRCB-LX", json={"name": ""}).status_code == 403
+    assert cm.post("/api/users", json={"username": "", "role": "boss"}).status_code == 403
+
+
+def test_an_empty_change_is_refused(nongxin_client, nongxin_uow):
+    resp = nongxin_client.as_user("jinan.admin").patch("/api/institutions/JNRCB-LX", json={})
+    assert resp.status_code == 422 and resp.get_json()["error"] == "empty_change"
+    renames = nongxin_client.as_user("jinan.admin").get("/api/audit?action=institution.rename").get_json()
+    assert renames == []

@@ -182,3 +182,38 @@ def test_misbehaving_plugins_are_reported_not_fatal(nongxin_client):
     listing = {p["name"]: p for p in nongxin_client.get("/api/plugins?institution=JNRCB").get_json()["plugins"]}
     assert listing["broken_settings"]["enabled"] is False
     assert "schema bug" in listing["broken_settings"]["settings_error"]
+
+
+class SupplierSettings(Schema):
+    endpoint = fields.String(load_default="https://supplier.example/api")
+    api_key = fields.String(load_default=None, allow_none=True, metadata={"secret": True})
+    password = fields.String(load_default=None, allow_none=True, load_only=True)
+
+
+SUPPLIER = _module("supplier", PluginInfo(name="supplier", version="0.1.0", kind=PluginKind.CONNECTOR,
+                                          settings_schema=SupplierSettings))
+
+
+@pytest.mark.parametrize("nongxin_plugins", [[SUPPLIER]])
+def test_settings_are_for_product_managers_and_secrets_are_write_only(nongxin_client):
+    put = nongxin_client.put("/api/plugins/supplier/settings", json={
+        "institution": "JNRCB", "settings": {"api_key": "sk-TOPSECRET", "password": "hunter2-SECRET"}})
+    assert put.status_code == 200, put.get_json()
+    assert "SECRET" not in put.get_data(as_text=True)
+    assert put.get_json()["secrets_set"] == ["api_key", "password"]
+    got = nongxin_client.get("/api/plugins/supplier/settings?institution=JNRCB")
+    assert got.status_code == 200
+    assert got.get_json()["settings"] == {"endpoint": "https://supplier.example/api"}
+    assert "SECRET" not in got.get_data(as_text=True)
+    listing = nongxin_client.get("/api/plugins?institution=JNRCB")
+    assert "SECRET" not in listing.get_data(as_text=True)
+    audit = nongxin_client.as_user("jinan.admin").get("/api/audit?action=plugin.settings")
+    assert audit.status_code == 200 and "SECRET" not in audit.get_data(as_text=True)
+
+    cm = nongxin_client.as_user("jinan.cm")
+    refused = cm.get("/api/plugins/supplier/settings?institution=JNRCB-LX")
+    assert refused.status_code == 403
+    cm_resp = cm.get("/api/plugins?institution=JNRCB-LX")
+    assert cm_resp.status_code == 200, cm_resp.get_json()
+    cm_listing = cm_resp.get_json()["plugins"]
+    assert all(p["settings"] is None for p in cm_listing)

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from nongxin.core.bureau.models import BureauQueryLog
+from nongxin.core.credit.models import Loan, LoanStatus
 from nongxin.core.credit.services import book_loan
 
 PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
@@ -19,9 +20,9 @@ def authorize(client, subject=PERSON, purposes=("02",), **extra):
     return client.post("/api/bureau/authorizations", json=body)
 
 
-def ask(client, subject=PERSON, purpose="02", ref="APP-1"):
+def ask(client, subject=PERSON, purpose="02", ref="APP-1", kind="application"):
     return client.post("/api/bureau/queries", json={"subject": subject, "purpose": purpose,
-                                                    "for": {"kind": "application", "ref": ref}})
+                                                    "for": {"kind": kind, "ref": ref}})
 
 
 def log_rows(uow):
@@ -101,17 +102,58 @@ def test_expiry_before_grant_is_422(cm):
     assert resp.status_code == 422 and "expires_at" in resp.get_json()["fields"]
 
 
-def test_post_loan_needs_no_authorization_only_for_a_borrower(cm, nongxin_uow):
-    resp = ask(cm, purpose="01")
-    assert resp.status_code == 403 and resp.get_json()["error"] == "no_loan_at_bank"
-    book_loan(nongxin_uow, actor="test", institution_code="JNRCB-LX", loan_no="L-1", borrower_kind="resident_id",
-              borrower_id_number=PERSON["id_number"], borrower_name="张三", product_code="XIN_E_DAI",
+def book(uow, loan_no="L-1", subject=PERSON, name="张三", institution="JNRCB-LX"):
+    book_loan(uow, actor="test", institution_code=institution, loan_no=loan_no, borrower_kind=subject["kind"],
+              borrower_id_number=subject["id_number"], borrower_name=name, product_code="XIN_E_DAI",
               principal=Decimal("50000"), disbursed_on=date(2026, 1, 5), maturity_on=date(2027, 1, 5))
-    nongxin_uow.commit()
-    ok = ask(cm, purpose="01")
+    uow.commit()
+
+
+def test_post_loan_needs_no_authorization_only_for_a_borrower(cm, nongxin_uow):
+    resp = ask(cm, purpose="01", kind="loan", ref="L-1")
+    assert resp.status_code == 422 and resp.get_json()["error"] == "loan_not_found"
+    book(nongxin_uow)
+    ok = ask(cm, purpose="01", kind="loan", ref="L-1")
     assert ok.status_code == 200 and ok.get_json()["query"]["authorization_id"] is None
     # a Linyi customer manager may not use the Jinan loan as a reason
-    assert ask(cm.as_user("linyi.cm"), purpose="01").get_json()["error"] == "no_loan_at_bank"
+    assert ask(cm.as_user("linyi.cm"), purpose="01", kind="loan", ref="L-1").get_json()["error"] == "loan_not_found"
+
+
+def test_post_loan_query_names_an_open_loan_of_that_subject_at_that_bank(cm, nongxin_uow):
+    other = {"kind": "resident_id", "id_number": "370102198503153219", "name": "李泉"}
+    book(nongxin_uow)  # 张三's loan at Jinan
+    no_such = ask(cm, purpose="01", kind="loan", ref="NO-SUCH-LOAN")
+    assert no_such.status_code == 422 and "for.ref" in no_such.get_json()["fields"]
+    application = ask(cm, purpose="01", kind="application", ref="APP-1")
+    assert application.status_code == 422 and "for.kind" in application.get_json()["fields"]
+    someone_elses = ask(cm, subject=other, purpose="01", kind="loan", ref="L-1")
+    assert someone_elses.status_code == 422 and someone_elses.get_json()["error"] == "loan_of_another_subject"
+    nongxin_uow.session.execute(sa.update(Loan).where(Loan.loan_no == "L-1").values(status=LoanStatus.CLOSED))
+    nongxin_uow.commit()
+    closed = ask(cm, purpose="01", kind="loan", ref="L-1")
+    assert closed.status_code == 403 and closed.get_json()["error"] == "no_loan_at_bank"
+    assert log_rows(nongxin_uow) == []
+
+
+def test_a_name_that_does_not_match_is_refused(cm, nongxin_uow):
+    assert authorize(cm, subject={**PERSON, "name": "王农"}).status_code == 201
+    wrong = ask(cm, subject={**PERSON, "name": "别人"})
+    assert wrong.status_code == 422 and wrong.get_json()["error"] == "name_mismatch"
+    assert "subject.name" in wrong.get_json()["fields"]
+    assert ask(cm, subject={**PERSON, "name": " 王 农 "}).status_code == 200
+    book(nongxin_uow, name="王农")
+    loan_wrong = ask(cm, subject={**PERSON, "name": "别人"}, purpose="01", kind="loan", ref="L-1")
+    assert loan_wrong.status_code == 422 and loan_wrong.get_json()["error"] == "name_mismatch"
+    assert [r.outcome for r in log_rows(nongxin_uow)] == ["fetched"]
+
+
+def test_an_authorization_granted_in_the_future_is_invalid_input(cm, nongxin_uow):
+    ahead = datetime.now(timezone.utc) + timedelta(minutes=4)
+    resp = authorize(cm, granted_at=ahead.isoformat())
+    assert resp.status_code == 422 and "granted_at" in resp.get_json()["fields"]
+    skewed = datetime.now(timezone.utc) + timedelta(seconds=20)
+    assert authorize(cm, granted_at=skewed.isoformat()).status_code == 201
+    assert ask(cm).status_code == 200  # a few seconds of clock skew is read as "now", not "later"
 
 
 def test_provider_failure_gives_no_report_and_is_logged(cm, nongxin_app, nongxin_uow, monkeypatch):
@@ -204,5 +246,6 @@ def test_demo_borrower_can_be_queried_for_post_loan(cm):
     from nongxin.core.demo import DEMO_BORROWER
 
     kind, number, name = DEMO_BORROWER
-    resp = ask(cm, subject={"kind": kind, "id_number": number, "name": name}, purpose="01")
+    resp = ask(cm, subject={"kind": kind, "id_number": number, "name": name}, purpose="01", kind="loan",
+               ref="JNRCB-2026-000001")
     assert resp.status_code == 200 and resp.get_json()["query"]["outcome"] == "fetched"
