@@ -26,7 +26,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -34,34 +33,21 @@ from rich.table import Table
 from nongxin.core import demo, loadgen
 from nongxin.core.app import create_app
 from nongxin.core.config import Settings
-from nongxin.core.db import UnitOfWork, make_engine
-from nongxin.core.migrate import upgrade
+from nongxin.core.db import UnitOfWork
+from nongxin.core.migrate import recreate
 
 RESULTS = Path(__file__).parent / "results" / "write_load.json"
 
 
-def fresh_database(url: str) -> None:
-    if url.startswith("sqlite:///"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-    upgrade(engine)
-    engine.dispose()
-
-
 def one_run(url: str, threads: int, requests: int, run_id: str, progress: Progress) -> dict[str, Any]:
-    fresh_database(url)
+    recreate(url)
     settings = Settings(database_url=url, environment="testing", secret_key="bench-secret-" + "x" * 32,
                         audit_key="bench-audit-key-" + "y" * 32)
     app = create_app(settings)
     with UnitOfWork(app.extensions["nongxin"].sessions) as unit:
         tokens = {u.username: u.token for u in demo.seed(unit)}
     per_thread = max(1, requests // threads)
-    task = progress.add_task(f"{make_engine(url).dialect.name} x{threads}", total=per_thread * threads)
+    task = progress.add_task(f"{app.extensions['nongxin'].engine.dialect.name} x{threads}", total=per_thread * threads)
     with loadgen.Server(app, threads=max(8, threads)) as server:
         report = loadgen.run(server.port, tokens, threads=threads, per_thread=per_thread, run_id=run_id,
                              progress=lambda n: progress.advance(task, n))

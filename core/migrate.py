@@ -70,3 +70,26 @@ def schema_problem(engine: Engine) -> str | None:
         return (f"the database schema is at revision {revision}, this version of Nongxin needs "
                 f"{', '.join(expected)}: run `nongxin db upgrade`")
     return None
+
+
+def recreate(url: str) -> None:
+    """An empty database at the head revision: a SQLite file made anew, or PostgreSQL's public schema
+    dropped and recreated. For test and benchmark databases only: everything in it is lost."""
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from nongxin.core.db import make_engine
+
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        upgrade(engine)
+    finally:
+        engine.dispose()

@@ -29,22 +29,13 @@ def _database_option(config: pytest.Config) -> str | None:
 @pytest.fixture(scope="session")
 def nongxin_database_template(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> str:
     """Migrate once per session: a SQLite file to copy, or a PostgreSQL schema to truncate."""
-    import sqlalchemy as sa
-
-    from nongxin.core.db import make_engine
-    from nongxin.core.migrate import upgrade
+    from nongxin.core.migrate import recreate
 
     url = _database_option(pytestconfig)
     if url is None:
         path = tmp_path_factory.mktemp("nongxin-template") / "template.db"
         url = f"sqlite:///{path}"
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-    upgrade(engine)
-    engine.dispose()
+    recreate(url)
     return url
 
 
