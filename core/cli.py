@@ -26,6 +26,9 @@ class Console:
 
     def __init__(self, settings: Settings) -> None:
         settings.check()  # the same refusals as the app: a weak production secret stops every command
+        from nongxin.core.logmask import install_on_loggers
+
+        install_on_loggers()  # what a command logs has identity numbers masked, as in the app
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine, settings.keyring())

@@ -32,6 +32,8 @@ class RecordNotFound(LookupError):
 
 class Settings(Schema):
     timeout_seconds = fields.Float(load_default={{ cookiecutter.timeout_seconds }}, validate=validate.Range(min=0.5, max=60))
+    # A supplier's credential is marked secret: write-only, never shown by the API or CLI nor audited.
+    # api_key = fields.String(load_default=None, allow_none=True, metadata={"secret": True})
 
 
 PLUGIN = PluginInfo(
