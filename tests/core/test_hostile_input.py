@@ -11,21 +11,11 @@ import json
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from nongxin.core.models import Base
 
 PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
 EVIDENCE = {"ref": "archive://JNRCB/2026/auth-0001.pdf", "sha256": "ab" * 32}
-
-
-def snapshot(app: Any) -> dict[str, Any]:
-    """Row count of every table, and the newest audit entry: equal snapshots mean nothing written."""
-    with app.extensions["nongxin"].engine.connect() as conn:
-        counts = {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-                  for t in Base.metadata.sorted_tables}
-        head = conn.execute(sa.text("SELECT max(id) FROM audit_log")).scalar_one()
-    return {"counts": counts, "audit_head": head}
 
 
 @pytest.fixture
@@ -39,11 +29,11 @@ def admin(nongxin_client):
 
 
 @pytest.fixture
-def unchanged(nongxin_app, nongxin_demo):
+def unchanged(db_snapshot, nongxin_demo):
     """Yields nothing; fails the test if the database changed while it ran."""
-    before = snapshot(nongxin_app)
+    before = db_snapshot()
     yield
-    assert snapshot(nongxin_app) == before
+    assert db_snapshot() == before
 
 
 def authorization(**extra: Any) -> dict[str, Any]:
