@@ -12,12 +12,13 @@ from flask_smorest import Api
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import IntegerConverter, Map
+from werkzeug.routing import IntegerConverter, Map, UnicodeConverter, ValidationError
 
 from nongxin.core.auth import Principal
 from nongxin.core.config import Settings
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import BadRequest, NongxinError, Unauthorized, ValidationFailed
+from nongxin.core.schemas import CONTROL
 
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
 #: Largest request body accepted (413 above it): every body is a form's worth of fields.
@@ -86,6 +87,25 @@ class IdConverter(IntegerConverter):
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max,
                          signed=signed)
+
+
+#: Longest path segment a name can be (institution codes, usernames and plugin names are shorter).
+MAX_NAME = 200
+
+
+class NameConverter(UnicodeConverter):
+    """The default ``<name>`` converter, refusing what no stored name can contain: a segment with
+    control or bidi characters (NUL cannot even be sent to PostgreSQL) or longer than MAX_NAME
+    matches no route (404)."""
+
+    def __init__(self, map: Map, minlength: int = 1, maxlength: int | None = None, length: int | None = None) -> None:
+        super().__init__(map, minlength=minlength, maxlength=MAX_NAME if maxlength is None and length is None
+                         else maxlength, length=length)
+
+    def to_python(self, value: str) -> str:
+        if CONTROL.search(value):
+            raise ValidationError()
+        return value
 
 
 def _json_depth(value: Any) -> int:
@@ -191,6 +211,7 @@ def install(app: Flask) -> None:
     """Call before any route is added: the int converter applies to routes added afterwards."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = NameConverter
     app.before_request(_authenticate)
     app.before_request(_check_query)
     app.before_request(_check_body)

@@ -283,3 +283,23 @@ def _table_of(class_name: str) -> str:
         if mapper.class_.__name__ == class_name:
             return mapper.local_table.name
     raise KeyError(class_name)
+
+
+# -- path segments ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/api/institutions/a%00b"), ("patch", "/api/institutions/a%00b"),
+    ("post", "/api/users/a%00b/tokens"), ("patch", "/api/users/a%1bb"),
+    ("get", "/api/plugins/a%00b/settings?institution=JNRCB"), ("post", "/api/plugins/a%E2%80%AEb/enable"),
+    ("get", "/api/institutions/" + "X" * 201),
+])
+def test_a_path_name_no_stored_name_can_have_matches_no_route(admin, unchanged, method, path):
+    # NUL in a path reached PostgreSQL, which cannot take it: a 500.
+    resp = getattr(admin, method)(path, json={"institution": "JNRCB", "active": True, "name": "x"})
+    assert resp.status_code in (404, 405), resp.get_json()  # no route matches; werkzeug may say 405
+    assert set(resp.get_json()) == {"error", "message", "fields"}
+
+
+def test_ordinary_path_names_still_route(admin):
+    assert admin.get("/api/institutions/JNRCB-LX").status_code == 200
+    assert admin.get("/api/institutions/" + "X" * 200).status_code == 404
