@@ -119,26 +119,35 @@ def _json_depth(value: Any) -> int:
     return deepest
 
 
+class _NotJson(Exception):
+    """NaN and Infinity: Python's parser takes them, JSON (RFC 8259) and PostgreSQL do not."""
+
+
+def _no_constants(name: str) -> Any:
+    raise _NotJson(name)
+
+
 def _check_body() -> None:
-    """A JSON body too deep to parse or validate safely is a 400 naming the body, for every
-    endpoint, before any schema sees it. Malformed JSON is left to the argument parser's 400."""
+    """A JSON body too deep to parse or validate safely, or holding NaN/Infinity, is a 400 naming
+    the body, for every endpoint, before any schema sees it. Otherwise malformed JSON is left to
+    the argument parser's 400."""
     if not request.is_json:
         return
     raw = request.get_data(cache=True)
     if not raw:
         return
     try:
-        data = json.loads(raw)
+        depth = _json_depth(json.loads(raw, parse_constant=_no_constants))
     except RecursionError:
-        data = None
         depth = MAX_JSON_DEPTH + 1
+    except _NotJson as exc:
+        reason = f"{exc} is not a JSON value"
+        raise BadRequest(f"the request body is not valid JSON: {reason}", fields={"body": [reason]}) from None
     except ValueError:
         return
-    else:
-        depth = _json_depth(data)
     if depth > MAX_JSON_DEPTH:
         reason = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
-        raise BadRequest(f"the request body is {reason}", code="bad_request", fields={"body": [reason]})
+        raise BadRequest(f"the request body is {reason}", fields={"body": [reason]})
 
 
 def _check_query() -> None:

@@ -303,3 +303,12 @@ def test_a_path_name_no_stored_name_can_have_matches_no_route(admin, unchanged, 
 def test_ordinary_path_names_still_route(admin):
     assert admin.get("/api/institutions/JNRCB-LX").status_code == 200
     assert admin.get("/api/institutions/" + "X" * 200).status_code == 404
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(nongxin_client, unchanged, constant):
+    # Python's parser takes them; PostgreSQL's json type and every other JSON reader do not.
+    raw = '{"institution": "JNRCB", "settings": {"x": ' + constant + "}}"
+    resp = nongxin_client.put("/api/plugins/bureau_sim/settings", data=raw, content_type="application/json")
+    body = refused(resp, 400, "body")
+    assert constant.lstrip("-") in body["message"]
