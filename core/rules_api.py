@@ -6,32 +6,36 @@ from datetime import date
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import validate
 
 from nongxin.core.errors import ValidationFailed
 from nongxin.core.institutions import services as institutions
-from nongxin.core.schemas import StrictSchema
+from nongxin.core.institutions.models import Institution
+from nongxin.core.schemas import Day, StrictSchema, Text, column_text
 from nongxin.core.web import principal, runtime, uow
 from nongxin.sdk.facts import SCHEMAS
 from nongxin.sdk.rules import RuleError, check_expression
+from nongxin.sdk.rules.parser import MAX_EXPRESSION_LENGTH
 
 blp = Blueprint("rules", __name__, url_prefix="/api/rules", description="Rules in force and expression checks")
 
 
 class RulesQuery(StrictSchema):
-    institution = fields.String(required=True)
-    stage = fields.String(required=True, validate=validate.OneOf(list(SCHEMAS)))
-    on = fields.Date(load_default=None)
+    institution = column_text(Institution.code, required=True)
+    stage = Text(max_length=32, required=True, validate=validate.OneOf(list(SCHEMAS)))
+    on = Day(load_default=None)
 
 
 class StageQuery(StrictSchema):
-    stage = fields.String(required=True, validate=validate.OneOf(list(SCHEMAS)))
+    stage = Text(max_length=32, required=True, validate=validate.OneOf(list(SCHEMAS)))
 
 
 class CheckBody(StrictSchema):
-    stage = fields.String(required=True, validate=validate.OneOf(list(SCHEMAS)))
-    expression = fields.String(required=True)
-    code = fields.String(load_default="CHECK")
+    stage = Text(max_length=32, required=True, validate=validate.OneOf(list(SCHEMAS)))
+    # Far longer than the language allows (MAX_EXPRESSION_LENGTH), so that the rule language
+    # itself answers, with line and column; this bound only keeps absurd bodies out.
+    expression = Text(max_length=64 * MAX_EXPRESSION_LENGTH, multiline=True, required=True)
+    code = Text(max_length=32, load_default="CHECK")
 
 
 @blp.route("")

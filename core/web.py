@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,13 +12,20 @@ from flask_smorest import Api
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map, UnicodeConverter, ValidationError
 
 from nongxin.core.auth import Principal
 from nongxin.core.config import Settings
 from nongxin.core.db import UnitOfWork
-from nongxin.core.errors import NongxinError, Unauthorized
+from nongxin.core.errors import BadRequest, NongxinError, Unauthorized, ValidationFailed
+from nongxin.core.schemas import CONTROL
 
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
+#: Largest request body accepted (413 above it): every body is a form's worth of fields.
+MAX_BODY_BYTES = 1024 * 1024
+#: Deepest JSON accepted: no body nests more than a few levels; a deeper one is a probe, and
+#: parsing or validating it would recurse without bound.
+MAX_JSON_DEPTH = 32
 
 
 @dataclass
@@ -70,6 +78,100 @@ def _authenticate() -> ResponseReturnValue | None:
     return None
 
 
+#: Ids are INTEGER primary keys: 32-bit on PostgreSQL (64-bit on SQLite, which is wider).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` bounded to what an INTEGER id column holds on every supported database: a
+    larger number is no route (404), not an OverflowError (SQLite) or "integer out of range"
+    (PostgreSQL) when it reaches the driver."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max,
+                         signed=signed)
+
+
+#: Longest path segment a name can be (institution codes, usernames and plugin names are shorter).
+MAX_NAME = 200
+
+
+class NameConverter(UnicodeConverter):
+    """The default ``<name>`` converter, refusing what no stored name can contain: a segment with
+    control or bidi characters (NUL cannot even be sent to PostgreSQL) or longer than MAX_NAME
+    matches no route (404)."""
+
+    def __init__(self, map: Map, minlength: int = 1, maxlength: int | None = None, length: int | None = None) -> None:
+        super().__init__(map, minlength=minlength, maxlength=MAX_NAME if maxlength is None and length is None
+                         else maxlength, length=length)
+
+    def to_python(self, value: str) -> str:
+        if CONTROL.search(value):
+            raise ValidationError()
+        return value
+
+
+def _json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((sub, depth + 1) for sub in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+class _NotJson(Exception):
+    """NaN and Infinity: Python's parser takes them, JSON (RFC 8259) and PostgreSQL do not."""
+
+
+def _no_constants(name: str) -> Any:
+    raise _NotJson(name)
+
+
+def _check_body() -> None:
+    """A JSON body too deep to parse or validate safely, or holding NaN/Infinity, is a 400 naming
+    the body, for every endpoint, before any schema sees it. Otherwise malformed JSON is left to
+    the argument parser's 400."""
+    if not request.is_json:
+        return
+    raw = request.get_data(cache=True)
+    if not raw:
+        return
+    try:
+        depth = _json_depth(json.loads(raw, parse_constant=_no_constants))
+    except RecursionError:
+        depth = MAX_JSON_DEPTH + 1
+    except _NotJson as exc:
+        reason = f"{exc} is not a JSON value"
+        raise BadRequest(f"the request body is not valid JSON: {reason}", fields={"body": [reason]}) from None
+    except ValueError:
+        return
+    if depth > MAX_JSON_DEPTH:
+        reason = f"JSON nested more than {MAX_JSON_DEPTH} levels deep"
+        raise BadRequest(f"the request body is {reason}", fields={"body": [reason]})
+
+
+def _check_query() -> None:
+    """Unknown query parameters are refused by name, like unknown body fields, on every endpoint
+    (an endpoint without a query schema takes none)."""
+    if not request.args or request.url_rule is None:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    allowed: set[str] = set()
+    for param in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+        if param.get("in") == "query":
+            schema = param["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            allowed.update(f.data_key or name for name, f in schema.fields.items())
+    unknown = sorted(k for k in request.args if k not in allowed)
+    if unknown:
+        fields = {k: ["Unknown query parameter."] for k in unknown}
+        raise ValidationFailed(f"invalid input: unknown query parameter(s): {', '.join(unknown)}", fields=fields)
+
+
 def _json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> ResponseReturnValue:
     return jsonify({"error": code, "message": message, "fields": fields or {}}), status
 
@@ -85,8 +187,21 @@ def _flatten(messages: Any) -> dict[str, Any]:
         flat: dict[str, Any] = {}
         for value in messages.values():
             flat.update(value if isinstance(value, dict) else {"body": value})
-        return flat
-    return messages if isinstance(messages, dict) else {"body": messages}
+        return _dotted(flat)
+    return _dotted(messages) if isinstance(messages, dict) else {"body": messages}
+
+
+def _dotted(messages: dict[Any, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested schema errors ({"subject": {"name": [...]}}) named the way the services name them
+    ("subject.name"), so a form finds every field under one kind of key."""
+    flat: dict[str, Any] = {}
+    for key, value in messages.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(_dotted(value, name))
+        else:
+            flat[name] = value
+    return flat
 
 
 class NongxinApi(Api):
@@ -106,6 +221,12 @@ class NongxinApi(Api):
 
 
 def install(app: Flask) -> None:
+    """Call before any route is added: the int converter applies to routes added afterwards."""
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = NameConverter
     app.before_request(_authenticate)
+    app.before_request(_check_query)
+    app.before_request(_check_body)
     app.teardown_appcontext(_close_uow)
     app.register_error_handler(NongxinError, handle_nongxin_error)

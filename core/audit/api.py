@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 from nongxin.core.audit.models import AuditEntry
 from nongxin.core.audit.services import verify
 from nongxin.core.institutions.models import ADMINS, Institution
-from nongxin.core.schemas import StrictSchema
+from nongxin.core.schemas import StrictSchema, column_text
 from nongxin.core.web import principal, uow
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="Append-only audit trail")
@@ -31,7 +31,7 @@ class AuditOut(StrictSchema):
 
 class AuditQuery(StrictSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    action = fields.String()
+    action = column_text(AuditEntry.action)
 
 
 @blp.route("")

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from nongxin.core.institutions.models import Level, Role
-from nongxin.core.schemas import StrictSchema
+from nongxin.core.institutions.models import Institution, Level, Role, User
+from nongxin.core.schemas import StrictSchema, column_text
 
 
 class InstitutionOut(StrictSchema):
@@ -15,16 +15,16 @@ class InstitutionOut(StrictSchema):
 
 
 class InstitutionCreate(StrictSchema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$",
-                         error="use 1-32 letters, digits, '-' or '_'"))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    level = fields.String(required=True, validate=validate.OneOf([l.value for l in Level]))
-    parent = fields.String(required=True)
+    code = column_text(Institution.code, required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9_-]{1,32}$", error="use 1-32 letters, digits, '-' or '_'"))
+    name = column_text(Institution.name, required=True, min_length=1)
+    level = column_text(Institution.level, required=True, validate=validate.OneOf([l.value for l in Level]))
+    parent = column_text(Institution.code, required=True)
 
 
 class InstitutionPatch(StrictSchema):
-    name = fields.String(validate=validate.Length(min=1, max=100))
-    parent = fields.String()
+    name = column_text(Institution.name, min_length=1)
+    parent = column_text(Institution.code)
 
 
 class UserOut(StrictSchema):
@@ -37,10 +37,10 @@ class UserOut(StrictSchema):
 
 
 class UserCreate(StrictSchema):
-    username = fields.String(required=True)
-    display_name = fields.String(load_default="")
-    role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
-    institution = fields.String(required=True)
+    username = column_text(User.username, required=True)
+    display_name = column_text(User.display_name, load_default="")
+    role = column_text(User.role, required=True, validate=validate.OneOf([r.value for r in Role]))
+    institution = column_text(Institution.code, required=True)
 
 
 class UserPatch(StrictSchema):

@@ -8,8 +8,10 @@ from flask_smorest import Blueprint
 from marshmallow import fields
 
 from nongxin.core.institutions import services as institutions
+from nongxin.core.institutions.models import Institution
+from nongxin.core.plugin_state.models import PluginSwitch
 from nongxin.core.plugin_state.services import SWITCHERS, PluginState, secret_keys
-from nongxin.core.schemas import StrictSchema
+from nongxin.core.schemas import StrictSchema, column_text
 from nongxin.core.web import principal, runtime, uow
 
 blp = Blueprint("plugins", __name__, url_prefix="/api/plugins",
@@ -17,16 +19,16 @@ blp = Blueprint("plugins", __name__, url_prefix="/api/plugins",
 
 
 class InstitutionArg(StrictSchema):
-    institution = fields.String(required=True, metadata={"description": "institution code"})
+    institution = column_text(Institution.code, required=True, metadata={"description": "institution code"})
 
 
 class SwitchBody(StrictSchema):
-    institution = fields.String(required=True)
+    institution = column_text(Institution.code, required=True)
 
 
 class SettingsBody(StrictSchema):
-    institution = fields.String(required=True)
-    settings = fields.Dict(keys=fields.String(), required=True)
+    institution = column_text(Institution.code, required=True)
+    settings = fields.Dict(keys=column_text(PluginSwitch.plugin), required=True)
 
 
 def _where(code: str) -> Any:

@@ -13,15 +13,51 @@ from . import nodes as n
 from .errors import RuleSyntaxError
 from .lexer import Token, tokenize
 
-__all__ = ["parse", "FUNCTIONS"]
+__all__ = ["parse", "FUNCTIONS", "MAX_EXPRESSION_LENGTH", "MAX_DEPTH"]
 
+#: Longest expression accepted, in characters: a rule is a line or a few, never a program.
+MAX_EXPRESSION_LENGTH = 2000
+#: Deepest expression tree accepted: parentheses, ``not``/``-`` prefixes and chained operators
+#: (``a and b and c`` is three levels) all count. The parser and both evaluators recurse on the
+#: tree, so this bound is what keeps them far from Python's recursion limit.
+MAX_DEPTH = 48
 FUNCTIONS = frozenset({"abs", "min", "max", "coalesce", "days_between", "len"})
 _CMP = {"=": "=", "==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 def parse(source: str) -> n.Node:
     """Parse one rule expression; raises RuleSyntaxError with position for anything else."""
-    return _Parser(source).parse()
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        line = source.count("\n", 0, MAX_EXPRESSION_LENGTH) + 1
+        column = MAX_EXPRESSION_LENGTH - (source.rfind("\n", 0, MAX_EXPRESSION_LENGTH) + 1) + 1
+        raise RuleSyntaxError(f"expression is longer than {MAX_EXPRESSION_LENGTH} characters; "
+                              "split it into several rules", line=line, column=column, source=source)
+    tree = _Parser(source).parse()
+    _check_depth(tree, source)
+    return tree
+
+
+def _children(node: n.Node) -> list[n.Node]:
+    found: list[n.Node] = []
+    for value in vars(node).values():
+        if isinstance(value, n.Node):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(v for v in value if isinstance(v, n.Node))
+    return found
+
+
+def _check_depth(tree: n.Node, source: str) -> None:
+    """Iterative, so that the check itself cannot overflow the stack it protects."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise RuleSyntaxError(f"expression is nested more than {MAX_DEPTH} levels deep "
+                                  "(parentheses, prefixes and chained operators all count); "
+                                  "split it into several rules", line=node.line, column=node.column,
+                                  source=source)
+        stack.extend((child, depth + 1) for child in _children(node))
 
 
 class _Parser:
@@ -29,6 +65,7 @@ class _Parser:
         self.source = source
         self.toks = tokenize(source)
         self.i = 0
+        self.depth = 0
 
     # -- helpers -------------------------------------------------------------------------------
     @property
@@ -51,6 +88,14 @@ class _Parser:
         t = t or self.tok
         return RuleSyntaxError(msg, line=t.line, column=t.column, source=self.source)
 
+    def enter(self) -> None:
+        """Count one level of recursion (a parenthesis, a call, a ``not`` or a ``-``) and refuse
+        to go deeper than MAX_DEPTH, before Python's own stack runs out."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"expression is nested more than {MAX_DEPTH} levels deep; "
+                             "split it into several rules")
+
     def expect(self, kind: str, text: str) -> Token:
         if not self.is_(kind, text):
             got = "end of rule" if self.tok.kind == "end" else repr(self.tok.text)
@@ -67,10 +112,12 @@ class _Parser:
         return node
 
     def or_(self) -> n.Node:
+        self.enter()
         node = self.and_()
         while self.is_("kw", "or"):
             t = self.advance()
             node = n.Logic(t.line, t.column, op="or", left=node, right=self.and_())
+        self.depth -= 1
         return node
 
     def and_(self) -> n.Node:
@@ -83,7 +130,10 @@ class _Parser:
     def not_(self) -> n.Node:
         if self.is_("kw", "not"):
             t = self.advance()
-            return n.Not(t.line, t.column, operand=self.not_())
+            self.enter()
+            operand = self.not_()
+            self.depth -= 1
+            return n.Not(t.line, t.column, operand=operand)
         return self.comparison()
 
     def comparison(self) -> n.Node:
@@ -136,7 +186,9 @@ class _Parser:
     def unary(self) -> n.Node:
         if self.is_("op", "-"):
             t = self.advance()
+            self.enter()
             operand = self.unary()
+            self.depth -= 1
             if isinstance(operand, n.Literal) and isinstance(operand.value, Decimal):
                 return n.Literal(t.line, t.column, value=-operand.value)
             return n.Neg(t.line, t.column, operand=operand)

@@ -1,0 +1,175 @@
+"""Property: no generated hostile body on any JSON endpoint gets a 5xx, and a refusal writes nothing.
+
+The endpoints come from the app's own url_map, so a new write endpoint is covered without touching
+this file. Each is called as a user whose role may write there, so bodies get past the role check
+and reach validation and the services. Bounded: a few dozen examples per endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from marshmallow import fields
+
+WRITE_METHODS = {"POST", "PUT", "PATCH"}
+#: Who may write where (by URL prefix); anything else is tried as the province admin.
+WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params"}
+#: Path arguments naming things that exist, so the body is what decides the answer.
+PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1"}
+PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
+#: A valid body per endpoint: the generator breaks one part of it, so the hostile value gets past
+#: the shape checks and reaches the field validation and the services.
+VALID = {
+    ("POST", "/api/institutions"): {"code": "X1", "name": "新支行", "level": "branch", "parent": "JNRCB"},
+    ("PATCH", "/api/institutions/JNRCB-LX"): {"name": "历下支行", "parent": "JNRCB"},
+    ("POST", "/api/users"): {"username": "new.user", "display_name": "新用户", "role": "reviewer",
+                             "institution": "JNRCB"},
+    ("PATCH", "/api/users/jinan.reviewer"): {"active": True},
+    ("POST", "/api/users/jinan.reviewer/tokens"): {"days": 5},
+    ("POST", "/api/plugins/bureau_sim/enable"): {"institution": "JNRCB"},
+    ("POST", "/api/plugins/bureau_sim/disable"): {"institution": "JNRCB"},
+    ("POST", "/api/plugins/bureau_sim/inherit"): {"institution": "JNRCB"},
+    ("POST", "/api/plugins/bureau_sim/reset"): {"institution": "JNRCB"},
+    ("PUT", "/api/plugins/bureau_sim/settings"): {"institution": "JNRCB", "settings": {}},
+    ("POST", "/api/bureau/authorizations"): {
+        "subject": PERSON, "purposes": ["02"], "channel": "paper",
+        "evidence": {"ref": "archive://a.pdf", "sha256": "ab" * 32}, "granted_at": "2026-01-01T00:00:00+08:00"},
+    ("POST", "/api/bureau/authorizations/1/revoke"): {},
+    ("POST", "/api/bureau/queries"): {"subject": PERSON, "purpose": "02",
+                                      "for": {"kind": "application", "ref": "APP-1"}},
+    ("POST", "/api/rules/check"): {"stage": "admission", "expression": "age > 18", "code": "X1"},
+}
+
+
+def _json_endpoints(app: Any) -> list[tuple[str, str, Any]]:
+    found = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        params = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+        bodies = [p["schema"] for p in params if p.get("in") == "json"]
+        for method in sorted((rule.methods or set()) & WRITE_METHODS):
+            path = rule.rule
+            for arg in rule.arguments:
+                path = path.replace(f"<{arg}>", PATH_VALUES[arg]).replace(f"<int:{arg}>", PATH_VALUES[arg])
+            schema = bodies[0] if bodies else None
+            found.append((method, path, schema() if isinstance(schema, type) else schema))
+    return found
+
+
+def _names(schema: Any) -> list[str]:
+    """Every field name of the schema and its nested schemas: keys a hostile body may use."""
+    names: list[str] = ["bogus", "__proto__", ""]
+    stack = [schema] if schema is not None else []
+    while stack:
+        current = stack.pop()
+        for name, field in current.fields.items():
+            names.append(field.data_key or name)
+            if isinstance(field, fields.Nested):
+                stack.append(field.schema)
+    return sorted(set(names))
+
+
+HOSTILE_STRINGS = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(["\ud800", "a\x00b", "\x1b[2J", "abc\u202eexe", "\u2066x", "9999-12-31",
+                     "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+08:00", "2026-02-30T00:00:00Z",
+                     "NaN", "-1", "1e400", "JNRCB", "../../etc", "' OR 1=1 --", "02", "paper", "loan",
+                     "resident_id", "11010519491231002X", "ab" * 32, "admission", "x" * 70_000]),
+    st.integers(min_value=0, max_value=40).map(lambda n: "长" * (n * 10)),
+)
+SCALARS = st.one_of(
+    st.none(), st.booleans(), HOSTILE_STRINGS,
+    st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
+def _leaves(body: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths to every value of a body, containers included, and to an unknown top-level key."""
+    found = [path] if path else [("bogus",)]
+    if isinstance(body, dict):
+        for key, value in body.items():
+            found.extend(_leaves(value, path + (key,)))
+    elif isinstance(body, list):
+        for i, value in enumerate(body):
+            found.extend(_leaves(value, path + (i,)))
+    return found
+
+
+def _get(body: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        if not isinstance(body, (dict, list)) or (isinstance(body, dict) and key not in body):
+            return None
+        body = body[key]
+    return body
+
+
+def _replace(body: Any, path: tuple[Any, ...], value: Any) -> Any:
+    body = json.loads(json.dumps(body))
+    target = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body
+
+
+#: Appended to a valid value, so it keeps its format (an identity number, a date) and only the
+#: hostile part is wrong.
+SPOILERS = ["\ud800", "\udfff", "\x00", "\x1b[31m", "\u202e", "\u2066", "\x07", "\n", "\u200f", "\x9b"]
+
+
+def _spoiled(original: Any) -> st.SearchStrategy[Any]:
+    text = original if isinstance(original, str) else ""
+    return st.one_of(
+        st.sampled_from(SPOILERS).map(lambda c: text + c),
+        st.sampled_from(SPOILERS).map(lambda c: c + text),
+        st.integers(min_value=2, max_value=5000).map(lambda n: (text or "x") * n),
+    )
+
+
+def _bodies(schema: Any, valid: dict[str, Any]) -> st.SearchStrategy[bytes]:
+    keys = st.sampled_from(_names(schema))
+    values = st.recursive(SCALARS, lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)), max_leaves=12)
+    shaped = st.dictionaries(keys, values, max_size=6)
+    paths = _leaves(valid)
+    broken = st.sampled_from(paths).flatmap(lambda p: st.one_of(
+        _spoiled(_get(valid, p)), _spoiled(_get(valid, p)), SCALARS, values).map(lambda v: _replace(valid, p, v)))
+    as_json = st.one_of(broken, broken, broken, shaped, values).map(
+        lambda v: json.dumps(v, ensure_ascii=True).encode())
+    deep = st.integers(min_value=30, max_value=3000).map(lambda n: b"[" * n + b"]" * n)
+    junk = st.sampled_from([b"", b"{", b"\xff\xfe{}", b"null", b"[]", b'{"a": NaN}', b"1e999999",
+                            b'"\\ud800"', b'{"a": 1, "a": 2}'])
+    return st.one_of(as_json, as_json, as_json, as_json, deep, junk)
+
+
+def test_every_write_endpoint_is_found_and_has_a_valid_body(nongxin_app: Any) -> None:
+    found = {(m, p) for m, p, _ in _json_endpoints(nongxin_app)}
+    assert found == set(VALID), "add a valid body for each new write endpoint to VALID"
+
+
+@pytest.mark.parametrize("method, path", sorted(VALID), ids=[f"{m} {p}" for m, p in sorted(VALID)])
+def test_hostile_bodies_never_5xx_and_refusals_write_nothing(nongxin_app, nongxin_client, db_snapshot,
+                                                             method, path):
+    schema = {(m, p): s for m, p, s in _json_endpoints(nongxin_app)}[(method, path)]
+    user = next((u for prefix, u in WRITERS.items() if path.startswith(prefix)), "province.admin")
+    client = nongxin_client.as_user(user)
+
+    @settings(max_examples=30, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                     HealthCheck.data_too_large])
+    @given(body=_bodies(schema, VALID[(method, path)]),
+           content_type=st.sampled_from(["application/json"] * 6 + ["text/plain", "application/json; charset=latin-1"]))
+    def run(body: bytes, content_type: str) -> None:
+        before = db_snapshot()
+        resp = getattr(client, method.lower())(path, data=body, content_type=content_type)
+        assert resp.status_code < 500, (method, path, body[:300], resp.get_json())
+        answer = resp.get_json()
+        assert answer is not None and (resp.status_code < 400 or set(answer) == {"error", "message", "fields"})
+        if resp.status_code >= 400:
+            assert db_snapshot() == before, (method, path, body[:300], answer)
+
+    run()
