@@ -3,6 +3,7 @@ RecursionError in the parser or in either evaluator."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from nongxin.sdk.rules import Field, Rule, RuleSyntaxError, Schema, check_expression, compile_rule_set
@@ -60,4 +61,7 @@ def test_expressions_at_the_limit_still_run_in_both_evaluators() -> None:
     for expr in (chain, parens):
         rs = compile_rule_set([Rule("A1", "深", expr, "admission", "reject", "province", "P00", reason="r")],
                               SCHEMA)
-        assert rs.evaluate({"overdue_days": 5, "blacklisted": False})
+        assert rs.evaluate({"overdue_days": 5, "blacklisted": False, "d": 1, "b": True})
+        frame = pd.DataFrame({"overdue_days": pd.array([5, 0], dtype="Int64"), "blacklisted": [False, False],
+                              "d": pd.array([1, 1], dtype="Int64"), "b": [True, True]})
+        assert list(rs.evaluate_frame(frame).summary["hit_count"]) == [1, 0]
