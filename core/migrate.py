@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -29,18 +30,14 @@ def current(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-_HEADS: dict[str, tuple[str, ...]] = {}
-
-
+@functools.cache
 def heads() -> tuple[str, ...]:
     """The revisions this code expects (read once from the migration scripts)."""
-    if "core" not in _HEADS:
-        from alembic.script import ScriptDirectory
+    from alembic.script import ScriptDirectory
 
-        cfg = Config()
-        cfg.set_main_option("script_location", "nongxin.core:migrations")
-        _HEADS["core"] = tuple(ScriptDirectory.from_config(cfg).get_heads())
-    return _HEADS["core"]
+    cfg = Config()
+    cfg.set_main_option("script_location", "nongxin.core:migrations")
+    return tuple(ScriptDirectory.from_config(cfg).get_heads())
 
 
 def _missing_sqlite_file(engine: Engine) -> bool:

@@ -7,6 +7,7 @@ concurrent writers wait for each other instead of forking the chain or failing.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -26,8 +27,6 @@ AUDIT_CHAIN = Chain(
 
 def _jsonable(value: Any) -> Any:
     # Round-trip through JSON so what we sign is exactly what the database gives back.
-    import json
-
     return None if value is None else json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
