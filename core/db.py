@@ -31,18 +31,36 @@ NAMING = {
 }
 
 
-class Base(DeclarativeBase):
-    metadata = sa.MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: sa.DateTime(timezone=True)}
-
-
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
 def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; we store UTC, so naive means UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    """The same moment in UTC; a naive value is read as UTC (SQLite hands back naive datetimes,
+    and we store UTC)."""
+    return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A moment stored in UTC and read back aware, on every database.
+
+    SQLite keeps a datetime as text without its offset, so ``2026-11-23T00:00+08:00`` written as
+    is would read back as midnight UTC, eight hours late. Every value is converted to UTC on the
+    way in (a naive one is taken as UTC already) and comes back with ``tzinfo=UTC``."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime()}
 
 
 #: How long a SQLite writer waits for the write lock before giving up (milliseconds).

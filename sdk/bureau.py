@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import typing
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
+from nongxin.sdk._codec import decode, encode
 from nongxin.sdk.identity import IdentityKind, mask_identity, normalize, validate_identity
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "Purpose",
     "QueryRecord",
     "RecordStatus",
+    "Refusal",
     "REPAYMENT_HISTORY_CHARS",
     "report_from_dict",
     "summarize",
@@ -206,9 +207,25 @@ class BureauSubject:
         )
 
 
+class Refusal(str, enum.Enum):
+    """Why an authorization does not cover a query (the value is the error code the core answers)."""
+
+    OTHER_SUBJECT = "authorization_of_another_subject"
+    PURPOSE_NOT_COVERED = "authorization_required"
+    REVOKED = "authorization_revoked"
+    NOT_YET_VALID = "authorization_not_yet_valid"
+    EXPIRED = "authorization_expired"
+
+
 @dataclass(frozen=True, slots=True)
 class AuthorizationRef:
-    """The subject's signed consent (授权书) a query relies on; the core archives the document."""
+    """The subject's signed consent (授权书) a query relies on; the core archives the document.
+
+    Consent covers whole days in China Standard Time: from the day it was signed through the day it
+    expires, both included, as the letter reads ("valid until 2027-11-23"). Revocation takes effect
+    at once. :meth:`refusal` is the one consent check: the core runs it before every query, and a
+    provider may run it again on the ref it receives.
+    """
 
     authorization_id: str
     id_number: str
@@ -216,17 +233,28 @@ class AuthorizationRef:
     signed_on: date
     expires_on: date
     document_ref: str = ""  # where the scanned consent is archived, e.g. a content hash
+    revoked: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "purposes", tuple(_purpose(p) for p in self.purposes))
 
+    def refusal(self, subject: BureauSubject, purpose: Purpose, on: date) -> Refusal | None:
+        """None when this consent allows querying ``subject`` for ``purpose`` on day ``on``; else why not."""
+        if normalize(self.id_number) != subject.id_number:
+            return Refusal.OTHER_SUBJECT
+        if _purpose(purpose) not in self.purposes:
+            return Refusal.PURPOSE_NOT_COVERED
+        if self.revoked:
+            return Refusal.REVOKED
+        if on < self.signed_on:
+            return Refusal.NOT_YET_VALID
+        if on > self.expires_on:
+            return Refusal.EXPIRED
+        return None
+
     def covers(self, subject: BureauSubject, purpose: Purpose, on: date) -> bool:
         """Whether this consent allows querying ``subject`` for ``purpose`` on day ``on``."""
-        return (
-            normalize(self.id_number) == subject.id_number
-            and _purpose(purpose) in self.purposes
-            and self.signed_on <= on <= self.expires_on
-        )
+        return self.refusal(subject, purpose, on) is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,71 +490,14 @@ def summarize(report: BureauReport, as_of: date) -> BureauSummary:
 # ---------------------------------------------------------------- JSON-safe dicts
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_encode(v) for v in value]
-    if dataclasses.is_dataclass(value):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, float):
-        raise TypeError("float found in a bureau value; money must be Decimal")
-    return value
-
-
 def to_dict(report: BureauReport) -> dict[str, Any]:
     """A JSON-safe dict (Decimals as strings, dates ISO) for the core's report cache.
 
     Strings, not JSON numbers, carry money because a JSON number is read back as a float.
     """
-    out = _encode(report)
+    out: dict[str, Any] = encode(report)
     out["format"] = DICT_FORMAT
     return out
-
-
-def _decode(hint: Any, raw: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    if origin is tuple:
-        if not isinstance(raw, (list, tuple)):
-            raise ValueError(f"{where}: expected a list, got {type(raw).__name__}")
-        (item_hint, _ellipsis) = typing.get_args(hint)
-        return tuple(_decode(item_hint, v, f"{where}[{i}]") for i, v in enumerate(raw))
-    if dataclasses.is_dataclass(hint):
-        return _decode_dataclass(hint, raw, where)
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(raw)
-    if hint is Decimal:
-        if not isinstance(raw, str):  # a JSON number here has been through a float already
-            raise ValueError(f"{where}: money must be a string, got {type(raw).__name__}")
-        return Decimal(raw)
-    if hint is datetime:
-        return datetime.fromisoformat(raw)
-    if hint is date:
-        return date.fromisoformat(raw)
-    if hint in (int, str) and (not isinstance(raw, hint) or isinstance(raw, bool)):
-        raise ValueError(f"{where}: expected {hint.__name__}, got {type(raw).__name__}")
-    return raw
-
-
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _decode_dataclass(cls: Any, raw: Any, where: str) -> Any:
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{where}: expected an object, got {type(raw).__name__}")
-    hints = _hints(cls)
-    kwargs = {
-        f.name: _decode(hints[f.name], raw[f.name], f"{where}.{f.name}")
-        for f in dataclasses.fields(cls)
-        if f.name in raw  # absent fields take their defaults; unknown keys are ignored
-    }
-    return cls(**kwargs)
 
 
 def report_from_dict(d: Mapping[str, Any]) -> BureauReport:
@@ -534,4 +505,4 @@ def report_from_dict(d: Mapping[str, Any]) -> BureauReport:
     fmt = d.get("format", DICT_FORMAT)
     if fmt != DICT_FORMAT:
         raise ValueError(f"unsupported bureau report format {fmt!r}; expected {DICT_FORMAT}")
-    return _decode_dataclass(BureauReport, d, "report")
+    return decode(BureauReport, d, "report")

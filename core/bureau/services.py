@@ -32,7 +32,7 @@ from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution, Role
 from nongxin.core.plugin_state.services import PluginDirectory
 from nongxin.sdk.bureau import (
-    AuthorizationRef, BureauReport, BureauSubject, BureauSummary, Purpose, report_from_dict,
+    AuthorizationRef, BureauReport, BureauSubject, BureauSummary, Purpose, Refusal, report_from_dict,
     summarize, to_dict,
 )
 from nongxin.sdk.identity import IdentityKind, InvalidIdentity, mask_identity, validate_identity
@@ -205,27 +205,49 @@ def _banks_for(uow: UnitOfWork, principal: Principal) -> list[Institution]:
     return [i for i in institutions.subtree(uow.session, here) if i.level is Level.COUNTY]
 
 
+#: China Standard Time (no daylight saving since 1991): consent is counted in the subject's days.
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def authorization_ref(row: BureauAuthorization) -> AuthorizationRef:
+    """The consent as the SDK states it, so the core and a provider check it with one function.
+
+    The last covered day is the local date of the last covered instant: a letter expiring at
+    midnight covers the day before, one expiring at 10:00 covers that whole day."""
+    return AuthorizationRef(
+        str(row.id), row.id_number, tuple(Purpose(p) for p in row.purposes),
+        as_utc(row.granted_at).astimezone(CHINA).date(),
+        (as_utc(row.expires_at) - timedelta(microseconds=1)).astimezone(CHINA).date(),
+        row.evidence_sha256, revoked=row.revoked_at is not None)
+
+
+#: When several authorizations cover the purpose but none is live, the most telling reason wins.
+_REFUSAL_ORDER = (Refusal.REVOKED, Refusal.EXPIRED, Refusal.NOT_YET_VALID)
+
+
 def _live_authorization(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: Purpose) -> BureauAuthorization:
     rows = list(uow.session.execute(sa.select(BureauAuthorization).where(
         BureauAuthorization.county_bank_id == bank.id,
         BureauAuthorization.id_number == subject.id_number)).scalars())
-    covering = [a for a in rows if purpose.value in a.purposes]
-    now = utcnow()
-    live = [a for a in covering if a.revoked_at is None and as_utc(a.granted_at) <= now < as_utc(a.expires_at)]
+    today = utcnow().astimezone(CHINA).date()
+    answers = [(row, authorization_ref(row).refusal(subject, purpose, today)) for row in rows]
+    live = [row for row, refusal in answers if refusal is None]
     if live:
         named = [a for a in live if same_name(a.subject_name, subject.name)]
         if not named:
             raise _name_mismatch(subject, live[0].subject_name, "authorization")
         return max(named, key=lambda a: as_utc(a.expires_at))
-    if any(a.revoked_at is not None for a in covering):
-        raise Forbidden(f"the authorization for purpose {purpose.value} was revoked", code="authorization_revoked")
-    if covering and all(as_utc(a.granted_at) > now for a in covering):
-        raise Forbidden(f"the authorization for purpose {purpose.value} is not valid yet",
-                        code="authorization_not_yet_valid")
-    if covering:
-        raise Forbidden(f"the authorization for purpose {purpose.value} has expired", code="authorization_expired")
+    reasons = {refusal for _, refusal in answers}
+    for reason in _REFUSAL_ORDER:
+        if reason in reasons:
+            raise Forbidden(f"the authorization for purpose {purpose.value} {_REFUSAL_TEXT[reason]}",
+                            code=reason.value)
     raise Forbidden(f"no authorization of {bank.code} covers purpose {purpose.value} ({purpose.label_en}) "
-                    "for this subject", code="authorization_required")
+                    "for this subject", code=Refusal.PURPOSE_NOT_COVERED.value)
+
+
+_REFUSAL_TEXT = {Refusal.REVOKED: "was revoked", Refusal.EXPIRED: "has expired",
+                 Refusal.NOT_YET_VALID: "is not valid yet"}
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -323,11 +345,7 @@ def _fetch(uow: UnitOfWork, directory: PluginDirectory, settings: Settings, bank
            subject: BureauSubject, purpose: Purpose, authorization: BureauAuthorization | None,
            entry: BureauQueryLog) -> BureauReport | None:
     view = directory.view(uow.session, bank)
-    ref = None
-    if authorization is not None:
-        ref = AuthorizationRef(str(authorization.id), authorization.id_number, tuple(Purpose(p) for p in authorization.purposes),
-                               as_utc(authorization.granted_at).date(), as_utc(authorization.expires_at).date(),
-                               authorization.evidence_sha256)
+    ref = authorization_ref(authorization) if authorization is not None else None
     future = _pool.submit(view.first, "nongxin_bureau_query", subject=subject, purpose=purpose, authorization=ref)
     try:
         result = future.result(timeout=settings.bureau_timeout_seconds)

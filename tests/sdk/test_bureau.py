@@ -6,7 +6,7 @@ import pytest
 
 from nongxin.sdk.bureau import (
     AuthorizationRef, BureauReport, BureauSubject, BureauSummary, CreditCard, FiveTier, Guarantee,
-    LoanAccount, LoanKind, PublicRecord, PublicRecordKind, Purpose, QueryRecord, RecordStatus,
+    LoanAccount, LoanKind, PublicRecord, PublicRecordKind, Purpose, QueryRecord, RecordStatus, Refusal,
     report_from_dict, summarize, to_dict,
 )
 from nongxin.sdk.identity import IdentityKind, InvalidIdentity
@@ -216,6 +216,20 @@ def test_authorization_covers():
     assert not auth.covers(subject(), Purpose.CREDIT_REVIEW, date(2024, 3, 2))
     other = BureauSubject("resident_id", "440524188001010014", "x")
     assert not auth.covers(other, Purpose.LOAN_APPROVAL, date(2024, 3, 2))
+
+
+def test_authorization_refusal_names_the_reason():
+    auth = AuthorizationRef("A1", "11010519491231002X", ("02",), signed_on=date(2024, 3, 1),
+                            expires_on=date(2024, 5, 31))
+    assert auth.refusal(subject(), Purpose.LOAN_APPROVAL, date(2024, 5, 31)) is None
+    assert auth.refusal(subject(), Purpose.LOAN_APPROVAL, date(2024, 6, 1)) is Refusal.EXPIRED
+    assert auth.refusal(subject(), Purpose.LOAN_APPROVAL, date(2024, 2, 29)) is Refusal.NOT_YET_VALID
+    assert auth.refusal(subject(), Purpose.CREDIT_REVIEW, date(2024, 3, 2)) is Refusal.PURPOSE_NOT_COVERED
+    other = BureauSubject("resident_id", "440524188001010014", "x")
+    assert auth.refusal(other, Purpose.LOAN_APPROVAL, date(2024, 3, 2)) is Refusal.OTHER_SUBJECT
+    revoked = AuthorizationRef("A1", "11010519491231002X", ("02",), date(2024, 3, 1), date(2024, 5, 31), revoked=True)
+    assert revoked.refusal(subject(), Purpose.LOAN_APPROVAL, date(2024, 3, 2)) is Refusal.REVOKED
+    assert not revoked.covers(subject(), Purpose.LOAN_APPROVAL, date(2024, 3, 2))
 
 
 def test_reports_are_frozen_and_hashable():

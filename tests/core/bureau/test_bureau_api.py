@@ -75,6 +75,31 @@ def test_expired_authorization_refused(cm):
     assert resp.status_code == 403 and resp.get_json()["error"] == "authorization_expired"
 
 
+CST = timezone(timedelta(hours=8))
+
+
+def _start_of_today_cst():
+    now = datetime.now(CST)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def test_consent_covers_its_last_day_as_the_sdk_says(cm):
+    """The core and AuthorizationRef.covers agree: a letter expiring today covers all of today."""
+    midnight = _start_of_today_cst()
+    created = authorize(cm, granted_at=(midnight - timedelta(days=30)).isoformat(),
+                        expires_at=(midnight + timedelta(seconds=1)).isoformat())
+    assert created.status_code == 201, created.get_json()
+    resp = ask(cm)
+    assert resp.status_code == 200, resp.get_json()
+
+
+def test_consent_expiring_at_midnight_does_not_cover_the_new_day(cm):
+    midnight = _start_of_today_cst()
+    authorize(cm, granted_at=(midnight - timedelta(days=30)).isoformat(), expires_at=midnight.isoformat())
+    resp = ask(cm)
+    assert resp.status_code == 403 and resp.get_json()["error"] == "authorization_expired"
+
+
 def test_another_banks_authorization_counts_as_none(nongxin_client):
     authorize(nongxin_client.as_user("linyi.cm"))
     resp = ask(nongxin_client.as_user("jinan.cm"))
