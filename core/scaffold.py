@@ -50,6 +50,25 @@ def template_keys(template: Path) -> list[str]:
     return [key for key in spec if not key.startswith("_")]
 
 
+def key_lines(template: Path) -> list[str]:
+    """One help line per key: its prompt and default (or choices), read from cookiecutter.json."""
+    spec = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+    prompts = spec.get("__prompts__", {})
+    keys = template_keys(template)
+    width = max(map(len, keys), default=0)
+    lines = []
+    for key in keys:
+        default = spec[key]
+        if isinstance(default, list):
+            hint = f"one of: {', '.join(map(str, default))}; default {default[0]}"
+        elif "{{" in str(default):
+            hint = "default: derived from the keys above"
+        else:
+            hint = f"default: {default}"
+        lines.append(f"  {key:<{width}}  {prompts.get(key, key)} [{hint}]")
+    return lines
+
+
 def answers_for(template: Path, values: Mapping[str, str], no_input: bool) -> dict[str, Any]:
     """Prompt (or not) exactly as cookiecutter would, so derived defaults can be checked first."""
     from cookiecutter.generate import generate_context
@@ -97,9 +116,12 @@ def _refuse(exc: ScaffoldError) -> NoReturn:
 
 
 def _command(kind: str, summary: str) -> click.Command:
+    with as_file(files("nongxin.templates") / kind) as template:
+        keys = "\n".join(key_lines(template))
     @click.command(kind, help=f"Create a plugin package for {summary}.\n\n"
                               "Prompts for each value unless --no-input; KEY=VALUE pairs preset answers "
-                              f"(e.g. package_name=my_{kind} institution=JNRCB).")
+                              f"(e.g. package_name=my_{kind} institution=JNRCB).\n\n"
+                              f"Keys this template takes:\n\n\b\n{keys}")
     @click.argument("assignments", nargs=-1, metavar="[KEY=VALUE]...")
     @click.option("--no-input", is_flag=True, help="Do not prompt; use KEY=VALUE pairs and the defaults.")
     @click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),

@@ -125,3 +125,17 @@ def test_plugins_check_lists_every_baked_plugin_as_ok(venv: Path, tmp_path: Path
     assert run.returncode == 0, run.stdout + run.stderr
     for package, _ in BAKES.values():
         assert f"ok      {package} 0.1.0" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("kind", ["product", "connector", "rules"])
+def test_help_lists_every_key_the_template_takes(kind: str) -> None:
+    import json
+    from importlib.resources import files
+
+    spec = json.loads((files("nongxin.templates") / kind / "cookiecutter.json").read_text(encoding="utf-8"))
+    result = CliRunner().invoke(new, [kind, "--help"])
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("Keys this template takes:", 1)[1]
+    for key in (k for k in spec if not k.startswith("_")):
+        assert f"  {key} " in listed, f"{key} missing from `nongxin new {kind} --help`"
+        assert spec["__prompts__"][key] in listed
