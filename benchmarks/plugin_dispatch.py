@@ -29,8 +29,8 @@ from typing import Any, Callable
 
 import pluggy
 
-from nongxin.core.breaker import Breakers
-from nongxin.core.plugin_manager import InstitutionView, PluginHost
+from nongxin.core.plugins.breaker import Breakers
+from nongxin.core.plugins.host import InstitutionView, PluginHost
 from nongxin.sdk import AmountRange, HookContext, PluginInfo, PluginKind, ProductSpec, hookimpl, hookspecs
 from nongxin.sdk.markers import PROJECT
 

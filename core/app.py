@@ -90,8 +90,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
 
 
 def _plugins(settings: Settings, extra: Sequence[Any], discover: bool) -> Any:
-    from nongxin.core.breaker import Breakers
-    from nongxin.core.plugin_manager import PluginHost
+    from nongxin.core.plugins.breaker import Breakers
+    from nongxin.core.plugins.host import PluginHost
     from nongxin.core.plugin_state.services import PluginDirectory
 
     host = PluginHost(Breakers(settings.breaker_threshold, settings.breaker_cooldown_seconds),

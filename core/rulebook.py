@@ -16,7 +16,7 @@ from nongxin.core.institutions.models import Institution
 from nongxin.core.plugin_state.services import PluginDirectory, generation
 from nongxin.sdk.facts import SCHEMAS
 from nongxin.sdk.rules import CompiledRuleSet, Rule, RuleError, check_unique_codes, compile_rule_set, effective_rules
-from nongxin.core.plugin_manager import LoadedPlugin
+from nongxin.core.plugins.host import LoadedPlugin
 from nongxin.sdk.types import HookContext, PluginFailure
 
 

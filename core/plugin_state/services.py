@@ -21,7 +21,7 @@ from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import NotFound, ValidationFailed, invalid
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution, Role
-from nongxin.core.plugin_manager import InstitutionView, LoadedPlugin, PluginHost
+from nongxin.core.plugins.host import InstitutionView, LoadedPlugin, PluginHost
 from nongxin.core.plugin_state.models import PluginGeneration, PluginSwitch
 from nongxin.sdk.types import HookContext
 

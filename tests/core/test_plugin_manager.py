@@ -2,8 +2,8 @@
 
 from types import ModuleType
 
-from nongxin.core.breaker import Breakers
-from nongxin.core.plugin_manager import InstitutionView, PluginHost
+from nongxin.core.plugins.breaker import Breakers
+from nongxin.core.plugins.host import InstitutionView, PluginHost
 from nongxin.sdk import HookContext, PluginFailure, PluginInfo, PluginKind, hookimpl
 
 

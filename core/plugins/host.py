@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from nongxin.core.breaker import Breakers
+from nongxin.core.plugins.breaker import Breakers
 from nongxin.sdk import CORE_API_VERSION, hookspecs
 from nongxin.sdk.markers import PROJECT
 from nongxin.sdk.types import HookContext, PluginFailure, PluginInfo
