@@ -17,8 +17,6 @@ from nongxin.core.plugin_state.services import PluginDirectory, generation
 from nongxin.core.plugins.dispatch import check_view
 from nongxin.core.plugins.host import LoadedPlugin
 from nongxin.sdk.facts import SCHEMAS
-from nongxin.core.plugins.dispatch import check_view
-from nongxin.core.plugins.host import LoadedPlugin
 from nongxin.sdk.rules import CompiledRuleSet, Rule, RuleError, check_unique_codes, compile_rule_set, effective_rules
 from nongxin.sdk.types import HookContext, PluginFailure
 
