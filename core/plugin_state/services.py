@@ -137,14 +137,16 @@ class PluginDirectory:
         self.host = host
         self.clock = clock or Clock()
         self._generation: int | None = None
+        self._day: date | None = None
         self._views: dict[tuple[str, date], InstitutionView] = {}
 
     def view(self, session: Session, institution: Institution) -> InstitutionView:
         current = generation(session)
-        if current != self._generation:
+        day = self.clock.business_date()
+        if current != self._generation or day != self._day:  # a switch, or the books moved on
             self._views = {}
-            self._generation = current
-        key = (institution.code, self.clock.business_date())
+            self._generation, self._day = current, day
+        key = (institution.code, day)
         view = self._views.get(key)
         if view is None:
             view = self._views[key] = self._build(session, institution, key[1])

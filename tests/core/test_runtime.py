@@ -91,3 +91,18 @@ def test_hooks_see_the_business_date(nongxin_app, nongxin_demo, nongxin_uow):
     view = past.plugins.view(nongxin_uow.session, inst)
     assert view.ctx.business_date == date(2025, 12, 31)
     assert {own.business_date for own in view.contexts.values()} == {date(2025, 12, 31)}
+
+
+def test_views_follow_the_business_date(nongxin_app, nongxin_demo, nongxin_uow):
+    from nongxin.core.institutions.services import get_by_code
+    from nongxin.core.plugin_state.services import PluginDirectory
+    from nongxin.core.web import runtime
+
+    day = [date(2026, 11, 23)]
+    directory = PluginDirectory(runtime(nongxin_app).host, Clock(books=lambda: day[0]))
+    inst = get_by_code(nongxin_uow.session, "JNRCB")
+    first = directory.view(nongxin_uow.session, inst)
+    assert directory.view(nongxin_uow.session, inst) is first
+    day[0] = date(2026, 11, 24)  # the day close moved the books on
+    second = directory.view(nongxin_uow.session, inst)
+    assert second is not first and second.ctx.business_date == date(2026, 11, 24)
