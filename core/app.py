@@ -8,27 +8,29 @@ from typing import Any, Mapping, Sequence
 
 from flask import Flask, jsonify
 
-from nongxin.core.audit.chain import session_factory
 from nongxin.core.config import Settings
-from nongxin.core.db import make_engine
-from nongxin.core.web import NongxinApi, Runtime, install
+from nongxin.core.runtime import Runtime, bootstrap
+from nongxin.core.web import NongxinApi, install
 
 log = logging.getLogger("nongxin")
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None, *,
-               plugins: Sequence[Any] = (), discover: bool = True) -> Flask:
+               plugins: Sequence[Any] = (), discover: bool = True, runtime: Runtime | None = None) -> Flask:
     """``plugins`` are registered in addition to the installed ones (``discover``): tests and
-    plugin authors use it to run a plugin that is not installed."""
-    if isinstance(config, Settings):
-        settings = config
-    else:
-        settings = Settings.from_env()
-        if config:
-            from dataclasses import replace
+    plugin authors use it to run a plugin that is not installed. A ready ``runtime`` (from
+    :func:`~nongxin.core.runtime.bootstrap`) is used as it is; otherwise one is bootstrapped."""
+    if runtime is None:
+        if isinstance(config, Settings):
+            settings = config
+        else:
+            settings = Settings.from_env()
+            if config:
+                from dataclasses import replace
 
-            settings = replace(settings, **dict(config))
-    settings.check()
+                settings = replace(settings, **dict(config))
+        runtime = bootstrap(settings, plugins=plugins, discover=discover)
+    settings = runtime.settings
 
     # Explicit paths: Flask cannot locate a package whose parent is a namespace package.
     app = Flask("nongxin.core", root_path=str(Path(__file__).parent),
@@ -44,14 +46,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    engine = make_engine(settings.database_url)
-    app.extensions["nongxin"] = Runtime(
-        settings=settings, engine=engine, sessions=session_factory(engine, settings.keyring()),
-        plugins=_plugins(settings, plugins, discover),
-    )
-    from nongxin.core.rulebook import RuleBooks
-
-    app.extensions["nongxin"].rulebooks = RuleBooks(app.extensions["nongxin"].plugins)
+    app.extensions["nongxin"] = runtime
     install(app)
 
     api = NongxinApi(app, spec_kwargs={"info": {"description": "REST API of the Nongxin core."}})
@@ -87,20 +82,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
                         "it has been logged", "fields": {}}), 500
 
     return app
-
-
-def _plugins(settings: Settings, extra: Sequence[Any], discover: bool) -> Any:
-    from nongxin.core.breaker import Breakers
-    from nongxin.core.plugin_manager import PluginHost
-    from nongxin.core.plugin_state.services import PluginDirectory
-
-    host = PluginHost(Breakers(settings.breaker_threshold, settings.breaker_cooldown_seconds),
-                      trace=settings.trace_plugins)
-    if discover:
-        host.load_entry_points()
-    for module in extra:
-        host.register(module, source="registered by the application")
-    return PluginDirectory(host)
 
 
 def _version() -> str:

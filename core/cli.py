@@ -6,40 +6,67 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
 
-from nongxin.core.audit.chain import session_factory
 from nongxin.core.config import Settings, ensure_demo_key_file
-from nongxin.core.db import UnitOfWork, make_engine
+from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import NongxinError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
     from nongxin.core.auth import Principal
     from nongxin.core.plugin_state.services import PluginDirectory
+    from nongxin.core.rulebook import RuleBooks
+    from nongxin.core.runtime import Runtime
 
 
 class Console:
-    """Opened lazily so `--help` works without a database."""
+    """What every command works with: its runtime, bootstrapped lazily (so `--help` works without
+    a database) by :func:`nongxin.core.runtime.bootstrap`, like the app's."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, runtime: "Runtime | None" = None) -> None:
         settings.check()  # the same refusals as the app: a weak production secret stops every command
         from nongxin.core.logmask import install_on_loggers
 
         install_on_loggers()  # what a command logs has identity numbers masked, as in the app
         self.settings = settings
-        self.engine = make_engine(settings.database_url)
-        self.sessions = session_factory(self.engine, settings.keyring())
+        self._runtime = runtime
+        self._as_of: date | None = None
+
+    @property
+    def runtime(self) -> "Runtime":
+        if self._runtime is None:
+            from nongxin.core.runtime import bootstrap
+
+            self._runtime = bootstrap(self.settings)
+        if self._as_of is not None and self._runtime.clock.business_date() != self._as_of:
+            self._runtime = self._runtime.as_of(self._as_of)
+        return self._runtime
+
+    def as_of(self, day: date) -> None:
+        """Run this command "as of" ``day``: the business date its hooks and rule books see."""
+        self._as_of = day
+
+    @property
+    def engine(self) -> "Engine":
+        return self.runtime.engine
+
+    @property
+    def sessions(self) -> "sessionmaker[Session]":
+        return self.runtime.sessions
 
     @property
     def plugins(self) -> "PluginDirectory":
-        if not hasattr(self, "_plugins"):
-            from nongxin.core.app import _plugins
+        return self.runtime.plugins
 
-            self._plugins = _plugins(self.settings, (), True)
-        return self._plugins
+    @property
+    def rulebooks(self) -> "RuleBooks":
+        return self.runtime.rulebooks
 
     def require_schema(self) -> None:
         """Before the first read: a database without the current schema is a one-line error naming
@@ -65,6 +92,19 @@ def _console(ctx: click.Context) -> Console:
     if ctx.obj is None:
         ctx.obj = Console(Settings.from_env())
     return ctx.obj
+
+
+def _set_as_of(ctx: click.Context, _param: click.Parameter, value: datetime | None) -> None:
+    if value is not None:
+        _console(ctx).as_of(value.date())
+
+
+def as_of_option(fn: Callable[..., None]) -> Callable[..., None]:
+    """``--as-of YYYY-MM-DD`` for a command that decides or scans: the command runs with that
+    business date (hooks see it as ``ctx.business_date``; rule books are those in force that day)."""
+    return click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, expose_value=False,
+                        callback=_set_as_of, is_eager=False,
+                        help="Business date to run as of (YYYY-MM-DD; default: the books' date).")(fn)
 
 
 def _fail(exc: NongxinError) -> None:
@@ -450,15 +490,18 @@ def plugins_settings(ctx: click.Context, name: str, assignments: tuple[str, ...]
 
 
 @plugins.command("check")
+@as_of_option
 @click.pass_context
 def plugins_check(ctx: click.Context) -> None:
     """Load every installed plugin and report; exit 1 if any failed to load."""
     from nongxin.core.rulebook import rule_pack_problem
 
-    directory = _console(ctx).plugins
+    console = _console(ctx)
+    directory = console.plugins
+    day = console.runtime.clock.business_date()
     broken = 0
     for name, plugin in sorted(directory.host.loaded.items()):
-        problem = rule_pack_problem(plugin) if "nongxin_rules" in plugin.hooks else None
+        problem = rule_pack_problem(plugin, day) if "nongxin_rules" in plugin.hooks else None
         if problem:
             broken += 1
             click.secho(f"FAILED  {name} {plugin.info.version}: {problem}", fg="red")
@@ -522,7 +565,8 @@ def bureau_authorize(ctx: click.Context, username: str, kind: str, id_number: st
             unit, _as_user(unit, username), console.settings,
             subject=services.SubjectInput(kind, id_number, subject_name), purposes=list(purposes),
             channel=channel, face_verified=face_verified, evidence_ref=str(evidence.resolve()),
-            evidence_sha256=services.evidence_digest(evidence.read_bytes()))
+            evidence_sha256=services.evidence_digest(evidence.read_bytes()),
+            today=console.runtime.clock.business_date())
         auth_id, expires = auth.id, auth.expires_at
         unit.commit()
     click.echo(f"authorization {auth_id} recorded, expires {expires:%Y-%m-%d}")
@@ -530,6 +574,7 @@ def bureau_authorize(ctx: click.Context, username: str, kind: str, id_number: st
 
 @bureau.command("query")
 @_with_subject
+@as_of_option
 @click.option("--purpose", required=True, help="Query-reason code, e.g. 02 loan approval, 01 post-loan.")
 @click.option("--for", "for_", required=True, metavar="KIND:REF", help="application:APP-1 or loan:L-1")
 @click.pass_context
@@ -546,7 +591,7 @@ def bureau_query(ctx: click.Context, username: str, kind: str, id_number: str, s
     with console.uow() as unit:
         result = services.query(unit, _as_user(unit, username), console.plugins, console.settings,
                                 subject=services.SubjectInput(kind, id_number, subject_name), purpose=purpose,
-                                for_kind=for_kind, for_ref=for_ref)
+                                for_kind=for_kind, for_ref=for_ref, today=console.runtime.clock.business_date())
         outcome, provider, error = result.entry.outcome, result.entry.provider, result.entry.error
         unit.commit()
     click.echo(f"outcome: {outcome} (provider {provider or '-'})")

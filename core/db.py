@@ -22,6 +22,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from nongxin.core.clock import utc_now
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -32,7 +34,9 @@ NAMING = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    """The column default for timestamps: the system clock's aware UTC wall time. It stays a plain
+    function (a column default cannot reach a runtime) and reads the clock module's ``utc_now``."""
+    return utc_now()
 
 
 def as_utc(value: datetime) -> datetime:

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from nongxin.core.institutions.models import Institution
 from nongxin.core.plugin_state.services import PluginDirectory, generation
+from nongxin.core.plugins.dispatch import check_view
+from nongxin.core.plugins.host import LoadedPlugin
 from nongxin.sdk.facts import SCHEMAS
 from nongxin.sdk.rules import CompiledRuleSet, Rule, RuleError, check_unique_codes, compile_rule_set, effective_rules
-from nongxin.core.plugin_manager import LoadedPlugin
 from nongxin.sdk.types import HookContext, PluginFailure
 
 
@@ -45,11 +46,12 @@ class RuleBooks:
         self._generation: int | None = None
 
     def get(self, session: Session, institution: Institution, stage: str, on: date | None = None) -> RuleBook:
+        """The rule book of ``stage`` at ``institution`` on ``on`` (default: the business date)."""
         if stage not in SCHEMAS:
             from nongxin.core.errors import invalid
 
             raise invalid("stage", f"{stage!r} is not one of {', '.join(SCHEMAS)}")
-        day = on or date.today()
+        day = on or self.directory.clock.business_date()
         current = generation(session)
         if current != self._generation:
             self._cache.clear()
@@ -63,37 +65,30 @@ class RuleBooks:
     def _build(self, session: Session, institution: Institution, stage: str, day: date) -> RuleBook:
         view = self.directory.view(session, institution)
         book = RuleBook(institution.code, stage, day)
-        result = view.call("nongxin_rules")
+        result = view.collect("nongxin_rules", expect=Rule)
         book.failures = result.failures
-        collected = [rule for pack in result.values for rule in (pack if isinstance(pack, (list, tuple)) else [pack])]
-        strays = [type(r).__name__ for r in collected if not isinstance(r, Rule)]
-        if strays:
-            book.error = f"a rule pack returned {', '.join(sorted(set(strays)))} where Rule objects belong"
-            return book
         try:
-            check_unique_codes(collected)
-            book.rules = [r for r in effective_rules(collected, view.ctx.ancestry, day) if r.stage == stage]
+            check_unique_codes(result.values)
+            book.rules = [r for r in effective_rules(result.values, view.ctx.ancestry, day) if r.stage == stage]
             book.compiled = compile_rule_set(book.rules, SCHEMAS[stage])
         except RuleError as exc:
             book.error = str(exc)
         return book
 
 
-def rule_pack_problem(plugin: LoadedPlugin) -> str | None:
+def rule_pack_problem(plugin: LoadedPlugin, on: date | None = None) -> str | None:
     """Compile a plugin's rule pack against each stage's fields, as the core will once it is
-    enabled, so `nongxin plugins check` catches a bad rule at install time."""
-    import inspect
-
-    hook = plugin.module.nongxin_rules
-    wants_ctx = "ctx" in inspect.signature(hook).parameters
-    ctx = HookContext("CHECK", ("CHECK",), {}, plugin.name)
+    enabled, so `nongxin plugins check` catches a bad rule at install time. The pack is collected
+    through the dispatch layer (a view of that plugin alone, with empty settings)."""
+    view = check_view(plugin, HookContext("CHECK", ("CHECK",), business_date=on))
+    result = view.collect("nongxin_rules", expect=Rule)
+    if result.failures:
+        error = result.failures[0].error
+        return f"nongxin_rules {'' if error.startswith('returned') else 'raised '}{error}"
     try:
-        rules = list(hook(ctx) if wants_ctx else hook() or [])
-        check_unique_codes(rules)
+        check_unique_codes(result.values)
         for stage, schema in SCHEMAS.items():
-            compile_rule_set([r for r in rules if r.stage == stage], schema)
+            compile_rule_set([r for r in result.values if r.stage == stage], schema)
     except RuleError as exc:
         return str(exc)
-    except Exception as exc:  # the pack itself raised
-        return f"nongxin_rules raised {type(exc).__name__}: {exc}"
     return None

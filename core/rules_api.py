@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask_smorest import Blueprint
@@ -45,7 +44,7 @@ def rules_in_force(args: dict[str, Any]) -> Any:
     """The rules of a stage in force at an institution on a day (province, city and county rules),
     and whether the rule book is usable: a failing or broken rule pack makes it unusable."""
     inst = institutions.visible(uow().session, principal(), args["institution"])
-    book = runtime().rulebooks.get(uow().session, inst, args["stage"], args["on"] or date.today())
+    book = runtime().rulebooks.get(uow().session, inst, args["stage"], args["on"])
     return {
         "institution": inst.code, "stage": book.stage, "on": book.on.isoformat(), "usable": book.usable,
         "error": book.error, "failures": [{"plugin": f.plugin, "error": f.error} for f in book.failures],

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter, ValidationError
 
 from nongxin.core.auth import Principal
-from nongxin.core.config import Settings
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import BadRequest, NongxinError, Unauthorized, ValidationFailed
+from nongxin.core.runtime import Runtime
 from nongxin.core.schemas import CONTROL
 
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
@@ -28,18 +25,8 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
 
 
-@dataclass
-class Runtime:
-    """What the app factory wires once and every request reads."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    plugins: Any = None
-    rulebooks: Any = None
-
-
 def runtime(app: Flask | None = None) -> Runtime:
+    """The app's runtime (built by :func:`nongxin.core.runtime.bootstrap`)."""
     return (app or current_app).extensions["nongxin"]
 
 

@@ -7,8 +7,10 @@ Each hook says what it is for, what each parameter holds, what to return and its
 * **skip and log** (notification hooks): the failing plugin is skipped and logged; the others run.
 
 In every hook ``ctx`` is a :class:`~nongxin.sdk.types.HookContext` holding the institution the
-call is for and *this plugin's* validated settings there. A hook runs only where its plugin is
-enabled.
+call is for, *this plugin's* validated settings there and the bank's business date
+(``ctx.business_date``: decide by it, never by the system date). A hook runs only where its plugin
+is enabled. The core checks the type of every answer: an answer of another type than the one
+stated here counts as a failure of the plugin.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 from nongxin.sdk.markers import hookspec
 
 if TYPE_CHECKING:
+    from nongxin.sdk.bureau import AuthorizationRef, BureauReport, BureauSubject, Purpose
+    from nongxin.sdk.rules import Rule
     from nongxin.sdk.types import (
         ApplicationData, CollateralData, ConnectorSpec, Event, Finding, HookContext, LimitResult,
         PriceResult, ProductSpec, ScorecardSpec, Valuation,
@@ -69,7 +73,7 @@ def nongxin_connectors(ctx: HookContext) -> list[ConnectorSpec]:
 
 
 @hookspec
-def nongxin_rules(ctx: HookContext) -> list[Any]:
+def nongxin_rules(ctx: HookContext) -> list[Rule]:
     """Collect rule packs: admission, post-loan and collateral rules in the rule language.
 
     Parameters:
@@ -141,7 +145,9 @@ def nongxin_price(
 
 
 @hookspec(firstresult=True)
-def nongxin_bureau_query(subject: Any, purpose: Any, authorization: Any, ctx: HookContext) -> Any:
+def nongxin_bureau_query(
+    subject: BureauSubject, purpose: Purpose, authorization: AuthorizationRef | None, ctx: HookContext
+) -> BureauReport | None:
     """Fetch a credit-bureau report: the bureau adapter (the first answer wins).
 
     The core calls this only after checking the authorization and purpose, and logs every call.

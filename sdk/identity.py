@@ -85,8 +85,10 @@ def _check_length(number: str, what: str) -> None:
 def validate_resident_id(number: str, *, today: date | None = None) -> str:
     """Return the normalised resident ID or raise :class:`InvalidIdentity` naming the problem.
 
-    Checks length, digits, the GB 11643-1999 check character, and that characters 7-14 are a real
-    birth date not after ``today`` (default: the system date). The area code is not checked.
+    Checks length, digits, the GB 11643-1999 check character, that characters 7-14 are a real
+    birth date and, when ``today`` is given, that it is not after ``today``. The SDK has no clock:
+    the core passes its business date (a hook passes ``ctx.business_date``); without one the
+    future-birth check is skipped. The area code is not checked.
     """
     n = normalize(number)
     _check_length(n, "resident ID")
@@ -113,8 +115,7 @@ def validate_resident_id(number: str, *, today: date | None = None) -> str:
             "bad_birth_date",
             f"the birth date {n[6:14]} (characters 7-14) is not a real date",
         ) from None
-    limit = today or date.today()
-    if born > limit:
+    if today is not None and born > today:
         raise InvalidIdentity(
             "bad_birth_date",
             f"the birth date {born.isoformat()} (characters 7-14) is in the future",
@@ -153,8 +154,9 @@ def validate_uscc(number: str) -> str:
     return n
 
 
-def validate_identity(kind: IdentityKind | str, number: str) -> str:
-    """Validate by kind, so callers holding ``Applicant.kind`` strings need no dispatch of their own."""
+def validate_identity(kind: IdentityKind | str, number: str, *, today: date | None = None) -> str:
+    """Validate by kind, so callers holding ``Applicant.kind`` strings need no dispatch of their own
+    (``today`` as for :func:`validate_resident_id`)."""
     try:
         k = IdentityKind(kind)
     except ValueError:
@@ -164,7 +166,7 @@ def validate_identity(kind: IdentityKind | str, number: str) -> str:
             + ", ".join(repr(m.value) for m in IdentityKind),
         ) from None
     if k is IdentityKind.RESIDENT_ID:
-        return validate_resident_id(number)
+        return validate_resident_id(number, today=today)
     return validate_uscc(number)
 
 

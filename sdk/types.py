@@ -8,6 +8,7 @@ Money is always ``Decimal`` (yuan), never float.
 from __future__ import annotations
 
 import enum
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -48,20 +49,31 @@ class PluginInfo:
 
 @dataclass(frozen=True, slots=True)
 class HookContext:
-    """Where a hook runs: the institution, its ancestry, and this plugin's settings there.
+    """Where and when a hook runs: the institution, its ancestry, this plugin's settings there, and
+    the bank's business date.
 
     The core gives each plugin its own context, so ``settings`` are always the calling plugin's
-    validated settings at ``institution_code``.
+    validated settings at ``institution_code``. ``business_date`` is the date the books are at (the
+    core's clock; a job run "as of" a past date passes that date): a hook deciding anything by date
+    reads it, never the system date. The core always sets it; it defaults to None ("unset") so
+    contexts built by hand in a plugin's own tests stay valid, and such a test sets it when its hook
+    needs a date.
     """
 
     institution_code: str
     ancestry: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
     plugin_name: str = ""
+    business_date: date | None = None
 
     @property
     def today(self) -> date:
-        return date.today()
+        """Deprecated alias of ``business_date`` (core API 1.0); raises if no date was set."""
+        warnings.warn("HookContext.today is deprecated; read ctx.business_date", DeprecationWarning, stacklevel=2)
+        if self.business_date is None:
+            raise ValueError("this HookContext has no business_date: the core always sets one; a test "
+                             "building a context by hand passes business_date=date(...)")
+        return self.business_date
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ def record_authorization(body: dict[str, Any]) -> Any:
         unit, principal(), runtime().settings, subject=services.SubjectInput(**body["subject"]),
         purposes=body["purposes"], channel=body["channel"], face_verified=body["face_verified"],
         evidence_ref=body["evidence"]["ref"], evidence_sha256=body["evidence"]["sha256"],
-        granted_at=body["granted_at"], expires_at=body["expires_at"])
+        granted_at=body["granted_at"], expires_at=body["expires_at"], today=runtime().clock.business_date())
     unit.commit()
     return _authorization_json(auth)
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -24,6 +22,7 @@ from nongxin.core.audit import chain
 from nongxin.core.audit.services import record
 from nongxin.core.auth import Principal
 from nongxin.core.bureau.models import QUERY_LOG_CHAIN, BureauAuthorization, BureauQueryLog, BureauReportCache
+from nongxin.core.clock import CHINA
 from nongxin.core.config import Settings
 from nongxin.core.credit.models import OPEN_STATUSES, Loan
 from nongxin.core.db import UnitOfWork, as_utc, utcnow
@@ -62,15 +61,16 @@ def parse_purpose(code: str) -> Purpose:
         raise invalid("purpose", f"{code!r} is not a query-reason code; allowed: {allowed}") from None
 
 
-def parse_subject(subject: SubjectInput) -> BureauSubject:
-    """Validate the identity number first: a typo must never reach the bureau."""
+def parse_subject(subject: SubjectInput, today: date | None = None) -> BureauSubject:
+    """Validate the identity number first: a typo must never reach the bureau. ``today`` (the
+    business date) also refuses a birth date after it."""
     try:
         kind = IdentityKind(subject.kind)
     except ValueError:
         raise invalid("subject.kind", f"{subject.kind!r} is not one of "
                       f"{', '.join(k.value for k in IdentityKind)}") from None
     try:
-        validate_identity(kind, subject.id_number)
+        validate_identity(kind, subject.id_number, today=today)
     except InvalidIdentity as exc:
         raise ValidationFailed(f"subject.id_number: {exc}", code=f"invalid_{exc.reason_code}",
                                fields={"subject.id_number": [str(exc)]}) from None
@@ -95,8 +95,10 @@ def record_authorization(
     uow: UnitOfWork, principal: Principal, settings: Settings, *, subject: SubjectInput,
     purposes: list[str], channel: str, evidence_ref: str, evidence_sha256: str,
     face_verified: bool = False, granted_at: datetime | None = None, expires_at: datetime | None = None,
+    today: date | None = None,
 ) -> BureauAuthorization:
-    parsed = parse_subject(subject)
+    """``today`` is the business date (for the identity number's birth-date check)."""
+    parsed = parse_subject(subject, today)
     principal.require_role(BUREAU_ROLES, "record credit-bureau authorizations")
     if not purposes:
         raise invalid("purposes", "name at least one purpose code")
@@ -205,10 +207,6 @@ def _banks_for(uow: UnitOfWork, principal: Principal) -> list[Institution]:
     return [i for i in institutions.subtree(uow.session, here) if i.level is Level.COUNTY]
 
 
-#: China Standard Time (no daylight saving since 1991): consent is counted in the subject's days.
-CHINA = timezone(timedelta(hours=8), "CST")
-
-
 def authorization_ref(row: BureauAuthorization) -> AuthorizationRef:
     """The consent as the SDK states it, so the core and a provider check it with one function.
 
@@ -268,7 +266,9 @@ def query(
     uow: UnitOfWork, principal: Principal, directory: PluginDirectory, settings: Settings, *,
     subject: SubjectInput, purpose: str, for_kind: str, for_ref: str, today: date | None = None,
 ) -> QueryResult:
-    parsed = parse_subject(subject)
+    """``today``: the business date the report is summarized at (default: the directory's clock)."""
+    as_of = today or directory.clock.business_date()
+    parsed = parse_subject(subject, as_of)
     reason = parse_purpose(purpose)
     if for_kind not in FOR_KINDS:
         raise invalid("for.kind", f"{for_kind!r} is not one of {', '.join(FOR_KINDS)}")
@@ -288,14 +288,13 @@ def query(
         authorization_id=authorization.id if authorization else None, for_kind=for_kind,
         for_ref=for_ref.strip(), outcome="", at=utcnow(),
     )
-    as_of = today or date.today()
     started = time.perf_counter()
     cached = _fresh_report(uow, bank, parsed, settings)
     if cached is not None:
         report = report_from_dict(cached.report)
         entry.outcome, entry.provider, entry.report_id = "reused", cached.provider, cached.report_id
     else:
-        report = _fetch(uow, directory, settings, bank, parsed, reason, authorization, entry)
+        report = _fetch(uow, directory, bank, parsed, reason, authorization, entry)
     entry.duration_ms = int((time.perf_counter() - started) * 1000)
     chain.append(uow.session, QUERY_LOG_CHAIN, entry)  # last: the chain's head is locked until commit
     return QueryResult(entry, report, summarize(report, as_of) if report else None)
@@ -338,22 +337,15 @@ def _fresh_report(uow: UnitOfWork, bank: Institution, subject: BureauSubject, se
         BureauReportCache.fetched_at >= since).order_by(BureauReportCache.fetched_at.desc()).limit(1)).scalar_one_or_none()
 
 
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="nongxin-bureau")
-
-
-def _fetch(uow: UnitOfWork, directory: PluginDirectory, settings: Settings, bank: Institution,
+def _fetch(uow: UnitOfWork, directory: PluginDirectory, bank: Institution,
            subject: BureauSubject, purpose: Purpose, authorization: BureauAuthorization | None,
            entry: BureauQueryLog) -> BureauReport | None:
+    """Ask the provider through the dispatch layer, which applies the bureau timeout
+    (``NONGXIN_BUREAU_TIMEOUT_SECONDS``): a provider that overruns is a failure feeding its breaker."""
     view = directory.view(uow.session, bank)
     ref = authorization_ref(authorization) if authorization is not None else None
-    future = _pool.submit(view.first, "nongxin_bureau_query", subject=subject, purpose=purpose, authorization=ref)
-    try:
-        result = future.result(timeout=settings.bureau_timeout_seconds)
-    except FutureTimeout:
-        providers = [i.plugin_name for i in view.hook("nongxin_bureau_query").get_hookimpls()]
-        entry.outcome, entry.provider = "failed", ", ".join(providers) or None
-        entry.error = f"timed out after {settings.bureau_timeout_seconds} s"
-        return None
+    result = view.first("nongxin_bureau_query", expect=BureauReport, subject=subject, purpose=purpose,
+                        authorization=ref)
     if result.failures:
         failure = result.failures[0]
         entry.outcome, entry.provider, entry.error = "failed", failure.plugin, failure.error[:500]
@@ -362,9 +354,6 @@ def _fetch(uow: UnitOfWork, directory: PluginDirectory, settings: Settings, bank
         entry.outcome, entry.error = "no_provider", f"no bureau provider is enabled at {bank.code}"
         return None
     report = result.values[0]
-    if not isinstance(report, BureauReport):
-        entry.outcome, entry.error = "failed", f"provider returned {type(report).__name__}, not a BureauReport"
-        return None
     entry.outcome, entry.provider, entry.report_id = "fetched", report.provider, report.report_id
     uow.session.add(BureauReportCache(county_bank_id=bank.id, id_number=subject.id_number, report_id=report.report_id,
                                       provider=report.provider, report=to_dict(report)))

@@ -20,7 +20,7 @@ def book_loan(uow: UnitOfWork, *, actor: str, institution_code: str, loan_no: st
     if not isinstance(principal, Decimal) or principal <= 0:
         raise invalid("principal", "must be a positive Decimal amount")
     try:
-        number = validate_identity(IdentityKind(borrower_kind), borrower_id_number)
+        number = validate_identity(IdentityKind(borrower_kind), borrower_id_number, today=disbursed_on)
     except (ValueError, InvalidIdentity) as exc:
         raise invalid("borrower.id_number", str(exc)) from None
     inst = institutions.get_by_code(uow.session, institution_code)

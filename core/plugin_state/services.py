@@ -9,6 +9,8 @@ request: a switch takes effect without a restart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from types import MappingProxyType
 from typing import Any, Mapping
 
 import sqlalchemy as sa
@@ -17,11 +19,13 @@ from sqlalchemy.orm import Session
 
 from nongxin.core.audit.services import record
 from nongxin.core.auth import Principal
+from nongxin.core.clock import Clock
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import NotFound, ValidationFailed, invalid
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution, Role
-from nongxin.core.plugin_manager import InstitutionView, LoadedPlugin, PluginHost
+from nongxin.core.plugins.dispatch import InstitutionView
+from nongxin.core.plugins.host import LoadedPlugin, PluginHost
 from nongxin.core.plugin_state.models import PluginGeneration, PluginSwitch
 from nongxin.sdk.types import HookContext
 
@@ -123,36 +127,43 @@ def resolve(plugin: LoadedPlugin, chain: list[Institution], switches: Mapping[tu
 
 
 class PluginDirectory:
-    """Builds and caches InstitutionViews; one per app, shared by all requests of a worker."""
+    """Builds and caches InstitutionViews; one per runtime, shared by all requests of a worker.
 
-    def __init__(self, host: PluginHost) -> None:
+    A view is cached per (institution, business date) and dropped when the generation changes
+    (a switch or a settings change anywhere): each view binds its plugins' settings immutably, so
+    a hook already running keeps the settings it started with."""
+
+    def __init__(self, host: PluginHost, clock: Clock | None = None) -> None:
         self.host = host
+        self.clock = clock or Clock()
         self._generation: int | None = None
-        self._views: dict[str, InstitutionView] = {}
+        self._day: date | None = None
+        self._views: dict[tuple[str, date], InstitutionView] = {}
 
     def view(self, session: Session, institution: Institution) -> InstitutionView:
         current = generation(session)
-        if current != self._generation:
-            self._views.clear()
-            self.host.contexts.clear()
-            self._generation = current
-        view = self._views.get(institution.code)
+        day = self.clock.business_date()
+        if current != self._generation or day != self._day:  # a switch, or the books moved on
+            self._views = {}
+            self._generation, self._day = current, day
+        key = (institution.code, day)
+        view = self._views.get(key)
         if view is None:
-            view = self._views[institution.code] = self._build(session, institution)
+            view = self._views[key] = self._build(session, institution, key[1])
         return view
 
-    def _build(self, session: Session, institution: Institution) -> InstitutionView:
+    def _build(self, session: Session, institution: Institution, day: date) -> InstitutionView:
         chain = institutions.ancestry(session, institution)
         switches = _switches(session, chain)
         ancestry = tuple(node.code for node in chain)
-        base = HookContext(institution.code, ancestry)
-        enabled, contexts = set(), {}
+        base = HookContext(institution.code, ancestry, business_date=day)
+        contexts = {}
         for plugin in self.host.loaded.values():
             state = resolve(plugin, chain, switches)
             if state.enabled:
-                enabled.add(plugin.name)
-                contexts[plugin.name] = HookContext(institution.code, ancestry, state.settings, plugin.name)
-        return InstitutionView(self.host, base, frozenset(enabled), contexts)
+                contexts[plugin.name] = HookContext(institution.code, ancestry, MappingProxyType(dict(state.settings)),
+                                                    plugin.name, day)
+        return InstitutionView(self.host, base, contexts)
 
     def states(self, session: Session, institution: Institution) -> list[PluginState]:
         chain = institutions.ancestry(session, institution)

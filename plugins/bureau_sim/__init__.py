@@ -6,14 +6,11 @@ wins and the simulator only fills in where no real bureau is configured.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 from nongxin.plugins.bureau_sim.report import (
     MARKERS, SIMULATED_PROVIDER_NAME, marker_of, simulate_report,
 )
-from nongxin.sdk import PluginInfo, PluginKind, hookimpl
-from nongxin.sdk.bureau import BureauReport, BureauSubject, Purpose
+from nongxin.sdk import HookContext, PluginInfo, PluginKind, hookimpl
+from nongxin.sdk.bureau import AuthorizationRef, BureauReport, BureauSubject, Purpose
 
 __all__ = ["MARKERS", "PLUGIN", "SIMULATED_PROVIDER_NAME", "marker_of", "nongxin_bureau_query", "simulate_report"]
 
@@ -28,11 +25,13 @@ PLUGIN = PluginInfo(
 
 @hookimpl(trylast=True)
 def nongxin_bureau_query(
-    subject: BureauSubject, purpose: Purpose, authorization: Any, ctx: Any
+    subject: BureauSubject, purpose: Purpose, authorization: AuthorizationRef | None, ctx: HookContext
 ) -> BureauReport:
     """Hook implementation: the core has already checked authorization and purpose.
 
-    ``ctx.today`` lets tests pin the date; a context without it means the real today.
+    The report is as of ``ctx.business_date`` (the bank's business date, or the date a job or
+    test runs "as of"), so the same subject on the same business date gets the same report.
     """
-    today = getattr(ctx, "today", None)
-    return simulate_report(subject, today if isinstance(today, date) else date.today())
+    if ctx.business_date is None:
+        raise ValueError("the simulated bureau needs ctx.business_date (the core always sets it)")
+    return simulate_report(subject, ctx.business_date)

@@ -217,3 +217,25 @@ def test_settings_are_for_product_managers_and_secrets_are_write_only(nongxin_cl
     assert cm_resp.status_code == 200, cm_resp.get_json()
     cm_listing = cm_resp.get_json()["plugins"]
     assert all(p["settings"] is None for p in cm_listing)
+
+
+def test_a_view_in_use_keeps_its_settings_when_a_switch_changes_them(nongxin_app, nongxin_client, nongxin_uow):
+    """The old host kept each plugin's settings in one shared dict that every switch cleared: a
+    request holding a view from before the switch then ran its hooks with empty settings."""
+    from nongxin.core.institutions.services import get_by_code
+    from nongxin.core.web import runtime
+
+    admin = nongxin_client.as_user("jinan.admin")
+    assert admin.post("/api/plugins/quancheng/enable", json={"institution": "JNRCB"}).status_code == 200
+    directory = runtime(nongxin_app).plugins
+    inst = get_by_code(nongxin_uow.session, "JNRCB")
+    before = directory.view(nongxin_uow.session, inst)  # a request in flight holds this view
+    resp = admin.put("/api/plugins/quancheng/settings", json={"institution": "JNRCB", "settings": {"ceiling": "50000"}})
+    assert resp.status_code == 200, resp.get_json()
+    nongxin_uow.rollback()
+    after = directory.view(nongxin_uow.session, inst)  # another request after the switch
+    assert after is not before
+    ceiling = {view: view.collect("nongxin_products", expect=ProductSpec).values[0].amount.maximum
+               for view in (before, after)}
+    assert ceiling == {before: Decimal("200000"), after: Decimal("50000")}
+    assert before.provenance("quancheng") != after.provenance("quancheng")

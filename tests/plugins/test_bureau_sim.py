@@ -1,8 +1,8 @@
 import json
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from nongxin.plugins import bureau_sim
@@ -14,6 +14,7 @@ from nongxin.sdk.bureau import (
     report_from_dict, summarize, to_dict,
 )
 from nongxin.sdk.identity import make_resident_id, validate_uscc
+from nongxin.sdk.types import HookContext
 
 AS_OF = date(2024, 6, 15)
 
@@ -162,18 +163,16 @@ def test_uscc_subjects_use_the_same_positions():
     assert summarize(simulate_report(company, AS_OF), AS_OF).dishonest_debtor
 
 
-@dataclass(frozen=True)
-class PinnedContext:
-    today: date
-
-
-def test_hook_function_uses_ctx_today():
+def test_hook_function_reports_as_of_the_business_date():
     s = person(123)
-    report = nongxin_bureau_query(s, Purpose.LOAN_APPROVAL, None, PinnedContext(AS_OF))
+    report = nongxin_bureau_query(s, Purpose.LOAN_APPROVAL, None, HookContext("JNRCB", business_date=AS_OF))
     assert isinstance(report, BureauReport)
     assert report == simulate_report(s, AS_OF)
-    today_report = nongxin_bureau_query(s, Purpose.POST_LOAN_MANAGEMENT, None, object())
-    assert today_report.generated_at.date() == date.today()
+    later = date(AS_OF.year + 1, 1, 2)
+    other = nongxin_bureau_query(s, Purpose.POST_LOAN_MANAGEMENT, None, HookContext("JNRCB", business_date=later))
+    assert other.generated_at.date() == later
+    with pytest.raises(ValueError, match="business_date"):
+        nongxin_bureau_query(s, Purpose.LOAN_APPROVAL, None, HookContext("JNRCB"))
     assert bureau_sim.SIMULATED_PROVIDER_NAME == "bureau_sim"
 
 

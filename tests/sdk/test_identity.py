@@ -46,9 +46,13 @@ def test_february_30_is_rejected_even_with_a_correct_check_character():
 
 def test_future_birth_date_is_rejected():
     number = make_resident_id("110105", date(2030, 1, 1), 1)
-    code, message = reason(validate_resident_id, number)
+    code, message = reason(lambda n: validate_resident_id(n, today=date(2026, 11, 23)), number)
     assert code == "bad_birth_date" and "future" in message
+    code, _ = reason(lambda n: validate_identity("resident_id", n, today=date(2029, 12, 31)), number)
+    assert code == "bad_birth_date"
     assert validate_resident_id(number, today=date(2031, 1, 1)) == number
+    # The SDK has no clock: without a date given, only the date's validity is checked.
+    assert validate_resident_id(number) == number
 
 
 def test_unknown_area_code_is_accepted():

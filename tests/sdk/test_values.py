@@ -135,3 +135,16 @@ def test_round_down_never_rounds_up_and_never_goes_negative():
     assert round_down(Decimal("999.5")) == Decimal("0")
     assert round_down(Decimal("-5000")) == Decimal("0")
     assert round_down(Decimal("1234.56"), Decimal("100")) == Decimal("1200")
+
+
+def test_hook_context_carries_the_business_date_and_today_is_its_deprecated_alias():
+    from datetime import date
+
+    ctx = HookContext("JNRCB", ("SD", "JNRCB"), {}, "p", date(2026, 2, 6))
+    assert ctx.business_date == date(2026, 2, 6)
+    with pytest.deprecated_call():
+        assert ctx.today == date(2026, 2, 6)
+    unset = HookContext("JNRCB")  # hand-built contexts stay valid; the date is simply unset
+    assert unset.business_date is None
+    with pytest.deprecated_call(), pytest.raises(ValueError, match="business_date"):
+        unset.today

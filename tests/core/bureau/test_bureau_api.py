@@ -274,3 +274,59 @@ def test_demo_borrower_can_be_queried_for_post_loan(cm):
     resp = ask(cm, subject={"kind": kind, "id_number": number, "name": name}, purpose="01", kind="loan",
                ref="JNRCB-2026-000001")
     assert resp.status_code == 200 and resp.get_json()["query"]["outcome"] == "fetched"
+
+
+def test_a_provider_that_overruns_the_bureau_timeout_fails_and_feeds_its_breaker(cm, nongxin_app, monkeypatch):
+    """The dispatch layer applies the bureau timeout; before, the service's own thread pool timed
+    out without the provider's breaker ever hearing of it."""
+    import time as clock
+
+    import nongxin.plugins.bureau_sim as sim
+    from nongxin.core.web import runtime
+
+    real = sim.simulate_report
+
+    def slow(subject, as_of):
+        clock.sleep(0.5)
+        return real(subject, as_of)
+
+    monkeypatch.setattr(sim, "simulate_report", slow)
+    host = runtime(nongxin_app).host
+    monkeypatch.setitem(host.timeouts, "nongxin_bureau_query", 0.05)
+    authorize(cm)
+    started = clock.perf_counter()
+    body = ask(cm).get_json()
+    assert clock.perf_counter() - started < 0.45
+    assert body["usable"] is False and body["query"]["outcome"] == "failed"
+    assert body["query"]["provider"] == "bureau_sim" and "timed out after 0.05 s" in body["query"]["error"]
+    assert host.breakers.status("bureau_sim", "JNRCB")["consecutive_failures"] == 1
+
+
+def test_a_provider_answering_the_wrong_type_is_a_failure_naming_it(cm, monkeypatch):
+    import nongxin.plugins.bureau_sim as sim
+
+    monkeypatch.setattr(sim, "simulate_report", lambda subject, as_of: {"score": 700})
+    authorize(cm)
+    body = ask(cm).get_json()
+    assert body["usable"] is False and body["query"]["outcome"] == "failed"
+    assert body["query"]["provider"] == "bureau_sim" and "not a BureauReport" in body["query"]["error"]
+
+
+def test_cli_query_runs_as_of_the_given_business_date(nongxin_settings, nongxin_demo, tmp_path):
+    """`--as-of` sets the business date the command decides on: here the identity check, which
+    refuses a birth date after it (without the option the date is today and the check passes)."""
+    from click.testing import CliRunner
+
+    from nongxin.core.cli import Console, main
+
+    def run(*args):
+        return CliRunner().invoke(main, list(args), obj=Console(nongxin_settings), catch_exceptions=False)
+
+    subject = ["--id-number", PERSON["id_number"], "--name", "张三"]  # born 1949-12-31
+    before_birth = run("bureau", "query", "--user", "jinan.cm", *subject, "--purpose", "02",
+                       "--for", "application:A-9", "--as-of", "1949-06-01")
+    assert before_birth.exit_code == 2 and "in the future" in before_birth.output
+    today = run("bureau", "query", "--user", "jinan.cm", *subject, "--purpose", "02", "--for", "application:A-9")
+    assert today.exit_code == 2 and "no authorization" in today.output
+    bad_date = CliRunner().invoke(main, ["bureau", "query", "--as-of", "2026-13-01"], obj=Console(nongxin_settings))
+    assert bad_date.exit_code == 2 and "--as-of" in bad_date.output

@@ -23,11 +23,12 @@ class Breakers:
     def __init__(self, threshold: int, cooldown_seconds: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.threshold, self.cooldown, self.clock = threshold, cooldown_seconds, clock
-        self._states: dict[tuple[str, str], BreakerState] = {}
+        #: (plugin, institution) -> state, only for pairs that failed lately; read by the dispatch loop.
+        self.tracked: dict[tuple[str, str], BreakerState] = {}
         self._lock = threading.Lock()
 
     def is_open(self, plugin: str, institution: str) -> bool:
-        state = self._states.get((plugin, institution))
+        state = self.tracked.get((plugin, institution))
         if state is None or state.opened_at is None:
             return False
         if self.clock() - state.opened_at >= self.cooldown:
@@ -38,23 +39,23 @@ class Breakers:
 
     def failure(self, plugin: str, institution: str, error: str) -> None:
         with self._lock:
-            state = self._states.setdefault((plugin, institution), BreakerState())
+            state = self.tracked.setdefault((plugin, institution), BreakerState())
             state.failures += 1
             state.last_error = error
             if state.failures >= self.threshold and state.opened_at is None:
                 state.opened_at = self.clock()
 
     def success(self, plugin: str, institution: str) -> None:
-        if (plugin, institution) in self._states:
+        if (plugin, institution) in self.tracked:
             with self._lock:
-                self._states.pop((plugin, institution), None)
+                self.tracked.pop((plugin, institution), None)
 
     def reset(self, plugin: str, institution: str) -> None:
         with self._lock:
-            self._states.pop((plugin, institution), None)
+            self.tracked.pop((plugin, institution), None)
 
     def status(self, plugin: str, institution: str) -> dict[str, object]:
-        state = self._states.get((plugin, institution))
+        state = self.tracked.get((plugin, institution))
         if state is None:
             return {"state": "closed", "consecutive_failures": 0, "last_error": None}
         return {"state": "open" if self.is_open(plugin, institution) else "closed",
