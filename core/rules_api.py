@@ -8,7 +8,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import validate
 
-from nongxin.core.errors import ValidationFailed
+from nongxin.core.errors import field_error
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
 from nongxin.core.schemas import Day, StrictSchema, Text, column_text
@@ -63,7 +63,7 @@ def check(body: dict[str, Any]) -> Any:
     try:
         check_expression(body["expression"], SCHEMAS[body["stage"]], code=body["code"])
     except RuleError as exc:
-        raise ValidationFailed(str(exc), code="invalid_rule", fields={"expression": [str(exc)]}) from None
+        raise field_error("expression", exc) from None
     return {"ok": True}
 
 

@@ -17,8 +17,9 @@ from werkzeug.routing import IntegerConverter, Map, UnicodeConverter, Validation
 from nongxin.core.auth import Principal
 from nongxin.core.config import Settings
 from nongxin.core.db import UnitOfWork
-from nongxin.core.errors import BadRequest, NongxinError, Unauthorized, ValidationFailed
+from nongxin.core.errors import BadRequest, NongxinError, Unauthorized, ValidationFailed, describe
 from nongxin.core.schemas import CONTROL
+from nongxin.sdk.errors import NongxinSdkError
 
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
 #: Largest request body accepted (413 above it): every body is a form's worth of fields.
@@ -176,9 +177,10 @@ def _json_error(status: int, code: str, message: str, fields: dict[str, Any] | N
     return jsonify({"error": code, "message": message, "fields": fields or {}}), status
 
 
-def handle_nongxin_error(exc: NongxinError) -> ResponseReturnValue:
-    status = exc.status if exc.status != 500 else 500
-    return _json_error(status, exc.code, exc.message, exc.fields)
+def handle_nongxin_error(exc: NongxinError | NongxinSdkError) -> ResponseReturnValue:
+    """Core and SDK errors alike: status and code from the one table in ``nongxin.core.errors``."""
+    seen = describe(exc)
+    return jsonify(seen.body()), seen.status
 
 
 def _flatten(messages: Any) -> dict[str, Any]:
@@ -230,3 +232,4 @@ def install(app: Flask) -> None:
     app.before_request(_check_body)
     app.teardown_appcontext(_close_uow)
     app.register_error_handler(NongxinError, handle_nongxin_error)
+    app.register_error_handler(NongxinSdkError, handle_nongxin_error)
