@@ -156,11 +156,27 @@ class Described:
         return out
 
 
+def flat_fields(fields: Mapping[Any, Any], prefix: str = "") -> dict[str, list[str]]:
+    """``fields`` as the error body promises them, ``{field: [reasons]}``: nested messages (a
+    plugin's settings schema, a nested body) named with dots (``subject.name``), every reason a
+    string."""
+    flat: dict[str, list[str]] = {}
+    for key, value in fields.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            flat.update(flat_fields(value, name))
+        elif isinstance(value, (list, tuple)):
+            flat[name] = [str(v) for v in value]
+        else:
+            flat[name] = [str(value)]
+    return flat
+
+
 def describe(exc: NongxinError | NongxinSdkError) -> Described:
     """What the API answers and what the CLI prints for ``exc``, from :data:`TABLE`."""
     edge = edge_of(type(exc))
     if isinstance(exc, NongxinError):
-        return Described(edge.status, exc.code, exc.message, exc.fields, edge.exit_status)
+        return Described(edge.status, exc.code, exc.message, flat_fields(exc.fields), edge.exit_status)
     message = str(exc)
     return Described(edge.status, edge.code.format_map(vars(exc)), message, {}, edge.exit_status)
 

@@ -12,13 +12,15 @@ from flask_smorest import Api
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as NotFoundHTTP
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter, ValidationError
 
 from nongxin.core.auth import Principal
 from nongxin.core.config import Settings
 from nongxin.core.db import UnitOfWork
-from nongxin.core.errors import BadRequest, NongxinError, Unauthorized, ValidationFailed, describe
-from nongxin.core.schemas import CONTROL
+from nongxin.core.errors import BadRequest, NongxinError, Unauthorized, ValidationFailed, describe, flat_fields
+from nongxin.core.openapi import ErrorResponses
+from nongxin.core.schemas import CONTROL, ErrorSchema
 from nongxin.sdk.errors import NongxinSdkError
 
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
@@ -174,7 +176,7 @@ def _check_query() -> None:
 
 
 def _json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> ResponseReturnValue:
-    return jsonify({"error": code, "message": message, "fields": fields or {}}), status
+    return jsonify({"error": code, "message": message, "fields": flat_fields(fields or {})}), status
 
 
 def handle_nongxin_error(exc: NongxinError | NongxinSdkError) -> ResponseReturnValue:
@@ -207,7 +209,15 @@ def _dotted(messages: dict[Any, Any], prefix: str = "") -> dict[str, Any]:
 
 
 class NongxinApi(Api):
-    """flask-smorest's Api, with its HTTP errors in our one JSON error shape."""
+    """flask-smorest's Api, with its HTTP errors in our one JSON error shape, and that shape
+    documented as every operation's error body (``ErrorSchema``), under the statuses the edge
+    really gives (:mod:`nongxin.core.openapi`), not a catch-all ``default``."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _init_spec(self, *args: Any, extra_plugins: Any = None, **kwargs: Any) -> None:
+        super()._init_spec(*args, extra_plugins=[*(extra_plugins or ()), ErrorResponses()], **kwargs)
 
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
         data = getattr(error, "data", None) or {}
@@ -218,8 +228,24 @@ class NongxinApi(Api):
             return _json_error(422, "validation_failed", f"invalid input: {detail}", fields)
         if status == 400 and fields:
             return _json_error(400, "bad_request", "the request body is not valid JSON", fields)
+        if status == 405 and not _path_matches(getattr(error, "valid_methods", None) or ()):
+            status, error = 404, NotFoundHTTP()
         code = (error.name or "error").lower().replace(" ", "_")
         return _json_error(status, code, error.description or error.name or "error", fields)
+
+
+def _path_matches(methods: Any) -> bool:
+    """Whether the path names a real resource for one of ``methods``. Werkzeug answers 405 when a
+    path segment is refused by its converter (a control character in a name) on one rule while
+    another rule for the same path has other methods; no such resource exists, so that is a 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in methods:
+        try:
+            adapter.match(method=method)
+            return True
+        except HTTPException:
+            continue
+    return False
 
 
 def install(app: Flask) -> None:

@@ -118,3 +118,12 @@ def test_real_cli_command_prints_its_error_once(nongxin_settings: Any, nongxin_d
 
 def test_sdk_errors_are_not_core_errors() -> None:
     assert not issubclass(NongxinSdkError, NongxinError)
+
+
+def test_the_error_body_always_has_the_documented_shape() -> None:
+    from nongxin.core.schemas import ErrorSchema
+
+    exc = ValidationFailed("invalid settings", fields={"settings": {"rate": ["too high"]}, "n": "one", "k": [3]})
+    body = describe(exc).body()
+    assert body["fields"] == {"settings.rate": ["too high"], "n": ["one"], "k": ["3"]}
+    assert ErrorSchema().validate(body) == {}
