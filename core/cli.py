@@ -13,7 +13,8 @@ import click
 
 from nongxin.core.config import Settings, ensure_demo_key_file
 from nongxin.core.db import UnitOfWork
-from nongxin.core.errors import NongxinError
+from nongxin.core.errors import NongxinError, describe
+from nongxin.sdk.errors import NongxinSdkError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -107,20 +108,23 @@ def as_of_option(fn: Callable[..., None]) -> Callable[..., None]:
                         help="Business date to run as of (YYYY-MM-DD; default: the books' date).")(fn)
 
 
-def _fail(exc: NongxinError) -> None:
-    click.secho(f"error: {exc.message}", fg="red", err=True)
-    for field, reasons in exc.fields.items():
-        click.echo(f"  {field}: {'; '.join(map(str, reasons)) if isinstance(reasons, list) else reasons}", err=True)
-    sys.exit(2)
+def _fail(exc: NongxinError | NongxinSdkError) -> None:
+    """The message and exit status from the one table in ``nongxin.core.errors``."""
+    seen = describe(exc)
+    first, *rest = seen.lines()
+    click.secho(first, fg="red", err=True)
+    for line in rest:
+        click.echo(line, err=True)
+    sys.exit(seen.exit_status)
 
 
 class Group(click.Group):
-    """Turns the core's errors into a clear message and exit status 2, not a traceback."""
+    """Turns the core's and the SDK's errors into a clear message and exit status, not a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except NongxinError as exc:
+        except (NongxinError, NongxinSdkError) as exc:
             _fail(exc)
             return None
 

@@ -6,14 +6,29 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_smorest import Blueprint
+from marshmallow import fields
 
+from nongxin.core.schemas import OutSchema
 from nongxin.core.web import runtime
 
 blp = Blueprint("health", __name__, description="Health of the core")
 
 
+class HealthOut(OutSchema):
+    """Not strict: a component that adds its own health (a key of its own) stays conformant."""
+
+    status = fields.String(required=True, metadata={"description": "ok or degraded"})
+    version = fields.String(required=True)
+    core_api_version = fields.String(required=True)
+    database = fields.Dict(required=True, metadata={"description": "dialect, status (ok or unavailable), reason"})
+    schema = fields.Dict(required=True, metadata={"description": "revision, head, status (current or behind), "
+                                                  "action"})
+
+
 @blp.route("/healthz")
 @blp.doc(security=[])
+@blp.alt_response(200, schema=HealthOut, description="Healthy")
+@blp.alt_response(503, schema=HealthOut, description="Degraded: the database does not answer or is behind")
 def healthz() -> tuple[dict[str, Any], int]:
     """Version, whether the database answers, and its schema revision against the one this code
     needs (503 when the database does not answer or its schema is behind: run `nongxin db upgrade`)."""

@@ -5,18 +5,55 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import validate
+from marshmallow import fields, validate
 
-from nongxin.core.errors import ValidationFailed
+from nongxin.core.errors import field_error
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
-from nongxin.core.schemas import Day, StrictSchema, Text, column_text
+from nongxin.core.schemas import Day, OutSchema, StrictSchema, Text, column_text
 from nongxin.core.web import principal, runtime, uow
 from nongxin.sdk.facts import SCHEMAS
 from nongxin.sdk.rules import RuleError, check_expression
 from nongxin.sdk.rules.parser import MAX_EXPRESSION_LENGTH
 
 blp = Blueprint("rules", __name__, url_prefix="/api/rules", description="Rules in force and expression checks")
+
+
+class RuleOut(OutSchema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    expression = fields.String(required=True)
+    outcome = fields.String(required=True)
+    level = fields.String(required=True)
+    owner = fields.String(required=True)
+    version = fields.Integer(required=True)
+    reason = fields.String(required=True, allow_none=True)
+    origin = fields.String(required=True, allow_none=True)
+
+
+class RuleFailureOut(OutSchema):
+    plugin = fields.String(required=True)
+    error = fields.String(required=True)
+
+
+class RulesOut(OutSchema):
+    institution = fields.String(required=True)
+    stage = fields.String(required=True)
+    on = fields.Date(required=True)
+    usable = fields.Boolean(required=True, metadata={"description": "false: no decision may use this rule book"})
+    error = fields.String(required=True, allow_none=True)
+    failures = fields.List(fields.Nested(RuleFailureOut), required=True)
+    rules = fields.List(fields.Nested(RuleOut), required=True)
+
+
+class CheckOut(OutSchema):
+    ok = fields.Boolean(required=True)
+
+
+class FieldOut(OutSchema):
+    name = fields.String(required=True)
+    type = fields.String(required=True)
+    label = fields.String(required=True)
 
 
 class RulesQuery(StrictSchema):
@@ -39,14 +76,14 @@ class CheckBody(StrictSchema):
 
 @blp.route("")
 @blp.arguments(RulesQuery, location="query")
-@blp.response(200)
+@blp.response(200, RulesOut)
 def rules_in_force(args: dict[str, Any]) -> Any:
     """The rules of a stage in force at an institution on a day (province, city and county rules),
     and whether the rule book is usable: a failing or broken rule pack makes it unusable."""
     inst = institutions.visible(uow().session, principal(), args["institution"])
     book = runtime().rulebooks.get(uow().session, inst, args["stage"], args["on"])
     return {
-        "institution": inst.code, "stage": book.stage, "on": book.on.isoformat(), "usable": book.usable,
+        "institution": inst.code, "stage": book.stage, "on": book.on, "usable": book.usable,
         "error": book.error, "failures": [{"plugin": f.plugin, "error": f.error} for f in book.failures],
         "rules": [{"code": r.code, "name": r.name, "expression": r.expression, "outcome": r.outcome,
                    "level": r.level, "owner": r.owner, "version": r.version, "reason": r.reason,
@@ -56,19 +93,19 @@ def rules_in_force(args: dict[str, Any]) -> Any:
 
 @blp.route("/check", methods=["POST"])
 @blp.arguments(CheckBody)
-@blp.response(200)
+@blp.response(200, CheckOut)
 def check(body: dict[str, Any]) -> Any:
     """Check one expression against a stage's fields; 422 shows the rule code, line, column and caret."""
     try:
         check_expression(body["expression"], SCHEMAS[body["stage"]], code=body["code"])
     except RuleError as exc:
-        raise ValidationFailed(str(exc), code="invalid_rule", fields={"expression": [str(exc)]}) from None
+        raise field_error("expression", exc) from None
     return {"ok": True}
 
 
 @blp.route("/fields")
 @blp.arguments(StageQuery, location="query")
-@blp.response(200)
+@blp.response(200, FieldOut(many=True))
 def stage_fields(args: dict[str, Any]) -> Any:
     """The fields a rule of this stage may read, with type and Chinese label."""
     return [{"name": f.name, "type": f.type.value, "label": f.label} for f in SCHEMAS[args["stage"]].values()]

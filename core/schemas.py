@@ -131,3 +131,33 @@ def _moment_bounded(value: datetime) -> None:
     # Compare the date part first: converting year 9999 or year 1 to UTC can itself overflow.
     _bounded(value)
     _bounded(value.astimezone(timezone.utc))
+
+
+class Timestamp(fields.DateTime):
+    """A timestamp going out: always with its time zone. SQLite hands datetimes back naive; they
+    are stored in UTC, so a naive one is UTC (:func:`nongxin.core.db.as_utc`). Every response
+    schema's timestamps are this field (a test refuses a plain ``fields.DateTime`` in the core)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class OutSchema(Schema):
+    """Base of response schemas: fields in declaration order; timestamps are :class:`Timestamp`.
+    Not strict: a response may gain a field without breaking a client."""
+
+    class Meta:
+        ordered = True
+
+
+class ErrorSchema(OutSchema):
+    """The body of every error answer, from every endpoint."""
+
+    error = fields.String(required=True, metadata={"description": "stable machine-readable code, e.g. "
+                                                   "validation_failed (see nongxin.core.errors.TABLE)"})
+    message = fields.String(required=True, metadata={"description": "what is wrong, for a person"})
+    fields_ = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
+                          data_key="fields", attribute="fields",
+                          metadata={"description": "the input fields at fault and why"})

@@ -9,13 +9,16 @@ from flask import Flask, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as NotFoundHTTP
 from werkzeug.routing import IntegerConverter, Map, UnicodeConverter, ValidationError
 
 from nongxin.core.auth import Principal
 from nongxin.core.db import UnitOfWork
-from nongxin.core.errors import BadRequest, NongxinError, Unauthorized, ValidationFailed
+from nongxin.core.errors import BadRequest, NongxinError, Unauthorized, ValidationFailed, describe, flat_fields
+from nongxin.core.openapi import ErrorResponses
 from nongxin.core.runtime import Runtime
-from nongxin.core.schemas import CONTROL
+from nongxin.core.schemas import CONTROL, ErrorSchema
+from nongxin.sdk.errors import NongxinSdkError
 
 PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
 #: Largest request body accepted (413 above it): every body is a form's worth of fields.
@@ -160,12 +163,13 @@ def _check_query() -> None:
 
 
 def _json_error(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> ResponseReturnValue:
-    return jsonify({"error": code, "message": message, "fields": fields or {}}), status
+    return jsonify({"error": code, "message": message, "fields": flat_fields(fields or {})}), status
 
 
-def handle_nongxin_error(exc: NongxinError) -> ResponseReturnValue:
-    status = exc.status if exc.status != 500 else 500
-    return _json_error(status, exc.code, exc.message, exc.fields)
+def handle_nongxin_error(exc: NongxinError | NongxinSdkError) -> ResponseReturnValue:
+    """Core and SDK errors alike: status and code from the one table in ``nongxin.core.errors``."""
+    seen = describe(exc)
+    return jsonify(seen.body()), seen.status
 
 
 def _flatten(messages: Any) -> dict[str, Any]:
@@ -192,7 +196,15 @@ def _dotted(messages: dict[Any, Any], prefix: str = "") -> dict[str, Any]:
 
 
 class NongxinApi(Api):
-    """flask-smorest's Api, with its HTTP errors in our one JSON error shape."""
+    """flask-smorest's Api, with its HTTP errors in our one JSON error shape, and that shape
+    documented as every operation's error body (``ErrorSchema``), under the statuses the edge
+    really gives (:mod:`nongxin.core.openapi`), not a catch-all ``default``."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _init_spec(self, *args: Any, extra_plugins: Any = None, **kwargs: Any) -> None:
+        super()._init_spec(*args, extra_plugins=[*(extra_plugins or ()), ErrorResponses()], **kwargs)
 
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
         data = getattr(error, "data", None) or {}
@@ -203,8 +215,24 @@ class NongxinApi(Api):
             return _json_error(422, "validation_failed", f"invalid input: {detail}", fields)
         if status == 400 and fields:
             return _json_error(400, "bad_request", "the request body is not valid JSON", fields)
+        if status == 405 and not _path_matches(getattr(error, "valid_methods", None) or ()):
+            status, error = 404, NotFoundHTTP()
         code = (error.name or "error").lower().replace(" ", "_")
         return _json_error(status, code, error.description or error.name or "error", fields)
+
+
+def _path_matches(methods: Any) -> bool:
+    """Whether the path names a real resource for one of ``methods``. Werkzeug answers 405 when a
+    path segment is refused by its converter (a control character in a name) on one rule while
+    another rule for the same path has other methods; no such resource exists, so that is a 404."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in methods:
+        try:
+            adapter.match(method=method)
+            return True
+        except HTTPException:
+            continue
+    return False
 
 
 def install(app: Flask) -> None:
@@ -217,3 +245,4 @@ def install(app: Flask) -> None:
     app.before_request(_check_body)
     app.teardown_appcontext(_close_uow)
     app.register_error_handler(NongxinError, handle_nongxin_error)
+    app.register_error_handler(NongxinSdkError, handle_nongxin_error)

@@ -1,9 +1,11 @@
 """The Nongxin SDK: everything a county bank's plugin may import.
 
 The SDK never imports the core, so a plugin built on it can be written, tested and packaged without
-a running province. Hook specifications live in :mod:`nongxin.sdk.hookspecs`.
+a running province. Hook specifications live in :mod:`nongxin.sdk.hookspecs`; every error the SDK raises on purpose is
+under ``NongxinSdkError`` (the tree is drawn in :mod:`nongxin.sdk.errors`).
 """
 
+from nongxin.sdk.errors import InvalidIdentity, InvalidValue, NongxinSdkError, RuleError, WrongValueType
 from nongxin.sdk.markers import hookimpl
 from nongxin.sdk.types import (
     AmountRange,
@@ -41,16 +43,21 @@ __all__ = [
     "Event",
     "Finding",
     "HookContext",
+    "InvalidIdentity",
+    "InvalidValue",
     "LimitResult",
+    "NongxinSdkError",
     "Outcome",
     "PluginFailure",
     "PluginInfo",
     "PluginKind",
     "PriceResult",
     "ProductSpec",
+    "RuleError",
     "ScorecardBin",
     "ScorecardSpec",
     "Valuation",
+    "WrongValueType",
     "__version__",
     "fact",
     "hookimpl",

@@ -24,6 +24,8 @@ from datetime import date
 from stdnum.cn import ric as _ric
 from stdnum.cn import uscc as _uscc
 
+from nongxin.sdk.errors import InvalidIdentity
+
 __all__ = [
     "IdentityKind",
     "InvalidIdentity",
@@ -49,20 +51,6 @@ class IdentityKind(str, enum.Enum):
 
     RESIDENT_ID = "resident_id"  # 居民身份证号码, natural persons
     USCC = "uscc"  # 统一社会信用代码, legal persons and other organisations
-
-
-class InvalidIdentity(ValueError):
-    """A number that cannot be accepted, with a stable ``reason_code`` for APIs and UI translation.
-
-    Reason codes: ``unknown_kind``, ``bad_length``, ``bad_format``, ``bad_check_character``,
-    ``bad_birth_date``. ``str(exc)`` is an English sentence saying exactly what is wrong, so a
-    customer manager can fix the number without guessing.
-    """
-
-    def __init__(self, reason_code: str, message: str) -> None:
-        super().__init__(message)
-        self.reason_code = reason_code
-        self.message = message
 
 
 def normalize(number: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import marshmallow
 
+from nongxin.sdk.errors import InvalidValue, WrongValueType
 from nongxin.sdk.types import ApplicationData, HookContext
 
 __all__ = ["fact", "money", "round_down", "settings_with_defaults"]
@@ -37,26 +38,26 @@ def money(value: Any) -> Decimal:
 
     Money is never float in Nongxin: a float has already lost the fen (0.1 + 0.2 != 0.3), and a
     limit or a price computed from it is wrong by an amount nobody can audit. So a float is refused
-    with ``TypeError`` rather than silently converted: the bug is wherever the float was made, and it
+    with ``WrongValueType`` (a ``TypeError``) rather than silently converted: the bug is wherever the float was made, and it
     must be fixed there. ``bool`` is refused too (``True`` is an ``int`` to Python but never an
     amount). ``int``, ``str`` and ``Decimal`` are accepted; a string that is not a finite number
-    raises ``ValueError`` naming it, so the message points at the bad input.
+    raises ``InvalidValue`` (a ``ValueError``) naming it, so the message points at the bad input.
     """
     if value is None or value == "":
         return Decimal("0")
     if isinstance(value, (bool, float)):
-        raise TypeError(f"money must be Decimal, int or str, never {type(value).__name__}: {value!r}")
+        raise WrongValueType(f"money must be Decimal, int or str, never {type(value).__name__}: {value!r}")
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, (int, str)):
         try:
             amount = Decimal(value)
         except InvalidOperation:
-            raise ValueError(f"not an amount of money: {value!r}") from None
+            raise InvalidValue(f"not an amount of money: {value!r}") from None
     else:
-        raise TypeError(f"money must be Decimal, int or str, not {type(value).__name__}: {value!r}")
+        raise WrongValueType(f"money must be Decimal, int or str, not {type(value).__name__}: {value!r}")
     if not amount.is_finite():
-        raise ValueError(f"not an amount of money: {value!r}")
+        raise InvalidValue(f"not an amount of money: {value!r}")
     return amount
 
 

@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 from nongxin.core.audit.models import AuditEntry
 from nongxin.core.audit.services import verify
 from nongxin.core.institutions.models import ADMINS, Institution
-from nongxin.core.schemas import StrictSchema, column_text
+from nongxin.core.schemas import OutSchema, StrictSchema, Timestamp, column_text
 from nongxin.core.web import principal, uow
 
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="Append-only audit trail")
@@ -19,7 +19,7 @@ blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="Append-
 
 class AuditOut(StrictSchema):
     id = fields.Integer()
-    at = fields.DateTime()
+    at = Timestamp()
     actor = fields.String()
     institution_code = fields.String(allow_none=True)
     action = fields.String()
@@ -27,6 +27,11 @@ class AuditOut(StrictSchema):
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
     hash = fields.String()
+
+
+class VerifyOut(OutSchema):
+    ok = fields.Boolean(required=True)
+    problems = fields.List(fields.String(), required=True)
 
 
 class AuditQuery(StrictSchema):
@@ -49,7 +54,7 @@ def list_entries(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/verify")
-@blp.response(200)
+@blp.response(200, VerifyOut)
 def verify_chain() -> Any:
     """Walk the hash chain (province admins only: it reads every entry)."""
     from nongxin.core.institutions.models import Role

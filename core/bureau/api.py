@@ -8,8 +8,16 @@ from flask_smorest import Blueprint
 
 from nongxin.core.bureau import services
 from nongxin.core.bureau.models import BureauAuthorization, BureauQueryLog
-from nongxin.core.bureau.schemas import AuthorizationFilter, AuthorizationIn, LogFilter, QueryIn
-from nongxin.core.db import as_utc
+from nongxin.core.bureau.schemas import (
+    AuthorizationFilter,
+    AuthorizationIn,
+    AuthorizationOut,
+    LogFilter,
+    QueryCountOut,
+    QueryIn,
+    QueryLogOut,
+    QueryOut,
+)
 from nongxin.core.web import principal, runtime, uow
 from nongxin.sdk.bureau import to_dict
 from nongxin.sdk.identity import mask_identity
@@ -27,15 +35,14 @@ def _authorization_json(a: BureauAuthorization) -> dict[str, Any]:
         "subject": {"kind": a.subject_kind, "id_number": _id(a.id_number), "name": a.subject_name},
         "purposes": a.purposes, "channel": a.channel, "face_verified": a.face_verified,
         "evidence": {"ref": a.evidence_ref, "sha256": a.evidence_sha256},
-        "granted_at": as_utc(a.granted_at).isoformat(), "expires_at": as_utc(a.expires_at).isoformat(),
-        "revoked_at": as_utc(a.revoked_at).isoformat() if a.revoked_at else None,
+        "granted_at": a.granted_at, "expires_at": a.expires_at, "revoked_at": a.revoked_at,
         "revoked_by": a.revoked_by, "recorded_by": a.recorded_by,
     }
 
 
 def _log_json(e: BureauQueryLog) -> dict[str, Any]:
     return {
-        "id": e.id, "at": as_utc(e.at).isoformat(), "operator": e.operator, "institution": e.institution_code,
+        "id": e.id, "at": e.at, "operator": e.operator, "institution": e.institution_code,
         "county_bank": e.county_bank_code, "subject": {"kind": e.subject_kind, "id_number": _id(e.id_number)},
         "purpose": e.purpose, "authorization_id": e.authorization_id, "for": {"kind": e.for_kind, "ref": e.for_ref},
         "provider": e.provider, "outcome": e.outcome, "error": e.error, "report_id": e.report_id,
@@ -45,7 +52,7 @@ def _log_json(e: BureauQueryLog) -> dict[str, Any]:
 
 @blp.route("/authorizations", methods=["POST"])
 @blp.arguments(AuthorizationIn)
-@blp.response(201)
+@blp.response(201, AuthorizationOut)
 def record_authorization(body: dict[str, Any]) -> Any:
     """Record a subject's authorization (征信授权) for this county bank."""
     unit = uow()
@@ -60,19 +67,19 @@ def record_authorization(body: dict[str, Any]) -> Any:
 
 @blp.route("/authorizations")
 @blp.arguments(AuthorizationFilter, location="query")
-@blp.response(200)
+@blp.response(200, AuthorizationOut(many=True))
 def list_authorizations(args: dict[str, Any]) -> Any:
     return [_authorization_json(a) for a in services.list_authorizations(uow(), principal(), args.get("id_number"))]
 
 
 @blp.route("/authorizations/<int:auth_id>")
-@blp.response(200)
+@blp.response(200, AuthorizationOut)
 def show_authorization(auth_id: int) -> Any:
     return _authorization_json(services.get_authorization(uow(), principal(), auth_id))
 
 
 @blp.route("/authorizations/<int:auth_id>/revoke", methods=["POST"])
-@blp.response(200)
+@blp.response(200, AuthorizationOut)
 def revoke_authorization(auth_id: int) -> Any:
     """Revoke: later queries relying on it are refused with authorization_revoked."""
     unit = uow()
@@ -83,7 +90,7 @@ def revoke_authorization(auth_id: int) -> Any:
 
 @blp.route("/queries", methods=["POST"])
 @blp.arguments(QueryIn)
-@blp.response(200)
+@blp.response(200, QueryOut)
 def query(body: dict[str, Any]) -> Any:
     """Query a credit report. Refused (403, with a code saying why) without a live authorization;
     a report fetched within the stale period is reused. Every query and reuse is logged. When the
@@ -105,7 +112,7 @@ def query(body: dict[str, Any]) -> Any:
 
 @blp.route("/queries")
 @blp.arguments(LogFilter, location="query")
-@blp.response(200)
+@blp.response(200, QueryLogOut(many=True))
 def list_queries(args: dict[str, Any]) -> Any:
     """The query log, newest first, filtered by institution, subject, purpose and dates."""
     filters = _filters(args)
@@ -114,7 +121,7 @@ def list_queries(args: dict[str, Any]) -> Any:
 
 @blp.route("/queries/counts")
 @blp.arguments(LogFilter, location="query")
-@blp.response(200)
+@blp.response(200, QueryCountOut(many=True))
 def count_queries(args: dict[str, Any]) -> Any:
     """Query counts per subject, purpose and outcome over the period."""
     rows = services.count_queries(uow(), principal(), **_filters(args))

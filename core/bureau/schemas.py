@@ -5,7 +5,7 @@ from marshmallow import fields, validate
 from nongxin.core.bureau.models import BureauAuthorization as A
 from nongxin.core.bureau.models import BureauQueryLog as Q
 from nongxin.core.institutions.models import Institution
-from nongxin.core.schemas import Day, Moment, StrictSchema, column_text
+from nongxin.core.schemas import Day, Moment, OutSchema, StrictSchema, Timestamp, column_text
 
 
 class SubjectIn(StrictSchema):
@@ -52,3 +52,67 @@ class LogFilter(StrictSchema):
 
 class AuthorizationFilter(StrictSchema):
     id_number = column_text(A.id_number)
+
+
+class SubjectOut(OutSchema):
+    kind = fields.String(required=True)
+    id_number = fields.String(required=True, metadata={"description": "masked unless the caller may see it whole"})
+    name = fields.String()
+
+
+class EvidenceOut(OutSchema):
+    ref = fields.String(required=True)
+    sha256 = fields.String(required=True)
+
+
+class AuthorizationOut(OutSchema):
+    id = fields.Integer(required=True)
+    county_bank = fields.String(required=True)
+    subject = fields.Nested(SubjectOut, required=True)
+    purposes = fields.List(fields.String(), required=True)
+    channel = fields.String(required=True)
+    face_verified = fields.Boolean(required=True)
+    evidence = fields.Nested(EvidenceOut, required=True)
+    granted_at = Timestamp(required=True)
+    expires_at = Timestamp(required=True)
+    revoked_at = Timestamp(required=True, allow_none=True)
+    revoked_by = fields.String(required=True, allow_none=True)
+    recorded_by = fields.String(required=True)
+
+
+class ForOut(OutSchema):
+    kind = fields.String(required=True)
+    ref = fields.String(required=True)
+
+
+class QueryLogOut(OutSchema):
+    id = fields.Integer(required=True)
+    at = Timestamp(required=True)
+    operator = fields.String(required=True)
+    institution = fields.String(required=True)
+    county_bank = fields.String(required=True)
+    subject = fields.Nested(SubjectOut, required=True)
+    purpose = fields.String(required=True)
+    authorization_id = fields.Integer(required=True, allow_none=True)
+    for_ = fields.Nested(ForOut, required=True, data_key="for", attribute="for")
+    provider = fields.String(required=True, allow_none=True)
+    outcome = fields.String(required=True)
+    error = fields.String(required=True, allow_none=True)
+    report_id = fields.String(required=True, allow_none=True)
+    duration_ms = fields.Integer(required=True, allow_none=True)
+
+
+class QueryOut(OutSchema):
+    query = fields.Nested(QueryLogOut, required=True)
+    usable = fields.Boolean(required=True, metadata={"description": "false: nothing may be decided on it"})
+    report = fields.Dict(required=True, allow_none=True, metadata={"description": "the bureau report, "
+                         "amounts as strings; null when the provider failed"})
+    summary = fields.Dict(required=True, allow_none=True, metadata={"description": "the report's facts for "
+                          "the rules, amounts as strings"})
+
+
+class QueryCountOut(OutSchema):
+    id_number = fields.String(required=True)
+    purpose = fields.String(required=True)
+    outcome = fields.String(required=True)
+    n = fields.Integer(required=True)

@@ -26,7 +26,7 @@ from nongxin.core.clock import CHINA
 from nongxin.core.config import Settings
 from nongxin.core.credit.models import OPEN_STATUSES, Loan
 from nongxin.core.db import UnitOfWork, as_utc, utcnow
-from nongxin.core.errors import Forbidden, NotFound, ValidationFailed, invalid
+from nongxin.core.errors import Forbidden, NotFound, ValidationFailed, field_error, invalid
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution, Role
 from nongxin.core.plugin_state.services import PluginDirectory
@@ -72,8 +72,7 @@ def parse_subject(subject: SubjectInput, today: date | None = None) -> BureauSub
     try:
         validate_identity(kind, subject.id_number, today=today)
     except InvalidIdentity as exc:
-        raise ValidationFailed(f"subject.id_number: {exc}", code=f"invalid_{exc.reason_code}",
-                               fields={"subject.id_number": [str(exc)]}) from None
+        raise field_error("subject.id_number", exc) from None
     if not subject.name.strip():
         raise invalid("subject.name", "must not be empty")
     return BureauSubject(kind, subject.id_number, subject.name.strip())

@@ -5,18 +5,50 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
+from marshmallow import fields
 
 from nongxin.core.credit.products import offered
 from nongxin.core.institutions import services as institutions
 from nongxin.core.plugin_state.api import InstitutionArg
+from nongxin.core.schemas import OutSchema
 from nongxin.core.web import principal, runtime, uow
 
 blp = Blueprint("products", __name__, url_prefix="/api/products", description="Loan products")
 
 
+class AmountOut(OutSchema):
+    min = fields.String(required=True, metadata={"description": "yuan, a decimal string"})
+    max = fields.String(required=True, metadata={"description": "yuan, a decimal string"})
+
+
+class ProductOut(OutSchema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    plugin = fields.String(required=True)
+    segment = fields.String(required=True)
+    amount = fields.Nested(AmountOut, required=True)
+    term_months = fields.List(fields.Integer(), required=True)
+    annual_rate = fields.List(fields.String(), required=True, metadata={"description": "[min, max], decimal strings"})
+    repayment_methods = fields.List(fields.String(), required=True)
+    collateral_kind = fields.String(required=True, allow_none=True)
+    auto_approval_ceiling = fields.String(required=True)
+
+
+class PluginFailureOut(OutSchema):
+    plugin = fields.String(required=True)
+    error = fields.String(required=True)
+
+
+class ProductsOut(OutSchema):
+    institution = fields.String(required=True)
+    products = fields.List(fields.Nested(ProductOut), required=True)
+    failures = fields.List(fields.Nested(PluginFailureOut), required=True,
+                           metadata={"description": "plugins whose products could not be read"})
+
+
 @blp.route("")
 @blp.arguments(InstitutionArg, location="query")
-@blp.response(200)
+@blp.response(200, ProductsOut)
 def list_products(args: dict[str, Any]) -> Any:
     """Products of the plugins enabled at the institution; failing plugins are listed apart."""
     inst = institutions.visible(uow().session, principal(), args["institution"])

@@ -8,9 +8,9 @@ from decimal import Decimal
 from nongxin.core.audit.services import record
 from nongxin.core.credit.models import Loan, LoanStatus
 from nongxin.core.db import UnitOfWork
-from nongxin.core.errors import invalid
+from nongxin.core.errors import field_error, invalid
 from nongxin.core.institutions import services as institutions
-from nongxin.sdk.identity import IdentityKind, InvalidIdentity, validate_identity
+from nongxin.sdk.identity import InvalidIdentity, validate_identity
 
 
 def book_loan(uow: UnitOfWork, *, actor: str, institution_code: str, loan_no: str, borrower_kind: str,
@@ -20,9 +20,9 @@ def book_loan(uow: UnitOfWork, *, actor: str, institution_code: str, loan_no: st
     if not isinstance(principal, Decimal) or principal <= 0:
         raise invalid("principal", "must be a positive Decimal amount")
     try:
-        number = validate_identity(IdentityKind(borrower_kind), borrower_id_number, today=disbursed_on)
-    except (ValueError, InvalidIdentity) as exc:
-        raise invalid("borrower.id_number", str(exc)) from None
+        number = validate_identity(borrower_kind, borrower_id_number, today=disbursed_on)
+    except InvalidIdentity as exc:
+        raise field_error("borrower.id_number", exc) from None
     inst = institutions.get_by_code(uow.session, institution_code)
     bank = institutions.county_bank_of(uow.session, inst) if inst else None
     if inst is None or bank is None:

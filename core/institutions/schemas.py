@@ -3,7 +3,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from nongxin.core.institutions.models import Institution, Level, Role, User
-from nongxin.core.schemas import StrictSchema, column_text
+from nongxin.core.schemas import StrictSchema, Timestamp, column_text
 
 
 class InstitutionOut(StrictSchema):
@@ -55,5 +55,5 @@ class TokenCreate(StrictSchema):
 class TokenOut(StrictSchema):
     token = fields.String()
     prefix = fields.String()
-    expires_at = fields.DateTime()
+    expires_at = Timestamp()
     revoked = fields.String(allow_none=True)

@@ -11,7 +11,7 @@ from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
 from nongxin.core.plugin_state.models import PluginSwitch
 from nongxin.core.plugin_state.services import SWITCHERS, PluginState, secret_keys
-from nongxin.core.schemas import StrictSchema, column_text
+from nongxin.core.schemas import OutSchema, StrictSchema, column_text
 from nongxin.core.web import principal, runtime, uow
 
 blp = Blueprint("plugins", __name__, url_prefix="/api/plugins",
@@ -29,6 +29,47 @@ class SwitchBody(StrictSchema):
 class SettingsBody(StrictSchema):
     institution = column_text(Institution.code, required=True)
     settings = fields.Dict(keys=column_text(PluginSwitch.plugin), required=True)
+
+
+class BreakerOut(OutSchema):
+    state = fields.String(required=True, metadata={"description": "closed or open"})
+    consecutive_failures = fields.Integer(required=True)
+    last_error = fields.String(required=True, allow_none=True)
+
+
+class PluginStateOut(OutSchema):
+    plugin = fields.String(required=True)
+    enabled = fields.Boolean(required=True)
+    source = fields.String(required=True, allow_none=True, metadata={"description": "where the switch is set"})
+    allowed = fields.Boolean(required=True)
+    settings = fields.Dict(required=True, allow_none=True,
+                           metadata={"description": "null for callers who may not change them; secrets never"})
+    secrets_set = fields.List(fields.String(), metadata={"description": "secret settings that have a value"})
+    settings_error = fields.String(required=True, allow_none=True)
+
+
+class PluginOut(PluginStateOut):
+    name = fields.String(required=True)
+    version = fields.String(required=True)
+    kind = fields.String(required=True)
+    description = fields.String(required=True)
+    hooks = fields.List(fields.String(), required=True)
+    allowed_institutions = fields.List(fields.String(), required=True, allow_none=True)
+    status = fields.String(required=True, metadata={"description": "loaded"})
+    breaker = fields.Nested(BreakerOut, required=True)
+
+
+class FailedPluginOut(OutSchema):
+    name = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "failed"})
+    reason = fields.String(required=True)
+    source = fields.String(required=True)
+
+
+class PluginsOut(OutSchema):
+    institution = fields.String(required=True)
+    plugins = fields.List(fields.Nested(PluginOut), required=True)
+    failed = fields.List(fields.Nested(FailedPluginOut), required=True)
 
 
 def _where(code: str) -> Any:
@@ -59,7 +100,7 @@ def _plain(value: Any) -> Any:
 
 @blp.route("")
 @blp.arguments(InstitutionArg, location="query")
-@blp.response(200)
+@blp.response(200, PluginsOut)
 def list_plugins(args: dict[str, Any]) -> Any:
     """Every plugin: version, kind, hooks, state at the institution and where it comes from,
     circuit-breaker status; and the plugins that failed to load, with the reason."""
@@ -91,7 +132,7 @@ def _switch(name: str, body: dict[str, Any], enabled: bool | None) -> Any:
 
 @blp.route("/<name>/enable", methods=["POST"])
 @blp.arguments(SwitchBody)
-@blp.response(200)
+@blp.response(200, PluginStateOut)
 def enable(body: dict[str, Any], name: str) -> Any:
     """Enable the plugin at the institution and its subtree (product managers and admins)."""
     return _switch(name, body, True)
@@ -99,7 +140,7 @@ def enable(body: dict[str, Any], name: str) -> Any:
 
 @blp.route("/<name>/disable", methods=["POST"])
 @blp.arguments(SwitchBody)
-@blp.response(200)
+@blp.response(200, PluginStateOut)
 def disable(body: dict[str, Any], name: str) -> Any:
     """Disable the plugin at the institution and its subtree; its hooks stop running there."""
     return _switch(name, body, False)
@@ -107,7 +148,7 @@ def disable(body: dict[str, Any], name: str) -> Any:
 
 @blp.route("/<name>/inherit", methods=["POST"])
 @blp.arguments(SwitchBody)
-@blp.response(200)
+@blp.response(200, PluginStateOut)
 def inherit(body: dict[str, Any], name: str) -> Any:
     """Remove the switch at the institution so it follows its parent again."""
     return _switch(name, body, None)
@@ -115,7 +156,7 @@ def inherit(body: dict[str, Any], name: str) -> Any:
 
 @blp.route("/<name>/settings")
 @blp.arguments(InstitutionArg, location="query")
-@blp.response(200)
+@blp.response(200, PluginStateOut)
 def get_settings(args: dict[str, Any], name: str) -> Any:
     """The plugin's effective, validated settings at the institution (product managers and admins;
     fields the plugin marks secret are write-only and never returned)."""
@@ -129,7 +170,7 @@ def get_settings(args: dict[str, Any], name: str) -> Any:
 
 @blp.route("/<name>/settings", methods=["PUT"])
 @blp.arguments(SettingsBody)
-@blp.response(200)
+@blp.response(200, PluginStateOut)
 def put_settings(body: dict[str, Any], name: str) -> Any:
     """Set settings at the institution; validated by the plugin's schema (422 names the key)."""
     unit = uow()
@@ -140,7 +181,7 @@ def put_settings(body: dict[str, Any], name: str) -> Any:
 
 @blp.route("/<name>/reset", methods=["POST"])
 @blp.arguments(SwitchBody)
-@blp.response(200)
+@blp.response(200, BreakerOut)
 def reset_breaker(body: dict[str, Any], name: str) -> Any:
     """Close the plugin's circuit breaker at the institution (in this worker)."""
     inst = _where(body["institution"])

@@ -1,10 +1,22 @@
 """One error tree for everything a rule author can get wrong.
 
 Parameter admins read these messages, not Python tracebacks, so every error carries the rule code,
-the 1-based line and column, and the offending source line with a caret under the culprit.
+the 1-based line and column, and the offending source line with a caret under the culprit. The
+classes are defined in :mod:`nongxin.sdk.errors`, under the SDK's one base ``NongxinSdkError``,
+and stay importable from here.
 """
 
 from __future__ import annotations
+
+from nongxin.sdk.errors import (
+    DuplicateRuleError,
+    RuleDefinitionError,
+    RuleError,
+    RuleOverrideError,
+    RuleSyntaxError,
+    RuleTypeError,
+    UnknownFieldError,
+)
 
 __all__ = [
     "RuleError",
@@ -15,81 +27,3 @@ __all__ = [
     "RuleDefinitionError",
     "RuleOverrideError",
 ]
-
-
-class RuleError(Exception):
-    """Base class so callers (plugin loaders, admin UI) can catch every rule problem at once."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        source: str | None = None,
-    ) -> None:
-        self.message = message
-        self.code = code
-        self.line = line
-        self.column = column
-        self.source = source
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        where = []
-        if self.code:
-            where.append(f"rule {self.code}")
-        if self.line is not None:
-            where.append(f"line {self.line}, column {self.column}")
-        head = f"{', '.join(where)}: {self.message}" if where else self.message
-        if self.source is None or self.line is None or self.column is None:
-            return head
-        lines = self.source.splitlines() or [""]
-        text = lines[self.line - 1] if 0 < self.line <= len(lines) else ""
-        # Keep the caret under the right character even when the line holds wide CJK characters.
-        pad = "".join("\u3000" if _is_wide(ch) else " " for ch in text[: self.column - 1])
-        return f"{head}\n    {text}\n    {pad}^"
-
-    def with_code(self, code: str, source: str | None = None) -> "RuleError":
-        """Re-raise helper: the parser does not know which rule it is reading; the rule set does."""
-        if self.code is None:
-            self.code = code
-        if self.source is None and source is not None:
-            self.source = source
-        self.args = (self._render(),)
-        return self
-
-
-def _is_wide(ch: str) -> bool:
-    import unicodedata
-
-    return unicodedata.east_asian_width(ch) in ("W", "F")
-
-
-class RuleSyntaxError(RuleError):
-    """Text outside the grammar, including anything that looks like Python (``x.__class__``)."""
-
-
-class RuleTypeError(RuleError):
-    """Operands of the wrong type, e.g. a number compared with a string, or division by literal zero."""
-
-
-class UnknownFieldError(RuleError):
-    """A name that the schema does not declare; carries ``field`` so tools can suggest fixes."""
-
-    def __init__(self, message: str, *, field: str = "", **kw: object) -> None:
-        self.field = field
-        super().__init__(message, **kw)  # type: ignore[arg-type]
-
-
-class DuplicateRuleError(RuleError):
-    """Two rules share a code; the message names both so the admin can find them."""
-
-
-class RuleDefinitionError(RuleError):
-    """A rule's metadata is inconsistent (stage/outcome combination, dates, level)."""
-
-
-class RuleOverrideError(RuleError):
-    """A lower institution tried to disable or replace a rule owned higher up."""
