@@ -3,13 +3,13 @@
 Private to the SDK: the bureau report cache uses it today; collateral valuations and decision
 records will store their SDK values the same way. The promise: ``decode(T, json.loads(json.dumps(
 encode(value)))) == value`` for every frozen dataclass built from the supported types below, and a
-corrupt or hand-edited dict is a ``ValueError`` naming the path of the bad value
+corrupt or hand-edited dict is an ``InvalidValue`` (a ``ValueError``) naming the path of the bad value
 (``report.loans[2].balance``), never a half-built object.
 
 Supported field types: ``str``, ``int``, ``bool``, ``Decimal`` (as a string: a JSON number is read
 back as a float), ``date`` and ``datetime`` (ISO 8601), ``enum.Enum`` (by value), nested frozen
 dataclasses, ``tuple[X, ...]``, ``Mapping[str, X]`` and ``X | None``. A float anywhere is refused on
-the way in: money must be Decimal.
+the way in (``WrongValueType``, a ``TypeError``): money must be Decimal.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from collections.abc import Mapping as AbcMapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, TypeVar
+
+from nongxin.sdk.errors import InvalidValue, WrongValueType
 
 T = TypeVar("T")
 
@@ -44,8 +46,8 @@ def encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, float):
-        raise TypeError("float found in an SDK value; money must be Decimal")
-    raise TypeError(f"{type(value).__name__} cannot be encoded")
+        raise WrongValueType("float found in an SDK value; money must be Decimal")
+    raise WrongValueType(f"{type(value).__name__} cannot be encoded")
 
 
 def decode(cls: type[T], raw: Any, where: str = "value") -> T:
@@ -65,7 +67,7 @@ def _hints(cls: type) -> dict[str, Any]:
 
 def _dataclass(cls: Any, raw: Any, where: str) -> Any:
     if not isinstance(raw, AbcMapping):
-        raise ValueError(f"{where}: expected an object, got {type(raw).__name__}")
+        raise InvalidValue(f"{where}: expected an object, got {type(raw).__name__}")
     hints = _hints(cls)
     kwargs = {f.name: _value(hints[f.name], raw[f.name], f"{where}.{f.name}")
               for f in dataclasses.fields(cls) if f.name in raw}
@@ -83,20 +85,20 @@ def _value(hint: Any, raw: Any, where: str) -> Any:
         if raw is None:
             if len(options) < len(typing.get_args(hint)):
                 return None
-            raise ValueError(f"{where}: must not be null")
+            raise InvalidValue(f"{where}: must not be null")
         if len(options) != 1:
             raise TypeError(f"{where}: only `X | None` unions can be decoded")
         return _value(options[0], raw, where)
     if raw is None:
-        raise ValueError(f"{where}: must not be null")
+        raise InvalidValue(f"{where}: must not be null")
     if origin is tuple:
         if not isinstance(raw, (list, tuple)):
-            raise ValueError(f"{where}: expected a list, got {type(raw).__name__}")
+            raise InvalidValue(f"{where}: expected a list, got {type(raw).__name__}")
         item = typing.get_args(hint)[0]
         return tuple(_value(item, v, f"{where}[{i}]") for i, v in enumerate(raw))
     if origin in (AbcMapping, dict) or hint in (Mapping, dict):
         if not isinstance(raw, AbcMapping):
-            raise ValueError(f"{where}: expected an object, got {type(raw).__name__}")
+            raise InvalidValue(f"{where}: expected an object, got {type(raw).__name__}")
         args = typing.get_args(hint)
         item = args[1] if len(args) == 2 else Any
         return {str(k): _value(item, v, f"{where}.{k}") for k, v in raw.items()}
@@ -106,25 +108,25 @@ def _value(hint: Any, raw: Any, where: str) -> Any:
         try:
             return hint(raw)
         except ValueError:
-            raise ValueError(f"{where}: {raw!r} is not a {hint.__name__}") from None
+            raise InvalidValue(f"{where}: {raw!r} is not a {hint.__name__}") from None
     if hint is Decimal:
         if not isinstance(raw, str):  # a JSON number here has been through a float already
-            raise ValueError(f"{where}: money must be a string, got {type(raw).__name__}")
+            raise InvalidValue(f"{where}: money must be a string, got {type(raw).__name__}")
         try:
             return Decimal(raw)
         except InvalidOperation:
-            raise ValueError(f"{where}: {raw!r} is not a decimal number") from None
+            raise InvalidValue(f"{where}: {raw!r} is not a decimal number") from None
     if hint in (datetime, date):
         if not isinstance(raw, str):
-            raise ValueError(f"{where}: expected an ISO 8601 string, got {type(raw).__name__}")
+            raise InvalidValue(f"{where}: expected an ISO 8601 string, got {type(raw).__name__}")
         try:
             return hint.fromisoformat(raw)
         except ValueError:
-            raise ValueError(f"{where}: {raw!r} is not an ISO 8601 {hint.__name__}") from None
+            raise InvalidValue(f"{where}: {raw!r} is not an ISO 8601 {hint.__name__}") from None
     if hint is bool and not isinstance(raw, bool):
-        raise ValueError(f"{where}: expected true or false, got {type(raw).__name__}")
+        raise InvalidValue(f"{where}: expected true or false, got {type(raw).__name__}")
     if hint in (int, str) and (not isinstance(raw, hint) or isinstance(raw, bool)):
-        raise ValueError(f"{where}: expected {hint.__name__}, got {type(raw).__name__}")
+        raise InvalidValue(f"{where}: expected {hint.__name__}, got {type(raw).__name__}")
     if isinstance(raw, float):
-        raise ValueError(f"{where}: a float is not allowed; money must be a decimal string")
+        raise InvalidValue(f"{where}: a float is not allowed; money must be a decimal string")
     return raw

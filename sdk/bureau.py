@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
 from nongxin.sdk._codec import decode, encode
+from nongxin.sdk.errors import InvalidValue, WrongValueType
 from nongxin.sdk.identity import IdentityKind, mask_identity, normalize, validate_identity
 
 __all__ = [
@@ -146,14 +147,14 @@ REPAYMENT_HISTORY_CHARS = frozenset("N1234567*/CGDZ#")
 def _money(obj: Any, name: str, *, allow_negative: bool = False) -> None:
     value = getattr(obj, name)
     if isinstance(value, bool) or isinstance(value, float):
-        raise TypeError(f"{type(obj).__name__}.{name} must be Decimal, not {type(value).__name__}")
+        raise WrongValueType(f"{type(obj).__name__}.{name} must be Decimal, not {type(value).__name__}")
     if isinstance(value, (int, str)):
         value = Decimal(value)
         object.__setattr__(obj, name, value)
     if not isinstance(value, Decimal):
-        raise TypeError(f"{type(obj).__name__}.{name} must be Decimal, not {type(value).__name__}")
+        raise WrongValueType(f"{type(obj).__name__}.{name} must be Decimal, not {type(value).__name__}")
     if not value.is_finite() or (value < 0 and not allow_negative):
-        raise ValueError(f"{type(obj).__name__}.{name} must be a finite amount >= 0, got {value}")
+        raise InvalidValue(f"{type(obj).__name__}.{name} must be a finite amount >= 0, got {value}")
 
 
 def _enum(obj: Any, name: str, cls: type[enum.Enum]) -> None:
@@ -173,13 +174,13 @@ def _purpose(value: str | Purpose) -> Purpose:
 def _count(obj: Any, name: str) -> None:
     value = getattr(obj, name)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{type(obj).__name__}.{name} must be an int >= 0, got {value!r}")
+        raise InvalidValue(f"{type(obj).__name__}.{name} must be an int >= 0, got {value!r}")
 
 
 def _history(obj: Any) -> None:
     h = obj.repayment_history
     if not isinstance(h, str) or len(h) > 24 or not set(h) <= REPAYMENT_HISTORY_CHARS:
-        raise ValueError(
+        raise InvalidValue(
             f"{type(obj).__name__}.repayment_history must be at most 24 of "
             f"{''.join(sorted(REPAYMENT_HISTORY_CHARS))}, got {h!r}"
         )
@@ -504,5 +505,5 @@ def report_from_dict(d: Mapping[str, Any]) -> BureauReport:
     """Rebuild a report cached with :func:`to_dict`; raises ValueError/TypeError on a corrupt dict."""
     fmt = d.get("format", DICT_FORMAT)
     if fmt != DICT_FORMAT:
-        raise ValueError(f"unsupported bureau report format {fmt!r}; expected {DICT_FORMAT}")
+        raise InvalidValue(f"unsupported bureau report format {fmt!r}; expected {DICT_FORMAT}")
     return decode(BureauReport, d, "report")

@@ -11,8 +11,10 @@ The tree (each class stays importable from the module that raises it, shown on t
      │    ├── RuleDefinitionError               inconsistent metadata (stage, outcome, dates)
      │    └── RuleOverrideError                 a lower institution overriding a rule owned higher up
      ├── InvalidIdentity (ValueError) ......... nongxin.sdk.identity
-     ├── InvalidValue (ValueError) ............ nongxin.sdk.values   e.g. "12,5" as an amount of money
-     └── WrongValueType (TypeError) ........... nongxin.sdk.values   e.g. a float as an amount of money
+     ├── InvalidValue (ValueError) ............ nongxin.sdk.values, .bureau, ._codec
+     │                                          e.g. "12,5" as money, a corrupt cached report
+     └── WrongValueType (TypeError) ........... nongxin.sdk.values, .bureau, ._codec
+                                                e.g. a float as an amount of money
 
 The ``ValueError``/``TypeError`` bases are kept so code written before this tree, which catches
 ``ValueError`` or ``TypeError``, still catches them. The SDK never maps these to HTTP statuses or

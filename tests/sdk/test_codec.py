@@ -87,3 +87,13 @@ def test_nested_errors_name_the_index():
     raw["kind"], raw["flag"] = "car", 1  # type: ignore[index]
     with pytest.raises(ValueError, match=r"r\.flag: expected true or false"):
         decode(Record, raw, "r")
+
+
+def test_codec_errors_are_sdk_errors_the_core_maps():
+    from nongxin.sdk.errors import InvalidValue, NongxinSdkError, WrongValueType
+
+    with pytest.raises(InvalidValue) as bad:
+        decode(Part, {"amount": 1}, "p")
+    with pytest.raises(WrongValueType) as wrong:
+        encode(Part(0.5))  # type: ignore[arg-type]
+    assert isinstance(bad.value, NongxinSdkError) and isinstance(wrong.value, NongxinSdkError)
