@@ -20,6 +20,11 @@ blp = Blueprint("calendar", __name__, url_prefix="/api/calendar",
                 description="Working-day calendar: official holidays, the province's overrides, deadlines")
 
 
+#: The ``<day>`` segment is documented as a date; ``_day`` checks it.
+DAY_PARAMETER = [{"in": "path", "name": "day", "required": True, "description": "YYYY-MM-DD, 1900-2999",
+                  "schema": {"type": "string", "format": "date"}}]
+
+
 def _day(text: str) -> date:
     """The ``<day>`` path segment as a date (422 naming ``day`` when it is not one)."""
     try:
@@ -40,7 +45,7 @@ def list_days(query: dict[str, Any]) -> Any:
     return services.list_days(uow(), principal(), year)
 
 
-@blp.route("/days/<day>", methods=["PUT"])
+@blp.route("/days/<day>", methods=["PUT"], parameters=DAY_PARAMETER)
 @role_required(services.EDITORS, "change the working-day calendar")
 @blp.arguments(DaySet)
 @blp.response(200, DayOut)
@@ -52,7 +57,7 @@ def set_day(body: dict[str, Any], day: str) -> Any:
     return entry
 
 
-@blp.route("/days/<day>", methods=["DELETE"])
+@blp.route("/days/<day>", methods=["DELETE"], parameters=DAY_PARAMETER)
 @role_required(services.EDITORS, "change the working-day calendar")
 @blp.response(204)
 def clear_day(day: str) -> Any:

@@ -203,3 +203,9 @@ def test_cli_refuses_bad_input_with_a_message(nongxin_settings, nongxin_demo, db
     bad_note = run(nongxin_settings, "calendar", "set", "2027-02-06", "holiday", "--note", "a\x1b[2Jb")
     assert bad_note.exit_code == 2 and "note" in bad_note.output
     assert db_snapshot() == before
+
+
+def test_the_spec_documents_the_day_segment_as_a_date(nongxin_app):
+    spec = nongxin_app.test_client().get("/api/openapi.json").get_json()
+    [param] = spec["paths"]["/api/calendar/days/{day}"]["parameters"]
+    assert param["schema"] == {"type": "string", "format": "date"}
