@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from nongxin.core.audit.services import record
@@ -138,10 +139,18 @@ def list_days(uow: UnitOfWork, principal: Principal, year: int) -> YearListing:
 # -- changing ---------------------------------------------------------------------------------
 
 def _bump(session: Session) -> None:
-    """Replace the version token first: the UPDATE locks its row, so changes serialize."""
+    """Replace the version token first: the upsert locks its row, so changes serialize (even when
+    the row is missing, as after a test's TRUNCATE: a plain UPDATE-else-INSERT would then let two
+    writers both insert it)."""
     token = secrets.token_hex(16)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert(CalendarVersion).values(id=1, token=token)
+                        .on_conflict_do_update(index_elements=["id"], set_={"token": token}))
+        return
     bumped = session.execute(sa.update(CalendarVersion).where(CalendarVersion.id == 1).values(token=token))
-    if getattr(bumped, "rowcount", 0) == 0:  # the migration inserts it; an operator emptied the table
+    if getattr(bumped, "rowcount", 0) == 0:
         session.add(CalendarVersion(id=1, token=token))
 
 

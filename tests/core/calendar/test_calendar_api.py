@@ -209,3 +209,38 @@ def test_the_spec_documents_the_day_segment_as_a_date(nongxin_app):
     spec = nongxin_app.test_client().get("/api/openapi.json").get_json()
     [param] = spec["paths"]["/api/calendar/days/{day}"]["parameters"]
     assert param["schema"] == {"type": "string", "format": "date"}
+
+
+def test_two_admins_setting_the_same_new_day_at_once_both_succeed_in_turn(nongxin_app, nongxin_demo, nongxin_uow):
+    # Without the version row's lock taken first, the second writer (PostgreSQL, READ COMMITTED)
+    # would not see the first one's uncommitted row, insert its own and fail on the unique day.
+    import threading
+
+    from nongxin.core.auth import Principal
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.institutions.models import Role
+
+    sessions = nongxin_app.extensions["nongxin"].sessions
+    who = Principal("province.admin", Role.PROVINCE_ADMIN, 1, "SD", "/1/")
+    first_written, errors = threading.Event(), []
+
+    def second() -> None:
+        try:
+            first_written.wait(10)
+            with UnitOfWork(sessions) as unit:
+                services.set_day(unit, who, date(2027, 3, 1), services.DayKind.WORKDAY, "second")
+                unit.commit()
+        except Exception as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with UnitOfWork(sessions) as unit:
+        services.set_day(unit, who, date(2027, 3, 1), services.DayKind.HOLIDAY, "first")
+        first_written.set()
+        thread.join(0.5)  # the second writer is now waiting for this transaction
+        unit.commit()
+    thread.join(30)
+    assert errors == [] and not thread.is_alive()
+    notes = [(e.before or {}).get("note") for e in audit_entries(nongxin_uow, "calendar.set")]
+    assert notes == [None, "first"]
