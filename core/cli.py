@@ -632,3 +632,7 @@ def bureau_log(ctx: click.Context, username: str, id_number: str | None, purpose
 from nongxin.core.scaffold import new  # noqa: E402  (a command group of its own module)
 
 main.add_command(new)
+
+from nongxin.core.calendar.cli import calendar as calendar_group  # noqa: E402
+
+main.add_command(calendar_group)

@@ -23,6 +23,9 @@ class HealthOut(OutSchema):
     database = fields.Dict(required=True, metadata={"description": "dialect, status (ok or unavailable), reason"})
     schema = fields.Dict(required=True, metadata={"description": "revision, head, status (current or behind), "
                                                   "action"})
+    warnings = fields.List(fields.String(), required=True,
+                           metadata={"description": "problems that do not stop the service, e.g. the "
+                                                    "working-day calendar missing next year's holidays"})
 
 
 @blp.route("/healthz")
@@ -31,7 +34,9 @@ class HealthOut(OutSchema):
 @blp.alt_response(503, schema=HealthOut, description="Degraded: the database does not answer or is behind")
 def healthz() -> tuple[dict[str, Any], int]:
     """Version, whether the database answers, and its schema revision against the one this code
-    needs (503 when the database does not answer or its schema is behind: run `nongxin db upgrade`)."""
+    needs (503 when the database does not answer or its schema is behind: run `nongxin db upgrade`).
+    ``warnings`` lists what needs an operator soon without failing the check (200): the working-day
+    calendar lacking this year's or, near the year's end, next year's official holidays."""
     from alembic.runtime.migration import MigrationContext
 
     from nongxin.core.migrate import heads
@@ -51,6 +56,15 @@ def healthz() -> tuple[dict[str, Any], int]:
     if schema["status"] == "behind":
         schema["action"] = "run `nongxin db upgrade`"
     ok = database["status"] == "ok" and schema["status"] == "current"
+    warnings = _calendar_warnings() if ok else []
     body = {"status": "ok" if ok else "degraded", "version": __version__,
-            "core_api_version": CORE_API_VERSION, "database": database, "schema": schema}
+            "core_api_version": CORE_API_VERSION, "database": database, "schema": schema, "warnings": warnings}
     return body, 200 if ok else 503
+
+
+def _calendar_warnings() -> list[str]:
+    from nongxin.core.calendar import services as calendar
+
+    with runtime().sessions() as session:
+        problem = calendar.coverage_problem(runtime().calendar.get(session), runtime().clock.business_date())
+    return [problem] if problem else []

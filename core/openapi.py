@@ -13,7 +13,8 @@ body field naming an institution
 (``institution``, ``parent``)
 takes a JSON body                      400 (malformed, too deep, NaN), 413 (over 1 MiB),
                                        415 (not JSON), 422 (invalid fields)
-takes query parameters                 422 (invalid or unknown parameters)
+takes query parameters, or a path     422 (invalid or unknown parameters; a path date out of range)
+parameter with a format (a date)
 creates or renames something           409, added with ``@blp.alt_response(409, ...)`` in its view
 =====================================  ============================================================
 """
@@ -37,10 +38,11 @@ REFERENCES = frozenset({"institution", "parent"})
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
-def error_statuses(path: str, operation: dict[str, Any], body_fields: frozenset[str] = frozenset()
-                   ) -> list[HTTPStatus]:
+def error_statuses(path: str, operation: dict[str, Any], body_fields: frozenset[str] = frozenset(),
+                   path_parameters: list[Any] | tuple[Any, ...] = ()) -> list[HTTPStatus]:
     """The error statuses the edge can give for one operation (see the module's table);
-    ``body_fields`` are the names of its JSON body's top-level fields."""
+    ``body_fields`` are the names of its JSON body's top-level fields, ``path_parameters`` those
+    documented on the whole path rather than the operation."""
     statuses: list[HTTPStatus] = []
     if operation.get("security", None) != []:
         statuses += AUTHENTICATED
@@ -49,7 +51,9 @@ def error_statuses(path: str, operation: dict[str, Any], body_fields: frozenset[
         statuses += WITH_PATH_PARAMETER
     if "requestBody" in operation:
         statuses += WITH_BODY
-    if query:
+    formatted = any(isinstance(p, dict) and p.get("in") == "path" and p.get("schema", {}).get("format")
+                    for p in [*operation.get("parameters", []), *path_parameters])
+    if (query or formatted) and HTTPStatus.UNPROCESSABLE_ENTITY not in statuses:
         statuses += WITH_QUERY
     return statuses
 
@@ -68,12 +72,19 @@ class ErrorResponses(BasePlugin):
             schema = self.spec.to_dict()["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {})
         return frozenset(schema.get("properties", {})) if isinstance(schema, dict) else frozenset()
 
+    def path_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
+                    parameters: list[Any] | None = None, **kwargs: Any) -> None:
+        """apispec calls this just before ``operation_helper`` for the same path: keep the
+        path-level parameters (a route's ``parameters=``) for it."""
+        self._path_parameters = list(parameters or [])
+
     def operation_helper(self, path: str | None = None, operations: dict[str, Any] | None = None,
                          **kwargs: Any) -> None:
         for method, operation in (operations or {}).items():
             if method not in METHODS:
                 continue
             responses = operation.setdefault("responses", {})
-            for status in error_statuses(path or "", operation, self._body_fields(operation)):
+            for status in error_statuses(path or "", operation, self._body_fields(operation),
+                                         getattr(self, "_path_parameters", ())):
                 if status not in responses and str(int(status)) not in responses:
                     responses[str(int(status))] = status.name

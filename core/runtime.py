@@ -16,6 +16,7 @@ from nongxin.core.clock import Clock
 from nongxin.core.config import Settings
 
 if TYPE_CHECKING:
+    from nongxin.core.calendar.services import Calendars
     from nongxin.core.plugin_state.services import PluginDirectory
     from nongxin.core.plugins.host import PluginHost
     from nongxin.core.rulebook import RuleBooks
@@ -31,8 +32,8 @@ class Runtime:
     clock: Clock
     plugins: PluginDirectory
     rulebooks: RuleBooks
-    #: The working-day calendar (filled by the calendar package).
-    calendar: Any = None
+    #: The working-day calendar: ``runtime.calendar.get(session)`` (cached; one SELECT to check).
+    calendar: Calendars
 
     @property
     def host(self) -> PluginHost:
@@ -55,6 +56,7 @@ def bootstrap(settings: Settings, *, plugins: Sequence[Any] = (), discover: bool
     plugins (``discover``) and ``plugins`` given here (tests, a plugin author's own run), and build
     the rule books. Raises ConfigurationError for settings production must refuse."""
     from nongxin.core.audit.chain import session_factory
+    from nongxin.core.calendar.services import Calendars
     from nongxin.core.db import make_engine
     from nongxin.core.plugin_state.services import PluginDirectory
     from nongxin.core.plugins.breaker import Breakers
@@ -74,4 +76,4 @@ def bootstrap(settings: Settings, *, plugins: Sequence[Any] = (), discover: bool
         host.register(module, source="registered by the application")
     directory = PluginDirectory(host, clock)
     return Runtime(settings=settings, engine=engine, sessions=session_factory(engine, settings.keyring()),
-                   clock=clock, plugins=directory, rulebooks=RuleBooks(directory))
+                   clock=clock, plugins=directory, rulebooks=RuleBooks(directory), calendar=Calendars())

@@ -60,11 +60,12 @@ def test_nothing_but_the_clock_reads_the_system_date():
 
 def test_bootstrap_wires_everything_once_and_the_app_uses_a_ready_runtime(nongxin_settings):
     from nongxin.core.app import create_app
+    from nongxin.core.calendar.services import Calendars
     from nongxin.core.web import runtime
 
     clock = Clock().as_of(date(2026, 3, 2))
     rt = bootstrap(nongxin_settings, discover=False, clock=clock)
-    assert isinstance(rt, Runtime) and rt.clock is clock and rt.calendar is None
+    assert isinstance(rt, Runtime) and rt.clock is clock and isinstance(rt.calendar, Calendars)
     assert rt.plugins.clock is clock and rt.rulebooks.directory is rt.plugins and rt.host is rt.plugins.host
     app = create_app(runtime=rt)
     assert runtime(app) is rt

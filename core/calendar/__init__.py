@@ -1,0 +1,1 @@
+"""The working-day calendar: chinesecalendar's data, the province's overrides, deadlines in working days."""
