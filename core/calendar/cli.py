@@ -29,7 +29,7 @@ def calendar() -> None:
 def calendar_set(ctx: click.Context, day: datetime, kind: str, note: str) -> None:
     """Make DAY (YYYY-MM-DD) a working day or a holiday for the whole province."""
     from nongxin.core.calendar import services
-    from nongxin.core.cli import _console, _province_operator
+    from nongxin.core.clikit import console_of as _console, province_operator as _province_operator
     from nongxin.core.calendar.schemas import DaySet
     from nongxin.core.errors import invalid
 
@@ -50,7 +50,7 @@ def calendar_set(ctx: click.Context, day: datetime, kind: str, note: str) -> Non
 def calendar_clear(ctx: click.Context, day: datetime) -> None:
     """Remove DAY's override: the official data (or Monday to Friday) answers again."""
     from nongxin.core.calendar import services
-    from nongxin.core.cli import _console, _province_operator
+    from nongxin.core.clikit import console_of as _console, province_operator as _province_operator
 
     console = _console(ctx)
     with console.uow() as unit:
@@ -67,7 +67,7 @@ def calendar_clear(ctx: click.Context, day: datetime) -> None:
 def calendar_show(ctx: click.Context, year: int | None) -> None:
     """List a year's holidays and adjusted working days, and where each comes from."""
     from nongxin.core.calendar import services
-    from nongxin.core.cli import _console, _province_operator
+    from nongxin.core.clikit import console_of as _console, province_operator as _province_operator
 
     console = _console(ctx)
     with console.uow(write=False) as unit:

@@ -147,5 +147,18 @@ def authenticate(session: Session, plain: str, *, now: datetime | None = None) -
     user = token.user
     if not user.active:
         raise Unauthorized(f"user {user.username} is deactivated", code="user_inactive")
+    return principal_of(user)
+
+
+def principal_of(user: User) -> Principal:
+    """The caller the services see for ``user``: never the ORM row, so it outlives the session."""
     inst = user.institution
     return Principal(user.username, user.role, inst.id, inst.code, inst.path)
+
+
+def principal_named(session: Session, username: str) -> Principal:
+    """An active user by name, for commands run on behalf of a user (404 naming ``user`` otherwise)."""
+    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise NotFound(f"user {username} not found or inactive", fields={"user": ["not found"]})
+    return principal_of(user)
