@@ -158,10 +158,15 @@ def _name_mismatch(subject: BureauSubject, on_record: str, where: str) -> Valida
 
 
 def get_authorization(uow: UnitOfWork, principal: Principal, auth_id: int) -> BureauAuthorization:
+    auth = _visible_authorization(uow, principal, auth_id)
+    require(principal, Action.BUREAU_AUTHORIZATION_READ)
+    return auth
+
+
+def _visible_authorization(uow: UnitOfWork, principal: Principal, auth_id: int) -> BureauAuthorization:
     auth = uow.session.get(BureauAuthorization, auth_id)
     if auth is None or not _above(principal, auth.county_bank):
         raise NotFound(f"authorization {auth_id} not found")
-    require(principal, Action.BUREAU_AUTHORIZATION_READ)
     return auth
 
 
@@ -180,7 +185,7 @@ def list_authorizations(uow: UnitOfWork, principal: Principal, id_number: str | 
 
 
 def revoke_authorization(uow: UnitOfWork, principal: Principal, auth_id: int) -> BureauAuthorization:
-    auth = get_authorization(uow, principal, auth_id)
+    auth = _visible_authorization(uow, principal, auth_id)
     require(principal, Action.BUREAU_AUTHORIZATION_REVOKE)
     if auth.revoked_at is not None:
         raise ValidationFailed(f"authorization {auth_id} was already revoked", code="already_revoked",

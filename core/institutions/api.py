@@ -41,7 +41,7 @@ def create_institution(body: dict[str, Any]) -> Any:
 @blp.route("/<code>")
 @blp.response(200, InstitutionOut)
 def get_institution(code: str) -> Any:
-    return services.read(uow().session, principal(), code)
+    return services.visible_for(uow().session, principal(), code, Action.INSTITUTION_READ)
 
 
 @blp.route("/<code>", methods=["PATCH"])

@@ -29,16 +29,17 @@ def visible(session: Session, principal: Principal, code: str) -> Institution:
     return inst
 
 
-def read(session: Session, principal: Principal, code: str) -> Institution:
-    """One institution for a caller: 404 outside their subtree, then the role check."""
+def visible_for(session: Session, principal: Principal, code: str, action: Action) -> Institution:
+    """The institution a caller acts on: 404 outside their subtree, then 403 unless the
+    permission table lets their role perform ``action``."""
     inst = visible(session, principal, code)
-    require(principal, Action.INSTITUTION_READ)
+    require(principal, action)
     return inst
 
 
 def read_subtree(session: Session, principal: Principal) -> list[Institution]:
     """The caller's institution and everything below it."""
-    return subtree(session, read(session, principal, principal.institution_code))
+    return subtree(session, visible_for(session, principal, principal.institution_code, Action.INSTITUTION_READ))
 
 
 def root(session: Session) -> Institution | None:

@@ -32,8 +32,8 @@ class SettingsBody(StrictSchema):
     settings = fields.Dict(keys=column_text(PluginSwitch.plugin), required=True)
 
 
-def _where(code: str) -> Any:
-    return institutions.visible(uow().session, principal(), code)
+def _where(code: str, action: Action) -> Any:
+    return institutions.visible_for(uow().session, principal(), code, action)
 
 
 def _state_json(state: PluginState, *, show_settings: bool = True) -> dict[str, Any]:
@@ -64,10 +64,9 @@ def _plain(value: Any) -> Any:
 def list_plugins(args: dict[str, Any]) -> Any:
     """Every plugin: version, kind, hooks, state at the institution and where it comes from,
     circuit-breaker status; and the plugins that failed to load, with the reason."""
-    inst = _where(args["institution"])
+    inst = _where(args["institution"], Action.PLUGIN_LIST)
     directory = runtime().plugins
     host = directory.host
-    require(principal(), Action.PLUGIN_LIST)
     show = may(principal(), Action.PLUGIN_SETTINGS_READ)
     states = {s.plugin: s for s in directory.states(uow().session, inst)}
     plugins = []
