@@ -250,7 +250,7 @@ def world(nongxin_app: Any, nongxin_demo: Any) -> World:
                               institution_code=place)
             w.tokens[username], _ = users.issue_token(unit, username, days=1, max_days=settings.token_max_days)
         unit.commit()
-        for inst in institutions.subtree(unit.session, institutions.root(unit.session)):  # type: ignore[arg-type]
+        for inst in institutions.subtree(unit.session, institutions.root(unit.session)):
             w.paths[inst.code], w.names[inst.code] = inst.path, inst.name
     root = w.paths["SD"]
     w.callers["province.admin"] = Principal("province.admin", Role.PROVINCE_ADMIN, 0, "SD", root)
@@ -372,3 +372,73 @@ def test_the_walks_places_are_a_bank_its_branch_and_another_bank() -> None:
 
     levels = {code: level for code, _, level, _ in TREE}
     assert (levels["JNRCB"], levels["JNRCB-LX"], levels["LYRCB"]) == (Level.COUNTY, Level.BRANCH, Level.COUNTY)
+
+
+# -- the services refuse by themselves ----------------------------------------------------------
+# The API refuses some actions early in the view (403 before 422), and some actions have no
+# endpoint; deleting the service's own check must still fail a test. Each call acts on an object
+# of the caller's own county bank, so only the role decides.
+
+ServiceCall = Callable[[UnitOfWork, Principal, World], Any]
+
+
+def _import(unit: UnitOfWork, me: Principal, w: World) -> Any:
+    from nongxin.core.institutions.importer import import_csv
+
+    return import_csv(unit, me, f"code,name,level,parent\n{w.unique('IMP-')},导入网点,branch,JNRCB\n")
+
+
+def _rotate(unit: UnitOfWork, me: Principal, w: World) -> Any:
+    return users.rotate_token(unit, me, w.tokens[me.username], days=1, max_days=30)
+
+
+SERVICE_CALLS: Mapping[Action, ServiceCall] = {
+    Action.INSTITUTION_CREATE: lambda unit, me, w: institutions.create(
+        unit, me, code=w.unique("S-"), name="新网点", level=Level.BRANCH, parent_code="JNRCB"),
+    Action.INSTITUTION_IMPORT: _import,
+    Action.INSTITUTION_RENAME: lambda unit, me, w: institutions.rename(unit, me, "JNRCB-ZQ", "章丘支行"),
+    Action.INSTITUTION_MOVE: lambda unit, me, w: institutions.move(unit, me, "JNRCB-ZQ-G01", "JNRCB-ZQ"),
+    Action.USER_CREATE: lambda unit, me, w: users.create_user(
+        unit, me, username=w.unique("svc.user"), display_name="x", role=Role.REVIEWER, institution_code="JNRCB"),
+    Action.USER_CREATE_PROVINCE_ADMIN: lambda unit, me, w: users.create_user(
+        unit, me, username=w.unique("svc.pa"), display_name="x", role=Role.PROVINCE_ADMIN, institution_code="JNRCB"),
+    Action.USER_ACTIVATE: lambda unit, me, w: users.set_active(unit, me, TARGETS[OWN], True),
+    Action.TOKEN_ISSUE_OTHERS: lambda unit, me, w: users.issue_token_for(unit, me, TARGETS[OWN], days=1, max_days=30),
+    Action.TOKEN_ISSUE_SELF: _rotate,
+    Action.TOKEN_REVOKE: lambda unit, me, w: users.revoke_token(unit, w.tokens[TARGETS[OWN]], principal=me),
+}
+
+
+@pytest.mark.parametrize("action", list(SERVICE_CALLS), ids=lambda a: a.value)
+def test_the_service_itself_refuses_every_role_the_table_does_not_name(
+        world: World, action: Action, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nongxin.core.errors import NongxinError, ValidationFailed
+
+    recording = Recording(PERMISSIONS)
+    monkeypatch.setattr(permissions, "PERMISSIONS", recording)
+    callers = ["province.admin", *(f"county.{r.value}" for r in Role if r is not Role.PROVINCE_ADMIN)]
+    wrong = []
+    for username in callers:
+        with UnitOfWork(world.app.extensions["nongxin"].sessions) as unit:
+            me = users.authenticate(unit.session, world.tokens[username])
+            recording.seen.clear()
+            try:
+                SERVICE_CALLS[action](unit, me, world)
+                refused: NongxinError | None = None
+            except (permissions.Forbidden, ValidationFailed) as exc:
+                refused = exc
+            finally:
+                unit.rollback()
+        allowed = me.role in PERMISSIONS[action]
+        if allowed == (refused is not None):
+            wrong.append(f"{username}: {'refused: ' + str(refused) if refused else 'allowed'}")
+        elif refused is None and action not in recording.seen:
+            wrong.append(f"{username}: allowed without looking {action.value} up")
+    assert not wrong, f"{action.value}, table says {sorted(r.value for r in PERMISSIONS[action])}: {wrong}"
+
+
+def test_identity_numbers_in_full_only_for_credit_staff(world: World) -> None:
+    from nongxin.core.bureau.services import shows_full_id
+
+    for username, caller in world.callers.items():
+        assert shows_full_id(caller) is (caller.role in PERMISSIONS[Action.BUREAU_FULL_ID]), username
