@@ -245,7 +245,9 @@ def world(nongxin_app: Any, nongxin_demo: Any) -> World:
         people = [("county." + r.value, r, "JNRCB") for r in Role if r is not Role.PROVINCE_ADMIN]
         people += [("branch." + r.value, r, "JNRCB-LX") for r in Role if r is not Role.PROVINCE_ADMIN]
         people += [(TARGETS[s], Role.REVIEWER, PLACE[s]) for s in (OWN, BRANCH, OTHER)]
-        for username, role, place in people:
+        # a province admin filed at another county bank sees only that bank: the one caller who may
+        # revoke tokens and still has objects out of sight
+        for username, role, place in [*people, ("linyi.pa", Role.PROVINCE_ADMIN, "LYRCB")]:
             users.create_user(unit, None, username=username, display_name=username, role=role,
                               institution_code=place)
             w.tokens[username], _ = users.issue_token(unit, username, days=1, max_days=settings.token_max_days)
@@ -442,3 +444,62 @@ def test_identity_numbers_in_full_only_for_credit_staff(world: World) -> None:
 
     for username, caller in world.callers.items():
         assert shows_full_id(caller) is (caller.role in PERMISSIONS[Action.BUREAU_FULL_ID]), username
+
+
+# -- the services hide another county bank's objects by themselves ----------------------------
+# Views look some objects up before calling the service (PATCH /api/institutions/CODE does);
+# the service's own scope check must hold without them. Each call is made by a role that may,
+# on an object of another county bank (LYRCB): the answer is 404, never a change.
+
+CROSS_BANK_CALLS: Mapping[str, tuple[str, ServiceCall]] = {
+    "institution.create under another bank": ("jinan.admin", lambda unit, me, w: institutions.create(
+        unit, me, code=w.unique("X-"), name="越界", level=Level.BRANCH, parent_code="LYRCB")),
+    "institution.rename another bank's": ("jinan.admin", lambda unit, me, w: institutions.rename(
+        unit, me, "LYRCB-LS", "兰山支行")),
+    "institution.move another bank's node": ("jinan.admin", lambda unit, me, w: institutions.move(
+        unit, me, "LYRCB-LS-G01", "JNRCB-LX")),
+    "institution.move under another bank": ("jinan.admin", lambda unit, me, w: institutions.move(
+        unit, me, "JNRCB-ZQ-G01", "LYRCB-LS")),
+    "user.create at another bank": ("jinan.admin", lambda unit, me, w: users.create_user(
+        unit, me, username=w.unique("x.user"), display_name="x", role=Role.REVIEWER, institution_code="LYRCB")),
+    "user.activate another bank's": ("jinan.admin", lambda unit, me, w: users.set_active(
+        unit, me, TARGETS[OTHER], False)),
+    "token.issue_others for another bank's": ("jinan.admin", lambda unit, me, w: users.issue_token_for(
+        unit, me, TARGETS[OTHER], days=1, max_days=30)),
+    "token.revoke another bank's": ("linyi.pa", lambda unit, me, w: users.revoke_token(
+        unit, w.tokens[TARGETS[OWN]], principal=me)),
+}
+
+
+@pytest.mark.parametrize("case", list(CROSS_BANK_CALLS))
+def test_the_service_itself_hides_another_banks_objects(world: World, case: str) -> None:
+    from nongxin.core.errors import NotFound
+
+    username, call = CROSS_BANK_CALLS[case]
+    with UnitOfWork(world.app.extensions["nongxin"].sessions) as unit:
+        me = users.authenticate(unit.session, world.tokens[username])
+        with pytest.raises(NotFound):
+            call(unit, me, world)
+        unit.rollback()
+
+
+def test_rotating_needs_the_callers_own_token(world: World) -> None:
+    """The service, not only the view, refuses to rotate a token presented for someone else."""
+    from nongxin.core.errors import Unauthorized
+
+    with UnitOfWork(world.app.extensions["nongxin"].sessions) as unit:
+        me = users.authenticate(unit.session, world.tokens["jinan.admin"])
+        with pytest.raises(Unauthorized):
+            users.rotate_token(unit, me, world.tokens[TARGETS[OWN]], days=1, max_days=30)
+        unit.rollback()
+
+
+def test_bureau_lists_hold_only_the_callers_county_bank(world: World) -> None:
+    client = world.app.test_client()
+    for username in ("county.reviewer", "branch.customer_manager", "jinan.admin"):
+        headers = {"Authorization": f"Bearer {world.tokens[username]}"}
+        listed = client.get("/api/bureau/authorizations", headers=headers).get_json()
+        assert listed and {a["county_bank"] for a in listed} == {"JNRCB"}, username
+    headers = {"Authorization": f"Bearer {world.tokens['province.admin']}"}
+    listed = client.get("/api/bureau/authorizations", headers=headers).get_json()
+    assert {a["county_bank"] for a in listed} == {"JNRCB", "LYRCB"}
