@@ -1,11 +1,9 @@
-"""Who is calling: the principal every service receives, and the checks made against it."""
+"""Who is calling: the principal every service receives, and its scope check (roles: ``permissions``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
-
-from nongxin.core.errors import Forbidden, NotFound
+from nongxin.core.errors import NotFound
 from nongxin.core.institutions.models import Institution, Role
 
 
@@ -21,12 +19,6 @@ class Principal:
 
     def can_see(self, institution: Institution) -> bool:
         return institution.path.startswith(self.institution_path)
-
-    def require_role(self, roles: Iterable[Role], doing: str) -> None:
-        allowed = frozenset(roles)
-        if self.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
-            raise Forbidden(f"role {self.role.value} may not {doing}; needs one of: {names}")
 
     def require_visible(self, institution: Institution, what: str = "institution") -> None:
         # 404, not 403: a county bank must not learn that another bank's object exists.

@@ -8,26 +8,32 @@ being told they may not (403). Put these decorators between ``@blp.route`` and `
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from flask import g, request
 
 from nongxin.core.errors import UnsupportedMediaType
-from nongxin.core.institutions.models import Role
+from nongxin.core.permissions import Action, may, require
 
 View = Callable[..., Any]
 
 
-def role_required(roles: Iterable[Role], doing: str) -> Callable[[View], View]:
-    """403 naming the roles that may, before the body is looked at."""
-    allowed = frozenset(roles)
+def permission_required(*actions: Action) -> Callable[[View], View]:
+    """403 naming the action and the roles that may (``permissions.PERMISSIONS``), before the body
+    is looked at, when the caller may perform none of ``actions`` (a PATCH that renames or moves
+    names both). An early refusal only: the service checks the action it performs as well."""
+    if not actions:
+        raise TypeError("permission_required needs at least one action")
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            g.principal.require_role(allowed, doing)
+            me = g.principal
+            if not any(may(me, action) for action in actions):
+                require(me, actions[0])
             return view(*args, **kwargs)
 
+        wrapper.permission_actions = actions  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 from nongxin.core.errors import field_error
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
+from nongxin.core.permissions import Action, require
 from nongxin.core.schemas import Day, OutSchema, StrictSchema, Text, column_text
 from nongxin.core.web import principal, runtime, uow
 from nongxin.sdk.facts import SCHEMAS
@@ -80,7 +81,7 @@ class CheckBody(StrictSchema):
 def rules_in_force(args: dict[str, Any]) -> Any:
     """The rules of a stage in force at an institution on a day (province, city and county rules),
     and whether the rule book is usable: a failing or broken rule pack makes it unusable."""
-    inst = institutions.visible(uow().session, principal(), args["institution"])
+    inst = institutions.visible_for(uow().session, principal(), args["institution"], Action.RULES_READ)
     book = runtime().rulebooks.get(uow().session, inst, args["stage"], args["on"])
     return {
         "institution": inst.code, "stage": book.stage, "on": book.on, "usable": book.usable,
@@ -96,6 +97,7 @@ def rules_in_force(args: dict[str, Any]) -> Any:
 @blp.response(200, CheckOut)
 def check(body: dict[str, Any]) -> Any:
     """Check one expression against a stage's fields; 422 shows the rule code, line, column and caret."""
+    require(principal(), Action.RULES_CHECK)
     try:
         check_expression(body["expression"], SCHEMAS[body["stage"]], code=body["code"])
     except RuleError as exc:
@@ -108,4 +110,5 @@ def check(body: dict[str, Any]) -> Any:
 @blp.response(200, FieldOut(many=True))
 def stage_fields(args: dict[str, Any]) -> Any:
     """The fields a rule of this stage may read, with type and Chinese label."""
+    require(principal(), Action.RULES_CHECK)
     return [{"name": f.name, "type": f.type.value, "label": f.label} for f in SCHEMAS[args["stage"]].values()]

@@ -15,7 +15,7 @@ import dataclasses
 import enum
 import typing
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
@@ -208,6 +208,10 @@ class BureauSubject:
         )
 
 
+#: China Standard Time (UTC+8 all year since 1991): consent days are the subject's days.
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
 class Refusal(str, enum.Enum):
     """Why an authorization does not cover a query (the value is the error code the core answers)."""
 
@@ -222,10 +226,11 @@ class Refusal(str, enum.Enum):
 class AuthorizationRef:
     """The subject's signed consent (授权书) a query relies on; the core archives the document.
 
-    Consent covers whole days in China Standard Time: from the day it was signed through the day it
-    expires, both included, as the letter reads ("valid until 2027-11-23"). Revocation takes effect
-    at once. :meth:`refusal` is the one consent check: the core runs it before every query, and a
-    provider may run it again on the ref it receives.
+    Consent runs from the moment it was given (``signed_at``, when known; else the start of
+    ``signed_on``) through the whole of the day it expires, in China Standard Time, as the letter
+    reads ("valid until 2027-11-23"). Revocation takes effect at once. :meth:`refusal` is the one
+    consent check: the core runs it before every query, and a provider may run it again on the ref
+    it receives.
     """
 
     authorization_id: str
@@ -235,26 +240,35 @@ class AuthorizationRef:
     expires_on: date
     document_ref: str = ""  # where the scanned consent is archived, e.g. a content hash
     revoked: bool = False
+    signed_at: datetime | None = None  # the moment consent was given, aware; None: only the day is known
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "purposes", tuple(_purpose(p) for p in self.purposes))
 
-    def refusal(self, subject: BureauSubject, purpose: Purpose, on: date) -> Refusal | None:
-        """None when this consent allows querying ``subject`` for ``purpose`` on day ``on``; else why not."""
+    def refusal(self, subject: BureauSubject, purpose: Purpose, on: date | datetime) -> Refusal | None:
+        """None when this consent allows querying ``subject`` for ``purpose`` at ``on`` (an aware
+        moment, or a day: then any moment of it); else why not."""
+        if isinstance(on, datetime):
+            if on.tzinfo is None:
+                raise WrongValueType("refusal needs an aware datetime (or a date)")
+            moment: datetime | None = on
+            day = on.astimezone(CHINA).date()
+        else:
+            moment, day = None, on
         if normalize(self.id_number) != subject.id_number:
             return Refusal.OTHER_SUBJECT
         if _purpose(purpose) not in self.purposes:
             return Refusal.PURPOSE_NOT_COVERED
         if self.revoked:
             return Refusal.REVOKED
-        if on < self.signed_on:
+        if day < self.signed_on or (moment is not None and self.signed_at is not None and moment < self.signed_at):
             return Refusal.NOT_YET_VALID
-        if on > self.expires_on:
+        if day > self.expires_on:
             return Refusal.EXPIRED
         return None
 
-    def covers(self, subject: BureauSubject, purpose: Purpose, on: date) -> bool:
-        """Whether this consent allows querying ``subject`` for ``purpose`` on day ``on``."""
+    def covers(self, subject: BureauSubject, purpose: Purpose, on: date | datetime) -> bool:
+        """Whether this consent allows querying ``subject`` for ``purpose`` at ``on`` (see :meth:`refusal`)."""
         return self.refusal(subject, purpose, on) is None
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from nongxin.core.audit.models import AuditEntry
-from nongxin.core.audit.services import verify
-from nongxin.core.institutions.models import ADMINS, Institution
+from nongxin.core.audit.services import entries, verify_for
+
 from nongxin.core.schemas import OutSchema, StrictSchema, Timestamp, column_text
 from nongxin.core.web import principal, uow
 
@@ -44,21 +43,12 @@ class AuditQuery(StrictSchema):
 @blp.response(200, AuditOut(many=True))
 def list_entries(args: dict[str, Any]) -> Any:
     """Newest first; entries about institutions in the caller's subtree (admins only)."""
-    me = principal()
-    me.require_role(ADMINS, "read the audit trail")
-    codes = sa.select(Institution.code).where(Institution.path.startswith(me.institution_path))
-    stmt = sa.select(AuditEntry).where(AuditEntry.institution_code.in_(codes))
-    if "action" in args:
-        stmt = stmt.where(AuditEntry.action == args["action"])
-    return uow().session.execute(stmt.order_by(AuditEntry.id.desc()).limit(min(args["limit"], 1000))).scalars().all()
+    return entries(uow().session, principal(), limit=args["limit"], action=args.get("action"))
 
 
 @blp.route("/verify")
 @blp.response(200, VerifyOut)
 def verify_chain() -> Any:
     """Walk the hash chain (province admins only: it reads every entry)."""
-    from nongxin.core.institutions.models import Role
-
-    principal().require_role([Role.PROVINCE_ADMIN], "verify the audit chain")
-    problems = verify(uow().session)
+    problems = verify_for(uow().session, principal())
     return {"ok": not problems, "problems": [p.message for p in problems]}

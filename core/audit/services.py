@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nongxin.core.audit import chain
 from nongxin.core.audit.chain import GENESIS, Anchor, Chain, Problem
 from nongxin.core.audit.models import AuditEntry
+from nongxin.core.auth import Principal
 from nongxin.core.db import utcnow
 
-__all__ = ["AUDIT_CHAIN", "GENESIS", "Anchor", "Problem", "chains", "head", "record", "verify"]
+__all__ = ["AUDIT_CHAIN", "GENESIS", "Anchor", "Problem", "chains", "entries", "head", "record", "verify",
+           "verify_for"]
 
 AUDIT_CHAIN = Chain(
     "audit_log", AuditEntry, lock_id=0x6E78_0001,
@@ -60,3 +63,25 @@ def chains() -> dict[str, Chain]:
     from nongxin.core.bureau.models import QUERY_LOG_CHAIN
 
     return {AUDIT_CHAIN.name: AUDIT_CHAIN, QUERY_LOG_CHAIN.name: QUERY_LOG_CHAIN}
+
+
+def entries(session: Session, principal: Principal, *, limit: int = 100,
+            action: str | None = None) -> list[AuditEntry]:
+    """Newest first; entries about institutions in the caller's subtree (admins only)."""
+    from nongxin.core.institutions.models import Institution
+    from nongxin.core.permissions import Action, require
+
+    require(principal, Action.AUDIT_READ)
+    codes = sa.select(Institution.code).where(Institution.path.startswith(principal.institution_path))
+    stmt = sa.select(AuditEntry).where(AuditEntry.institution_code.in_(codes))
+    if action is not None:
+        stmt = stmt.where(AuditEntry.action == action)
+    return list(session.execute(stmt.order_by(AuditEntry.id.desc()).limit(min(limit, 1000))).scalars())
+
+
+def verify_for(session: Session, principal: Principal) -> list[Problem]:
+    """``verify`` for a caller: it reads every entry, so province admins only."""
+    from nongxin.core.permissions import Action, require
+
+    require(principal, Action.AUDIT_VERIFY)
+    return verify(session)

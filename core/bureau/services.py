@@ -28,7 +28,8 @@ from nongxin.core.credit.models import OPEN_STATUSES, Loan
 from nongxin.core.db import UnitOfWork, as_utc, utcnow
 from nongxin.core.errors import Forbidden, NotFound, ValidationFailed, field_error, invalid
 from nongxin.core.institutions import services as institutions
-from nongxin.core.institutions.models import Institution, Role
+from nongxin.core.institutions.models import Institution
+from nongxin.core.permissions import Action, may, require
 from nongxin.core.plugin_state.services import PluginDirectory
 from nongxin.sdk.bureau import (
     AuthorizationRef, BureauReport, BureauSubject, BureauSummary, Purpose, Refusal, report_from_dict,
@@ -38,10 +39,6 @@ from nongxin.sdk.identity import IdentityKind, InvalidIdentity, mask_identity, v
 
 log = logging.getLogger("nongxin.bureau")
 
-#: Roles that work with credit reports; they see identity numbers in full.
-BUREAU_ROLES = (Role.CUSTOMER_MANAGER, Role.REVIEWER, Role.APPROVER, Role.POST_LOAN_CHECKER)
-#: Roles that may read the query log (auditors see masked numbers).
-LOG_READERS = BUREAU_ROLES + (Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN)
 CHANNELS = ("paper", "electronic")
 FOR_KINDS = ("application", "loan")
 
@@ -98,7 +95,7 @@ def record_authorization(
 ) -> BureauAuthorization:
     """``today`` is the business date (for the identity number's birth-date check)."""
     parsed = parse_subject(subject, today)
-    principal.require_role(BUREAU_ROLES, "record credit-bureau authorizations")
+    require(principal, Action.BUREAU_AUTHORIZE)
     if not purposes:
         raise invalid("purposes", "name at least one purpose code")
     codes = sorted({parse_purpose(p).value for p in purposes})
@@ -162,7 +159,12 @@ def _name_mismatch(subject: BureauSubject, on_record: str, where: str) -> Valida
 
 
 def get_authorization(uow: UnitOfWork, principal: Principal, auth_id: int) -> BureauAuthorization:
-    principal.require_role(LOG_READERS, "read credit-bureau authorizations")
+    auth = _visible_authorization(uow, principal, auth_id)
+    require(principal, Action.BUREAU_AUTHORIZATION_READ)
+    return auth
+
+
+def _visible_authorization(uow: UnitOfWork, principal: Principal, auth_id: int) -> BureauAuthorization:
     auth = uow.session.get(BureauAuthorization, auth_id)
     if auth is None or not _above(principal, auth.county_bank):
         raise NotFound(f"authorization {auth_id} not found")
@@ -175,7 +177,7 @@ def _above(principal: Principal, bank: Institution) -> bool:
 
 
 def list_authorizations(uow: UnitOfWork, principal: Principal, id_number: str | None = None) -> list[BureauAuthorization]:
-    principal.require_role(LOG_READERS, "read credit-bureau authorizations")
+    require(principal, Action.BUREAU_AUTHORIZATION_READ)
     banks = _banks_for(uow, principal)
     stmt = sa.select(BureauAuthorization).where(BureauAuthorization.county_bank_id.in_([b.id for b in banks]))
     if id_number:
@@ -184,8 +186,8 @@ def list_authorizations(uow: UnitOfWork, principal: Principal, id_number: str | 
 
 
 def revoke_authorization(uow: UnitOfWork, principal: Principal, auth_id: int) -> BureauAuthorization:
-    auth = get_authorization(uow, principal, auth_id)
-    principal.require_role(BUREAU_ROLES + (Role.COUNTY_ADMIN,), "revoke credit-bureau authorizations")
+    auth = _visible_authorization(uow, principal, auth_id)
+    require(principal, Action.BUREAU_AUTHORIZATION_REVOKE)
     if auth.revoked_at is not None:
         raise ValidationFailed(f"authorization {auth_id} was already revoked", code="already_revoked",
                                fields={"authorization": ["already revoked"]})
@@ -215,7 +217,7 @@ def authorization_ref(row: BureauAuthorization) -> AuthorizationRef:
         str(row.id), row.id_number, tuple(Purpose(p) for p in row.purposes),
         as_utc(row.granted_at).astimezone(CHINA).date(),
         (as_utc(row.expires_at) - timedelta(microseconds=1)).astimezone(CHINA).date(),
-        row.evidence_sha256, revoked=row.revoked_at is not None)
+        row.evidence_sha256, revoked=row.revoked_at is not None, signed_at=as_utc(row.granted_at))
 
 
 #: When several authorizations cover the purpose but none is live, the most telling reason wins.
@@ -226,8 +228,8 @@ def _live_authorization(uow: UnitOfWork, bank: Institution, subject: BureauSubje
     rows = list(uow.session.execute(sa.select(BureauAuthorization).where(
         BureauAuthorization.county_bank_id == bank.id,
         BureauAuthorization.id_number == subject.id_number)).scalars())
-    today = utcnow().astimezone(CHINA).date()
-    answers = [(row, authorization_ref(row).refusal(subject, purpose, today)) for row in rows]
+    now = utcnow()
+    answers = [(row, authorization_ref(row).refusal(subject, purpose, now)) for row in rows]
     live = [row for row, refusal in answers if refusal is None]
     if live:
         named = [a for a in live if same_name(a.subject_name, subject.name)]
@@ -273,7 +275,7 @@ def query(
         raise invalid("for.kind", f"{for_kind!r} is not one of {', '.join(FOR_KINDS)}")
     if not for_ref.strip():
         raise invalid("for.ref", "name the application or loan the report is for")
-    principal.require_role(BUREAU_ROLES, "query the credit bureau")
+    require(principal, Action.BUREAU_QUERY)
     bank = county_bank(uow, principal)
     try:
         authorization = _admit(uow, bank, parsed, reason, for_kind, for_ref)
@@ -361,15 +363,15 @@ def _fetch(uow: UnitOfWork, directory: PluginDirectory, bank: Institution,
 
 # -- the log ---------------------------------------------------------------------------------
 
-def _log_query(uow: UnitOfWork, principal: Principal, *, county_bank_code: str | None = None,
+def _log_query(uow: UnitOfWork, principal: Principal, action: Action, *, county_bank_code: str | None = None,
                id_number: str | None = None, purpose: str | None = None, since: date | None = None,
                until: date | None = None) -> Any:
-    principal.require_role(LOG_READERS, "read the credit-bureau query log")
     codes = [b.code for b in _banks_for(uow, principal)]
     if county_bank_code is not None:
         if county_bank_code not in codes:
             raise NotFound(f"institution {county_bank_code} not found")
         codes = [county_bank_code]
+    require(principal, action)
     stmt = sa.select(BureauQueryLog).where(BureauQueryLog.county_bank_code.in_(codes))
     if id_number:
         stmt = stmt.where(BureauQueryLog.id_number == id_number.strip().upper())
@@ -383,14 +385,14 @@ def _log_query(uow: UnitOfWork, principal: Principal, *, county_bank_code: str |
 
 
 def list_log(uow: UnitOfWork, principal: Principal, *, limit: int = 200, **filters: Any) -> list[BureauQueryLog]:
-    stmt = _log_query(uow, principal, **filters)
+    stmt = _log_query(uow, principal, Action.BUREAU_LOG_READ, **filters)
     return list(uow.session.execute(stmt.order_by(BureauQueryLog.id.desc()).limit(limit)).scalars())
 
 
 def count_queries(uow: UnitOfWork, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
     """How many times each subject was queried per purpose (and how) in the period: the question
     a subject's complaint or a regulator's inspection asks."""
-    inner = _log_query(uow, principal, **filters).subquery()
+    inner = _log_query(uow, principal, Action.BUREAU_LOG_COUNT, **filters).subquery()
     stmt = (sa.select(inner.c.id_number, inner.c.purpose, inner.c.outcome, sa.func.count().label("n"))
             .group_by(inner.c.id_number, inner.c.purpose, inner.c.outcome)
             .order_by(inner.c.id_number, inner.c.purpose, inner.c.outcome))
@@ -402,7 +404,7 @@ def _day_start(day: date) -> datetime:
 
 
 def shows_full_id(principal: Principal) -> bool:
-    return principal.role in BUREAU_ROLES
+    return may(principal, Action.BUREAU_FULL_ID)
 
 
 def evidence_digest(content: bytes) -> str:

@@ -12,7 +12,8 @@ from nongxin.core.calendar import services
 from nongxin.core.calendar.domain import DayKind
 from nongxin.core.calendar.schemas import DaySet, DayOut, WorkdaysOut, WorkdaysQuery, YearOut, YearQuery
 from nongxin.core.errors import ValidationFailed
-from nongxin.core.guards import role_required
+from nongxin.core.guards import permission_required
+from nongxin.core.permissions import Action
 from nongxin.core.schemas import Day
 from nongxin.core.web import principal, runtime, uow
 
@@ -46,7 +47,7 @@ def list_days(query: dict[str, Any]) -> Any:
 
 
 @blp.route("/days/<day>", methods=["PUT"], parameters=DAY_PARAMETER)
-@role_required(services.EDITORS, "change the working-day calendar")
+@permission_required(Action.CALENDAR_CHANGE)
 @blp.arguments(DaySet)
 @blp.response(200, DayOut)
 def set_day(body: dict[str, Any], day: str) -> Any:
@@ -58,7 +59,7 @@ def set_day(body: dict[str, Any], day: str) -> Any:
 
 
 @blp.route("/days/<day>", methods=["DELETE"], parameters=DAY_PARAMETER)
-@role_required(services.EDITORS, "change the working-day calendar")
+@permission_required(Action.CALENDAR_CHANGE)
 @blp.response(204)
 def clear_day(day: str) -> Any:
     """Remove a day's override; the official data (or Monday to Friday) answers again."""
@@ -74,5 +75,5 @@ def clear_day(day: str) -> Any:
 def add_workdays(query: dict[str, Any]) -> Any:
     """The day ``add`` working days after ``start`` (before it when negative), and whether any day
     counted was estimated (no official data and no override: Monday to Friday assumed)."""
-    deadline = runtime().calendar.get(uow().session).add_workdays(query["start"], query["add"])
+    deadline = services.add_workdays(uow(), principal(), runtime().calendar, query["start"], query["add"])
     return {"start": query["start"], "add": query["add"], "day": deadline.day, "estimated": deadline.estimated}

@@ -23,17 +23,15 @@ from sqlalchemy.orm import Session
 
 from nongxin.core.audit.services import record
 from nongxin.core.auth import Principal
-from nongxin.core.calendar.domain import DayKind, OfficialCalendar, Source, WorkingCalendar, coverage_problem
+from nongxin.core.calendar.domain import DayKind, Deadline, OfficialCalendar, Source, WorkingCalendar, coverage_problem
 from nongxin.core.calendar.models import CalendarOverride, CalendarVersion
 from nongxin.core.db import UnitOfWork, as_utc, utcnow
 from nongxin.core.errors import NotFound
-from nongxin.core.institutions.models import Role
+from nongxin.core.permissions import Action, require
 
-__all__ = ["EDITORS", "Calendars", "DayEntry", "YearListing", "clear_day", "coverage_problem", "list_days",
+__all__ = ["Calendars", "add_workdays", "DayEntry", "YearListing", "clear_day", "coverage_problem", "list_days",
            "set_day"]
 
-#: Who may change the calendar.
-EDITORS = (Role.PROVINCE_ADMIN,)
 # -- reading ----------------------------------------------------------------------------------
 
 def _token(session: Session) -> str | None:
@@ -91,8 +89,16 @@ class YearListing:
     days: list[DayEntry]
 
 
+def add_workdays(uow: UnitOfWork, principal: Principal, calendars: Calendars, start: date, add: int) -> Deadline:
+    """The day ``add`` working days after ``start`` (before it when negative), marked estimated
+    when a day counted had neither official data nor an override."""
+    require(principal, Action.CALENDAR_READ)
+    return calendars.get(uow.session).add_workdays(start, add)
+
+
 def list_days(uow: UnitOfWork, principal: Principal, year: int) -> YearListing:
     """The overrides of ``year`` and the package's holidays and adjusted working days, by date."""
+    require(principal, Action.CALENDAR_READ)
     official = OfficialCalendar.from_package()
     rows = uow.session.execute(sa.select(CalendarOverride).where(
         CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))).scalars()
@@ -142,7 +148,7 @@ def _audit(row: CalendarOverride | None) -> dict[str, str] | None:
 
 def set_day(uow: UnitOfWork, principal: Principal, day: date, kind: DayKind, note: str = "") -> DayEntry:
     """Make ``day`` a working day or a holiday for the whole province, whatever the package says."""
-    principal.require_role(EDITORS, "change the working-day calendar")
+    require(principal, Action.CALENDAR_CHANGE)
     _bump(uow.session)
     row = _row(uow.session, day)
     before = _audit(row)
@@ -163,7 +169,7 @@ def set_day(uow: UnitOfWork, principal: Principal, day: date, kind: DayKind, not
 
 def clear_day(uow: UnitOfWork, principal: Principal, day: date) -> None:
     """Remove the override of ``day``: the package's data (or the weekday rule) answers again."""
-    principal.require_role(EDITORS, "change the working-day calendar")
+    require(principal, Action.CALENDAR_CHANGE)
     _bump(uow.session)  # first: a concurrent clear of the same day waits, then finds nothing (404)
     row = _row(uow.session, day)
     if row is None:

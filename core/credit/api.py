@@ -9,6 +9,7 @@ from marshmallow import fields
 
 from nongxin.core.credit.products import offered
 from nongxin.core.institutions import services as institutions
+from nongxin.core.permissions import Action
 from nongxin.core.plugin_state.api import InstitutionArg
 from nongxin.core.schemas import OutSchema
 from nongxin.core.web import principal, runtime, uow
@@ -51,7 +52,7 @@ class ProductsOut(OutSchema):
 @blp.response(200, ProductsOut)
 def list_products(args: dict[str, Any]) -> Any:
     """Products of the plugins enabled at the institution; failing plugins are listed apart."""
-    inst = institutions.visible(uow().session, principal(), args["institution"])
+    inst = institutions.visible_for(uow().session, principal(), args["institution"], Action.PRODUCT_LIST)
     products, failures = offered(uow().session, runtime().plugins, inst)
     return {
         "institution": inst.code,

@@ -8,8 +8,9 @@ from flask_smorest import Blueprint
 
 from nongxin.core.institutions import services
 from nongxin.core.errors import ValidationFailed
-from nongxin.core.guards import role_required
-from nongxin.core.institutions.models import ADMINS, Level
+from nongxin.core.guards import permission_required
+from nongxin.core.institutions.models import Level
+from nongxin.core.permissions import Action
 from nongxin.core.institutions.schemas import InstitutionCreate, InstitutionOut, InstitutionPatch
 from nongxin.core.web import principal, uow
 
@@ -21,13 +22,11 @@ blp = Blueprint("institutions", __name__, url_prefix="/api/institutions",
 @blp.response(200, InstitutionOut(many=True))
 def list_institutions() -> Any:
     """The caller's institution and everything below it."""
-    me = principal()
-    top = services.visible(uow().session, me, me.institution_code)
-    return services.subtree(uow().session, top)
+    return services.read_subtree(uow().session, principal())
 
 
 @blp.route("", methods=["POST"])
-@role_required(ADMINS, "create institutions")
+@permission_required(Action.INSTITUTION_CREATE)
 @blp.arguments(InstitutionCreate)
 @blp.response(201, InstitutionOut)
 def create_institution(body: dict[str, Any]) -> Any:
@@ -42,11 +41,11 @@ def create_institution(body: dict[str, Any]) -> Any:
 @blp.route("/<code>")
 @blp.response(200, InstitutionOut)
 def get_institution(code: str) -> Any:
-    return services.visible(uow().session, principal(), code)
+    return services.visible_for(uow().session, principal(), code, Action.INSTITUTION_READ)
 
 
 @blp.route("/<code>", methods=["PATCH"])
-@role_required(ADMINS, "rename or move institutions")
+@permission_required(Action.INSTITUTION_RENAME, Action.INSTITUTION_MOVE)
 @blp.arguments(InstitutionPatch)
 @blp.response(200, InstitutionOut)
 def update_institution(body: dict[str, Any], code: str) -> Any:

@@ -85,14 +85,13 @@ def tokens() -> None:
 @click.pass_context
 def tokens_issue(ctx: click.Context, username: str, days: int | None) -> None:
     """Issue an API token for USERNAME and print it once."""
-    from nongxin.core.institutions.users import issue_token
+    from nongxin.core.institutions.users import issue_token_for
 
     console = console_of(ctx)
     with console.uow() as unit:
-        plain, token = issue_token(unit, username,
-                                   days=console.settings.token_days if days is None else days,
-                                   max_days=console.settings.token_max_days,
-                                   actor=province_operator(unit).username)
+        plain, token = issue_token_for(unit, province_operator(unit), username,
+                                       days=console.settings.token_days if days is None else days,
+                                       max_days=console.settings.token_max_days)
         unit.commit()
     click.echo(plain)
     click.echo(f"(prefix {token.prefix}, expires {token.expires_at:%Y-%m-%d}; it is not stored and "
@@ -107,7 +106,7 @@ def tokens_revoke(ctx: click.Context, token_or_prefix: str) -> None:
     from nongxin.core.institutions.users import revoke_token
 
     with console_of(ctx).uow() as unit:
-        token = revoke_token(unit, token_or_prefix, actor=province_operator(unit).username)
+        token = revoke_token(unit, token_or_prefix, principal=province_operator(unit))
         owner = token.user.username
         unit.commit()
     click.echo(f"revoked token {token.prefix} of {owner}")

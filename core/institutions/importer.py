@@ -11,6 +11,7 @@ from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import NongxinError, ValidationFailed
 from nongxin.core.importing import Table, read_file, read_text
 from nongxin.core.institutions import services
+from nongxin.core.permissions import Action, require
 
 COLUMNS = ("code", "name", "level", "parent")
 
@@ -57,6 +58,8 @@ def import_table(
     Each row runs in its own savepoint, so a bad row leaves no trace; the whole import commits
     only if every row is good, or if ``partial`` asks for the good rows alone.
     """
+    if principal is not None:
+        require(principal, Action.INSTITUTION_IMPORT)
     report = ImportReport()
     for row in table.rows:
         code = row.values["code"].strip()

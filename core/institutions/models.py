@@ -68,8 +68,6 @@ ROLE_LABELS = {
     Role.POST_LOAN_CHECKER: "贷后检查岗",
 }
 
-ADMINS = frozenset({Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN})
-
 
 class Institution(Base):
     __tablename__ = "institutions"

@@ -11,7 +11,8 @@ from nongxin.core.audit.services import record
 from nongxin.core.auth import Principal
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import Conflict, NotFound, invalid
-from nongxin.core.institutions.models import ADMINS, ALLOWED_PARENTS, Institution, Level
+from nongxin.core.institutions.models import ALLOWED_PARENTS, Institution, Level
+from nongxin.core.permissions import Action, require
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -26,6 +27,19 @@ def visible(session: Session, principal: Principal, code: str) -> Institution:
     if inst is None or not principal.can_see(inst):
         raise NotFound(f"institution {code} not found", fields={"institution": ["not found"]})
     return inst
+
+
+def visible_for(session: Session, principal: Principal, code: str, action: Action) -> Institution:
+    """The institution a caller acts on: 404 outside their subtree, then 403 unless the
+    permission table lets their role perform ``action``."""
+    inst = visible(session, principal, code)
+    require(principal, action)
+    return inst
+
+
+def read_subtree(session: Session, principal: Principal) -> list[Institution]:
+    """The caller's institution and everything below it."""
+    return subtree(session, visible_for(session, principal, principal.institution_code, Action.INSTITUTION_READ))
 
 
 def root(session: Session) -> Institution | None:
@@ -87,7 +101,7 @@ def create(
         if parent is None:
             raise invalid("parent", f"no institution with code {parent_code}")
     if principal is not None:
-        principal.require_role(ADMINS, "create institutions")
+        require(principal, Action.INSTITUTION_CREATE)
     _check_parent(level, parent)
     if level is Level.PROVINCE and root(session) is not None:
         raise invalid("level", "there is already a province; one installation serves one province")
@@ -105,7 +119,7 @@ def create(
 
 def rename(uow: UnitOfWork, principal: Principal, code: str, name: str) -> Institution:
     inst = visible(uow.session, principal, code)
-    principal.require_role(ADMINS, "rename institutions")
+    require(principal, Action.INSTITUTION_RENAME)
     if not name.strip():
         raise invalid("name", "must not be empty")
     before = inst.to_audit()
@@ -118,7 +132,7 @@ def rename(uow: UnitOfWork, principal: Principal, code: str, name: str) -> Insti
 def move(uow: UnitOfWork, principal: Principal, code: str, new_parent_code: str) -> Institution:
     session = uow.session
     inst = visible(session, principal, code)
-    principal.require_role(ADMINS, "move institutions")
+    require(principal, Action.INSTITUTION_MOVE)
     parent = visible(session, principal, new_parent_code)
     if parent.is_within(inst):
         raise invalid("parent", f"{new_parent_code} is inside {code}; a node cannot move under itself")

@@ -19,7 +19,8 @@ from nongxin.core.auth import Principal
 from nongxin.core.db import UnitOfWork, as_utc, utcnow
 from nongxin.core.errors import Conflict, NotFound, Unauthorized, invalid
 from nongxin.core.institutions import services
-from nongxin.core.institutions.models import ADMINS, ApiToken, Role, User
+from nongxin.core.institutions.models import ApiToken, Institution, Role, User
+from nongxin.core.permissions import Action, may, require
 
 TOKEN_PREFIX = "nx_"
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{2,64}$")
@@ -38,9 +39,9 @@ def create_user(uow: UnitOfWork, principal: Principal | None, *, username: str, 
     if not USERNAME_RE.match(username):
         raise invalid("username", "use 2-64 lower-case letters, digits, '.', '_' or '-'")
     if principal is not None:
-        principal.require_role(ADMINS, "create users")
         inst = services.visible(session, principal, institution_code)
-        if role is Role.PROVINCE_ADMIN and principal.role is not Role.PROVINCE_ADMIN:
+        require(principal, Action.USER_CREATE)
+        if role is Role.PROVINCE_ADMIN and not may(principal, Action.USER_CREATE_PROVINCE_ADMIN):
             raise invalid("role", "only a province admin may create another province admin")
     else:
         inst = services.get_by_code(session, institution_code)
@@ -58,12 +59,26 @@ def create_user(uow: UnitOfWork, principal: Principal | None, *, username: str, 
     return user
 
 
-def set_active(uow: UnitOfWork, principal: Principal, username: str, active: bool) -> User:
-    """Deactivating keeps the user (the audit trail names them) but refuses all their tokens."""
-    principal.require_role(ADMINS, "activate or deactivate users")
-    user = uow.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+def visible_user(session: Session, principal: Principal, username: str) -> User:
+    """The user if they work in the caller's subtree; otherwise the same 404 as for no such user."""
+    user = session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
     if user is None or not principal.can_see(user.institution):
         raise NotFound(f"user {username} not found", fields={"username": ["not found"]})
+    return user
+
+
+def list_users(session: Session, principal: Principal) -> list[User]:
+    """Users of the caller's subtree (admins only)."""
+    require(principal, Action.USER_READ)
+    stmt = (sa.select(User).join(Institution).where(Institution.path.startswith(principal.institution_path))
+            .order_by(User.username))
+    return list(session.execute(stmt).scalars())
+
+
+def set_active(uow: UnitOfWork, principal: Principal, username: str, active: bool) -> User:
+    """Deactivating keeps the user (the audit trail names them) but refuses all their tokens."""
+    user = visible_user(uow.session, principal, username)
+    require(principal, Action.USER_ACTIVATE)
     if user.username == principal.username and not active:
         raise invalid("active", "you cannot deactivate yourself")
     before = user.active
@@ -102,6 +117,14 @@ def issue_token(uow: UnitOfWork, username: str, *, days: int, max_days: int,
     return plain, token
 
 
+def issue_token_for(uow: UnitOfWork, principal: Principal, username: str, *, days: int,
+                    max_days: int) -> tuple[str, ApiToken]:
+    """An administrator issues a token for a user of their subtree (404 for anyone else's)."""
+    visible_user(uow.session, principal, username)
+    require(principal, Action.TOKEN_ISSUE_OTHERS)
+    return issue_token(uow, username, days=days, max_days=max_days, actor=principal.username)
+
+
 def rotate_token(uow: UnitOfWork, principal: Principal, presented: str, *, days: int,
                  max_days: int) -> tuple[str, ApiToken, ApiToken]:
     """A user replaces the token they are calling with: the new one is issued and the presented
@@ -112,6 +135,7 @@ def rotate_token(uow: UnitOfWork, principal: Principal, presented: str, *, days:
     ).scalar_one_or_none()
     if old is None or old.user.username != principal.username:
         raise Unauthorized("the API token is not valid", code="invalid_token")
+    require(principal, Action.TOKEN_ISSUE_SELF)
     plain, token = issue_token(uow, principal.username, days=days, max_days=max_days,
                                actor=principal.username)
     old.revoked_at = utcnow()
@@ -121,13 +145,19 @@ def rotate_token(uow: UnitOfWork, principal: Principal, presented: str, *, days:
     return plain, token, old
 
 
-def revoke_token(uow: UnitOfWork, prefix_or_token: str, *, actor: str = "system") -> ApiToken:
+def revoke_token(uow: UnitOfWork, prefix_or_token: str, *, actor: str = "system",
+                 principal: Principal | None = None) -> ApiToken:
+    """``principal`` None is the system itself (tests, bootstrap); a principal may revoke only
+    tokens of users in their subtree, and only if the table lets them."""
     prefix = prefix_or_token[:10]
     token = uow.session.execute(
         sa.select(ApiToken).where(ApiToken.prefix == prefix, ApiToken.revoked_at.is_(None))
     ).scalars().first()
-    if token is None:
+    if token is None or (principal is not None and not principal.can_see(token.user.institution)):
         raise NotFound(f"no live token starts with {prefix}", fields={"token": ["not found"]})
+    if principal is not None:
+        require(principal, Action.TOKEN_REVOKE)
+        actor = principal.username
     token.revoked_at = utcnow()
     record(uow.session, actor=actor, action="token.revoke", target=f"token:{prefix}",
            institution_code=token.user.institution.code, after={"user": token.user.username})

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import request
 from flask_smorest import Blueprint
 
-from nongxin.core.errors import NotFound
-from nongxin.core.guards import json_body_required, role_required
+from nongxin.core.guards import json_body_required, permission_required
 from nongxin.core.institutions import users
-from nongxin.core.institutions.models import ADMINS, Institution, Role, User
+from nongxin.core.institutions.models import Role
+from nongxin.core.permissions import Action
 from nongxin.core.institutions.schemas import TokenCreate, TokenOut, UserCreate, UserOut, UserPatch
 from nongxin.core.web import principal, runtime, uow
 
@@ -22,15 +21,11 @@ blp = Blueprint("users", __name__, url_prefix="/api/users", description="Users, 
 @blp.response(200, UserOut(many=True))
 def list_users() -> Any:
     """Users of the caller's subtree (admins only)."""
-    me = principal()
-    me.require_role(ADMINS, "list users")
-    stmt = (sa.select(User).join(Institution).where(Institution.path.startswith(me.institution_path))
-            .order_by(User.username))
-    return uow().session.execute(stmt).scalars().all()
+    return users.list_users(uow().session, principal())
 
 
 @blp.route("", methods=["POST"])
-@role_required(ADMINS, "create users")
+@permission_required(Action.USER_CREATE)
 @blp.arguments(UserCreate)
 @blp.response(201, UserOut)
 def create_user(body: dict[str, Any]) -> Any:
@@ -43,7 +38,7 @@ def create_user(body: dict[str, Any]) -> Any:
 
 
 @blp.route("/<username>", methods=["PATCH"])
-@role_required(ADMINS, "activate or deactivate users")
+@permission_required(Action.USER_ACTIVATE)
 @blp.arguments(UserPatch)
 @blp.response(200, UserOut)
 def update_user(body: dict[str, Any], username: str) -> Any:
@@ -72,11 +67,6 @@ def issue_token(body: dict[str, Any], username: str) -> Any:
         plain, token, old = users.rotate_token(unit, me, presented, days=days, max_days=settings.token_max_days)
         unit.commit()
         return {"token": plain, "prefix": token.prefix, "expires_at": token.expires_at, "revoked": old.prefix}
-    me.require_role(ADMINS, "issue tokens for other users")
-    user = unit.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
-    if user is None or not user.institution.path.startswith(me.institution_path):
-        raise NotFound(f"user {username} not found")
-    plain, token = users.issue_token(unit, username, days=days, max_days=settings.token_max_days,
-                                     actor=me.username)
+    plain, token = users.issue_token_for(unit, me, username, days=days, max_days=settings.token_max_days)
     unit.commit()
     return {"token": plain, "prefix": token.prefix, "expires_at": token.expires_at, "revoked": None}

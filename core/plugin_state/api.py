@@ -10,7 +10,8 @@ from marshmallow import fields
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
 from nongxin.core.plugin_state.models import PluginSwitch
-from nongxin.core.plugin_state.services import SWITCHERS, PluginState, secret_keys
+from nongxin.core.permissions import Action, may
+from nongxin.core.plugin_state.services import PluginState, secret_keys
 from nongxin.core.schemas import OutSchema, StrictSchema, column_text
 from nongxin.core.web import principal, runtime, uow
 
@@ -72,8 +73,8 @@ class PluginsOut(OutSchema):
     failed = fields.List(fields.Nested(FailedPluginOut), required=True)
 
 
-def _where(code: str) -> Any:
-    return institutions.visible(uow().session, principal(), code)
+def _where(code: str, action: Action) -> Any:
+    return institutions.visible_for(uow().session, principal(), code, action)
 
 
 def _state_json(state: PluginState, *, show_settings: bool = True) -> dict[str, Any]:
@@ -104,10 +105,10 @@ def _plain(value: Any) -> Any:
 def list_plugins(args: dict[str, Any]) -> Any:
     """Every plugin: version, kind, hooks, state at the institution and where it comes from,
     circuit-breaker status; and the plugins that failed to load, with the reason."""
-    inst = _where(args["institution"])
+    inst = _where(args["institution"], Action.PLUGIN_LIST)
     directory = runtime().plugins
     host = directory.host
-    show = principal().role in SWITCHERS
+    show = may(principal(), Action.PLUGIN_SETTINGS_READ)
     states = {s.plugin: s for s in directory.states(uow().session, inst)}
     plugins = []
     for name, plugin in sorted(host.loaded.items()):
@@ -160,12 +161,7 @@ def inherit(body: dict[str, Any], name: str) -> Any:
 def get_settings(args: dict[str, Any], name: str) -> Any:
     """The plugin's effective, validated settings at the institution (product managers and admins;
     fields the plugin marks secret are write-only and never returned)."""
-    principal().require_role(SWITCHERS, "read plugin settings")
-    inst = _where(args["institution"])
-    directory = runtime().plugins
-    plugin = directory._plugin(name)
-    state = next(s for s in directory.states(uow().session, inst) if s.plugin == plugin.name)
-    return _state_json(state)
+    return _state_json(runtime().plugins.read_settings(uow().session, principal(), name, args["institution"]))
 
 
 @blp.route("/<name>/settings", methods=["PUT"])
@@ -184,9 +180,5 @@ def put_settings(body: dict[str, Any], name: str) -> Any:
 @blp.response(200, BreakerOut)
 def reset_breaker(body: dict[str, Any], name: str) -> Any:
     """Close the plugin's circuit breaker at the institution (in this worker)."""
-    inst = _where(body["institution"])
-    principal().require_role(SWITCHERS, "reset circuit breakers")
-    host = runtime().plugins.host
-    runtime().plugins._plugin(name)
-    host.breakers.reset(name, inst.code)
-    return host.breakers.status(name, inst.code)
+    inst = runtime().plugins.reset_breaker(uow().session, principal(), name, body["institution"])
+    return runtime().plugins.host.breakers.status(name, inst.code)

@@ -23,14 +23,12 @@ from nongxin.core.clock import Clock
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import NotFound, ValidationFailed, invalid
 from nongxin.core.institutions import services as institutions
-from nongxin.core.institutions.models import Institution, Role
+from nongxin.core.institutions.models import Institution
+from nongxin.core.permissions import Action, require
 from nongxin.core.plugins.dispatch import InstitutionView
 from nongxin.core.plugins.host import LoadedPlugin, PluginHost
 from nongxin.core.plugin_state.models import PluginGeneration, PluginSwitch
 from nongxin.sdk.types import HookContext
-
-SWITCHERS = (Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN, Role.PRODUCT_MANAGER)
-
 
 def secret_keys(plugin: LoadedPlugin) -> frozenset[str]:
     """Settings the plugin marks write-only: ``metadata={"secret": True}`` or ``load_only=True`` on
@@ -181,9 +179,23 @@ class PluginDirectory:
             raise NotFound(f"plugin {name} not found", fields={"plugin": ["not found"]})
         return plugin
 
-    def _target(self, uow: UnitOfWork, principal: Principal, code: str, doing: str) -> Institution:
-        inst = institutions.visible(uow.session, principal, code)
-        principal.require_role(SWITCHERS, doing)
+    def _target(self, session: Session, principal: Principal, code: str, action: Action) -> Institution:
+        inst = institutions.visible(session, principal, code)
+        require(principal, action)
+        return inst
+
+    def read_settings(self, session: Session, principal: Principal, name: str, code: str) -> PluginState:
+        """The plugin's state and effective settings at ``code``, for those who may change them."""
+        plugin = self._plugin(name)
+        inst = self._target(session, principal, code, Action.PLUGIN_SETTINGS_READ)
+        chain = institutions.ancestry(session, inst)
+        return resolve(plugin, chain, _switches(session, chain))
+
+    def reset_breaker(self, session: Session, principal: Principal, name: str, code: str) -> Institution:
+        """Close the plugin's circuit breaker at ``code`` (in this worker)."""
+        self._plugin(name)
+        inst = self._target(session, principal, code, Action.PLUGIN_BREAKER_RESET)
+        self.host.breakers.reset(name, inst.code)
         return inst
 
     def _row(self, session: Session, plugin: str, inst: Institution, actor: str) -> PluginSwitch:
@@ -197,7 +209,7 @@ class PluginDirectory:
     def switch(self, uow: UnitOfWork, principal: Principal, name: str, code: str, enabled: bool | None) -> PluginState:
         """Enable (True), disable (False) or inherit (None) ``name`` at ``code`` and its subtree."""
         plugin = self._plugin(name)
-        inst = self._target(uow, principal, code, "switch plugins")
+        inst = self._target(uow.session, principal, code, Action.PLUGIN_SWITCH)
         bump_generation(uow.session)
         chain = institutions.ancestry(uow.session, inst)
         if enabled and not _allowed(plugin, chain):
@@ -220,7 +232,7 @@ class PluginDirectory:
                      values: Mapping[str, Any]) -> PluginState:
         """Set some settings at ``code``; the merged result must pass the plugin's schema."""
         plugin = self._plugin(name)
-        inst = self._target(uow, principal, code, "change plugin settings")
+        inst = self._target(uow.session, principal, code, Action.PLUGIN_SETTINGS_CHANGE)
         bump_generation(uow.session)
         chain = institutions.ancestry(uow.session, inst)
         switches = _switches(uow.session, chain)

@@ -67,8 +67,12 @@ def test_the_cap_is_a_setting(nongxin_settings, nongxin_plugins):
 
 
 def test_only_admins_issue_tokens_for_others(nongxin_client):
-    resp = nongxin_client.as_user("jinan.cm").post("/api/users/jinan.pm/tokens", json={})
+    resp = nongxin_client.as_user("jinan.reviewer").post("/api/users/jinan.pm/tokens", json={})
     assert resp.status_code == 403
+    assert "token.issue_others" in resp.get_json()["message"]
+    # a user outside the caller's subtree is not found, whatever the caller's role
+    resp = nongxin_client.as_user("jinan.cm").post("/api/users/jinan.pm/tokens", json={})
+    assert resp.status_code == 404
 
 
 def test_a_user_rotates_their_own_token_and_the_old_one_stops_working(nongxin_app, nongxin_demo, nongxin_uow):

@@ -232,6 +232,24 @@ def test_authorization_refusal_names_the_reason():
     assert not revoked.covers(subject(), Purpose.LOAN_APPROVAL, date(2024, 3, 2))
 
 
+def test_consent_starts_at_the_moment_given_and_ends_with_its_last_day_in_china():
+    from datetime import timedelta, timezone
+
+    cst = timezone(timedelta(hours=8))
+    signed = datetime(2024, 3, 1, 10, 0, tzinfo=cst)
+    auth = AuthorizationRef("A1", "11010519491231002X", ("02",), date(2024, 3, 1), date(2024, 5, 31),
+                            signed_at=signed)
+    loan = Purpose.LOAN_APPROVAL
+    assert auth.refusal(subject(), loan, signed - timedelta(minutes=1)) is Refusal.NOT_YET_VALID
+    assert auth.refusal(subject(), loan, signed) is None
+    assert auth.refusal(subject(), loan, date(2024, 3, 1)) is None  # a day: any moment of it
+    # 23:30 on the last day in China is 15:30 UTC: covered; half past midnight the next day is not
+    assert auth.covers(subject(), loan, datetime(2024, 5, 31, 15, 30, tzinfo=timezone.utc))
+    assert auth.refusal(subject(), loan, datetime(2024, 5, 31, 16, 30, tzinfo=timezone.utc)) is Refusal.EXPIRED
+    with pytest.raises(TypeError, match="aware"):
+        auth.refusal(subject(), loan, datetime(2024, 4, 1, 12, 0))
+
+
 def test_reports_are_frozen_and_hashable():
     report = hand_built()
     with pytest.raises(AttributeError):

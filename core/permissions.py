@@ -1,0 +1,184 @@
+"""Who may do what: every action the services perform, and the roles that may perform it.
+
+The promise: one table decides every role check. Services call ``require(principal, Action.X)``
+(the API, the CLI and the console all go through the services); a view may refuse early, before
+its body is validated, with ``guards.permission_required(Action.X)``, which reads the same table.
+Scope is a separate check that stays with the objects: ``institutions.visible`` and
+``Principal.require_visible`` answer 404 for another county bank's objects, and the services
+call them before the role check, so a caller never learns that another bank's object exists.
+
+The table (``tests/core/test_permissions.py`` checks that this docstring, the README and
+``PERMISSIONS`` agree; ``python -m nongxin.core.permissions`` prints it):
+
+<!-- permissions:begin -->
+| action | what | PA | CA | PM | PR | CM | RV | AP | PL |
+|---|---|---|---|---|---|---|---|---|---|
+| `institution.read` | see institutions of one's subtree | x | x | x | x | x | x | x | x |
+| `institution.create` | create institutions | x | x | | | | | | |
+| `institution.import` | import an institution tree | x | x | | | | | | |
+| `institution.rename` | rename institutions | x | x | | | | | | |
+| `institution.move` | move institutions | x | x | | | | | | |
+| `user.read` | list users | x | x | | | | | | |
+| `user.create` | create users | x | x | | | | | | |
+| `user.create_province_admin` | create province admins | x | | | | | | | |
+| `user.activate` | activate or deactivate users | x | x | | | | | | |
+| `token.issue_self` | replace one's own API token | x | x | x | x | x | x | x | x |
+| `token.issue_others` | issue tokens for other users | x | x | | | | | | |
+| `token.revoke` | revoke API tokens | x | | | | | | | |
+| `plugin.list` | list plugins and their state | x | x | x | x | x | x | x | x |
+| `plugin.switch` | switch plugins | x | x | x | | | | | |
+| `plugin.settings.read` | read plugin settings | x | x | x | | | | | |
+| `plugin.settings.change` | change plugin settings | x | x | x | | | | | |
+| `plugin.breaker.reset` | reset circuit breakers | x | x | x | | | | | |
+| `audit.read` | read the audit trail | x | x | | | | | | |
+| `audit.verify` | verify the audit chain | x | | | | | | | |
+| `bureau.authorize` | record credit-bureau authorizations | | | | | x | x | x | x |
+| `bureau.authorization.read` | read credit-bureau authorizations | x | x | | | x | x | x | x |
+| `bureau.authorization.revoke` | revoke credit-bureau authorizations | | x | | | x | x | x | x |
+| `bureau.query` | query the credit bureau | | | | | x | x | x | x |
+| `bureau.log.read` | read the credit-bureau query log | x | x | | | x | x | x | x |
+| `bureau.log.count` | count credit-bureau queries | x | x | | | x | x | x | x |
+| `bureau.full_id` | see identity numbers in full | | | | | x | x | x | x |
+| `rules.read` | read the rules in force | x | x | x | x | x | x | x | x |
+| `rules.check` | check a rule expression | x | x | x | x | x | x | x | x |
+| `product.list` | list the products offered | x | x | x | x | x | x | x | x |
+| `calendar.read` | read the working-day calendar | x | x | x | x | x | x | x | x |
+| `calendar.change` | change the working-day calendar | x | | | | | | | |
+<!-- permissions:end -->
+
+Roles: PA province_admin, CA county_admin, PM product_manager, PR parameter_admin,
+CM customer_manager, RV reviewer, AP approver, PL post_loan_checker.
+"""
+
+from __future__ import annotations
+
+import enum
+from types import MappingProxyType
+from typing import Mapping
+
+from nongxin.core.auth import Principal
+from nongxin.core.errors import Forbidden
+from nongxin.core.institutions.models import Role
+
+
+class Action(str, enum.Enum):
+    """Every action a service performs; the value is the name shown in errors and the README."""
+
+    def __new__(cls, value: str, doing: str) -> "Action":
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.doing = doing
+        return member
+
+    doing: str  # what the action does, in words: "create users"
+
+    INSTITUTION_READ = ("institution.read", "see institutions of one's subtree")
+    INSTITUTION_CREATE = ("institution.create", "create institutions")
+    INSTITUTION_IMPORT = ("institution.import", "import an institution tree")
+    INSTITUTION_RENAME = ("institution.rename", "rename institutions")
+    INSTITUTION_MOVE = ("institution.move", "move institutions")
+    USER_READ = ("user.read", "list users")
+    USER_CREATE = ("user.create", "create users")
+    USER_CREATE_PROVINCE_ADMIN = ("user.create_province_admin", "create province admins")
+    USER_ACTIVATE = ("user.activate", "activate or deactivate users")
+    TOKEN_ISSUE_SELF = ("token.issue_self", "replace one's own API token")
+    TOKEN_ISSUE_OTHERS = ("token.issue_others", "issue tokens for other users")
+    TOKEN_REVOKE = ("token.revoke", "revoke API tokens")
+    PLUGIN_LIST = ("plugin.list", "list plugins and their state")
+    PLUGIN_SWITCH = ("plugin.switch", "switch plugins")
+    PLUGIN_SETTINGS_READ = ("plugin.settings.read", "read plugin settings")
+    PLUGIN_SETTINGS_CHANGE = ("plugin.settings.change", "change plugin settings")
+    PLUGIN_BREAKER_RESET = ("plugin.breaker.reset", "reset circuit breakers")
+    AUDIT_READ = ("audit.read", "read the audit trail")
+    AUDIT_VERIFY = ("audit.verify", "verify the audit chain")
+    BUREAU_AUTHORIZE = ("bureau.authorize", "record credit-bureau authorizations")
+    BUREAU_AUTHORIZATION_READ = ("bureau.authorization.read", "read credit-bureau authorizations")
+    BUREAU_AUTHORIZATION_REVOKE = ("bureau.authorization.revoke", "revoke credit-bureau authorizations")
+    BUREAU_QUERY = ("bureau.query", "query the credit bureau")
+    BUREAU_LOG_READ = ("bureau.log.read", "read the credit-bureau query log")
+    BUREAU_LOG_COUNT = ("bureau.log.count", "count credit-bureau queries")
+    BUREAU_FULL_ID = ("bureau.full_id", "see identity numbers in full")
+    RULES_READ = ("rules.read", "read the rules in force")
+    RULES_CHECK = ("rules.check", "check a rule expression")
+    PRODUCT_LIST = ("product.list", "list the products offered")
+    CALENDAR_READ = ("calendar.read", "read the working-day calendar")
+    CALENDAR_CHANGE = ("calendar.change", "change the working-day calendar")
+
+
+EVERYONE = frozenset(Role)
+ADMINS = frozenset({Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN})
+SWITCHERS = ADMINS | {Role.PRODUCT_MANAGER}
+#: Credit staff work with reports and see identity numbers in full.
+CREDIT_STAFF = frozenset({Role.CUSTOMER_MANAGER, Role.REVIEWER, Role.APPROVER, Role.POST_LOAN_CHECKER})
+#: Credit staff and the auditors (admins, who see identity numbers masked).
+BUREAU_READERS = CREDIT_STAFF | ADMINS
+
+PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
+    Action.INSTITUTION_READ: EVERYONE,
+    Action.INSTITUTION_CREATE: ADMINS,
+    Action.INSTITUTION_IMPORT: ADMINS,
+    Action.INSTITUTION_RENAME: ADMINS,
+    Action.INSTITUTION_MOVE: ADMINS,
+    Action.USER_READ: ADMINS,
+    Action.USER_CREATE: ADMINS,
+    Action.USER_CREATE_PROVINCE_ADMIN: frozenset({Role.PROVINCE_ADMIN}),
+    Action.USER_ACTIVATE: ADMINS,
+    Action.TOKEN_ISSUE_SELF: EVERYONE,
+    Action.TOKEN_ISSUE_OTHERS: ADMINS,
+    Action.TOKEN_REVOKE: frozenset({Role.PROVINCE_ADMIN}),
+    Action.PLUGIN_LIST: EVERYONE,
+    Action.PLUGIN_SWITCH: SWITCHERS,
+    Action.PLUGIN_SETTINGS_READ: SWITCHERS,
+    Action.PLUGIN_SETTINGS_CHANGE: SWITCHERS,
+    Action.PLUGIN_BREAKER_RESET: SWITCHERS,
+    Action.AUDIT_READ: ADMINS,
+    Action.AUDIT_VERIFY: frozenset({Role.PROVINCE_ADMIN}),
+    Action.BUREAU_AUTHORIZE: CREDIT_STAFF,
+    Action.BUREAU_AUTHORIZATION_READ: BUREAU_READERS,
+    Action.BUREAU_AUTHORIZATION_REVOKE: CREDIT_STAFF | {Role.COUNTY_ADMIN},
+    Action.BUREAU_QUERY: CREDIT_STAFF,
+    Action.BUREAU_LOG_READ: BUREAU_READERS,
+    Action.BUREAU_LOG_COUNT: BUREAU_READERS,
+    Action.BUREAU_FULL_ID: CREDIT_STAFF,
+    Action.RULES_READ: EVERYONE,
+    Action.RULES_CHECK: EVERYONE,
+    Action.PRODUCT_LIST: EVERYONE,
+    Action.CALENDAR_READ: EVERYONE,
+    Action.CALENDAR_CHANGE: frozenset({Role.PROVINCE_ADMIN}),
+})
+
+
+def may(principal: Principal, action: Action) -> bool:
+    return principal.role in PERMISSIONS[action]
+
+
+def require(principal: Principal, action: Action) -> None:
+    """403 naming the action and the roles that may perform it."""
+    if not may(principal, action):
+        allowed = ", ".join(r.value for r in Role if r in PERMISSIONS[action])
+        raise Forbidden(f"role {principal.role.value} may not {action.doing} ({action.value}); "
+                        f"needs one of: {allowed}")
+
+
+ABBREVIATIONS: Mapping[Role, str] = MappingProxyType({
+    Role.PROVINCE_ADMIN: "PA", Role.COUNTY_ADMIN: "CA", Role.PRODUCT_MANAGER: "PM",
+    Role.PARAMETER_ADMIN: "PR", Role.CUSTOMER_MANAGER: "CM", Role.REVIEWER: "RV", Role.APPROVER: "AP",
+    Role.POST_LOAN_CHECKER: "PL",
+})
+
+
+def markdown_table() -> str:
+    """The table as Markdown, as it appears in this docstring and in the README."""
+    roles = list(Role)
+
+    def row(cells: list[str]) -> str:
+        return "|" + "|".join(f" {c} " if c else " " for c in cells) + "|"
+
+    lines = [row(["action", "what", *(ABBREVIATIONS[r] for r in roles)]), "|---|---|" + "---|" * len(roles)]
+    for action in Action:
+        lines.append(row([f"`{action.value}`", action.doing,
+                          *("x" if r in PERMISSIONS[action] else "" for r in roles)]))
+    return "\n".join(lines)
+
+if __name__ == "__main__":  # pragma: no cover
+    print(markdown_table())

@@ -1,0 +1,533 @@
+"""The permission table, walked: every endpoint x every role x every scope answers as the table says.
+
+Each endpoint of the app's url_map has an entry below: the action it performs, how its object is
+scoped, and a request builder giving, for a scope, a valid request on an object of that scope:
+
+- ``own``: an object of the Jinan county bank (JNRCB),
+- ``branch``: an object at one of its branches (JNRCB-LX),
+- ``other``: an object of another county bank (LYRCB),
+- ``missing``: an object that does not exist.
+
+The callers are the province admin, a user of every role at the county bank and one of every role
+at the branch. The expected status follows from ``PERMISSIONS`` and where the caller sits: 2xx if
+the caller sees the object and may, 403 if they see it and may not, 404 if they cannot see it.
+A view that refuses early (``permission_required``, 403 before the body is validated) answers 403
+to a role that may not, whatever the object: the same answer as for a missing object, so it tells
+nothing about another bank. The table, this docstring's rules and the README cannot drift apart:
+the last tests compare them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import pytest
+
+from nongxin.core import permissions
+from nongxin.core.auth import Principal
+from nongxin.core.db import UnitOfWork, utcnow
+from nongxin.core.institutions import services as institutions
+from nongxin.core.institutions import users
+from nongxin.core.institutions.models import Level, Role
+from nongxin.core.permissions import PERMISSIONS, Action
+
+OWN, BRANCH, OTHER, MISSING = "own", "branch", "other", "missing"
+SCOPES = (OWN, BRANCH, OTHER, MISSING)
+#: Where each scope's object lives, and the county bank that owns it.
+PLACE = {OWN: "JNRCB", BRANCH: "JNRCB-LX", OTHER: "LYRCB", MISSING: "NOPE"}
+BANK = {OWN: "JNRCB", BRANCH: "JNRCB", OTHER: "LYRCB", MISSING: "NOPE"}
+#: Users that are objects of the user endpoints, never callers (a token for oneself rotates it).
+TARGETS = {OWN: "target.own", BRANCH: "target.branch", OTHER: "target.other", MISSING: "nobody"}
+PLUGIN = "provincial_products"
+PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
+EVIDENCE = {"ref": "archive://JNRCB/2026/auth-0001.pdf", "sha256": "ab" * 32}
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    json: Any = None
+
+
+@dataclass
+class World:
+    """The demo province plus what the walk needs: a user of each role at a county bank and at
+    a branch, target users in each scope, and live authorizations at two county banks."""
+
+    app: Any
+    tokens: dict[str, str]
+    callers: dict[str, Principal] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    authorizations: dict[str, int] = field(default_factory=dict)
+    counter: Iterator[int] = field(default_factory=itertools.count)
+
+    def unique(self, prefix: str) -> str:
+        return f"{prefix}{next(self.counter)}"
+
+    def authorization(self, bank: str) -> int:
+        """A fresh live authorization of ``bank`` for PERSON, recorded by a reviewer there."""
+        from nongxin.core.bureau.services import SubjectInput, record_authorization
+
+        with UnitOfWork(self.app.extensions["nongxin"].sessions) as unit:
+            inst = institutions.get_by_code(unit.session, bank)
+            assert inst is not None
+            clerk = Principal(f"clerk.{bank.lower()}", Role.REVIEWER, inst.id, inst.code, inst.path)
+            auth = record_authorization(unit, clerk, self.app.extensions["nongxin"].settings,
+                                        subject=SubjectInput(**PERSON), purposes=["02"], channel="paper",
+                                        evidence_ref=EVIDENCE["ref"], evidence_sha256=EVIDENCE["sha256"],
+                                        granted_at=utcnow() - timedelta(days=1))
+            unit.commit()
+            return auth.id
+
+
+    def calendar_day(self) -> str:
+        """A day of 2031 that has an override now (each call a new day), for DELETE to remove."""
+        from datetime import date
+
+        from nongxin.core.calendar.domain import DayKind
+        from nongxin.core.calendar.services import set_day
+
+        day = date(2031, 1, 1) + timedelta(days=next(self.counter) % 365)
+        with UnitOfWork(self.app.extensions["nongxin"].sessions) as unit:
+            root = institutions.get_by_code(unit.session, "SD")
+            assert root is not None
+            set_day(unit, Principal("province.admin", Role.PROVINCE_ADMIN, root.id, root.code, root.path),
+                    day, DayKind.HOLIDAY, "")
+            unit.commit()
+        return day.isoformat()
+
+
+Build = Callable[[World, str], "Call | None"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """``action`` None: a public endpoint, called without a token. ``scope``: "subtree" (the
+    object is visible within the caller's subtree), "bank" (within the caller's county bank, as
+    consent and credit reports are) or None (no object: only the ``own`` scope is called)."""
+
+    action: Action | None
+    scope: str | None
+    build: Build
+
+
+def _inst_body(w: World, s: str) -> Call:
+    level = "grid" if s == BRANCH else "branch"
+    return Call("POST", "/api/institutions",
+                {"code": w.unique("P-"), "name": "新网点", "level": level, "parent": PLACE[s]})
+
+
+def _auth_id(w: World, s: str) -> int | None:
+    return {OWN: w.authorizations["JNRCB"], OTHER: w.authorizations["LYRCB"], MISSING: 999999}.get(s)
+
+
+def _fresh_auth(w: World, s: str) -> int | None:
+    return {OWN: lambda: w.authorization("JNRCB"), OTHER: lambda: w.authorization("LYRCB"),
+            MISSING: lambda: 999999}.get(s, lambda: None)()
+
+
+def _bank_query(path: str) -> Build:
+    return lambda w, s: None if s == BRANCH else Call("GET", f"{path}?institution={BANK[s]}")
+
+
+ENDPOINTS: Mapping[tuple[str, str], Entry] = {
+    ("GET", "/api/institutions"): Entry(Action.INSTITUTION_READ, None, lambda w, s: Call("GET", "/api/institutions")),
+    ("POST", "/api/institutions"): Entry(Action.INSTITUTION_CREATE, "subtree", _inst_body),
+    ("GET", "/api/institutions/<code>"): Entry(
+        Action.INSTITUTION_READ, "subtree", lambda w, s: Call("GET", f"/api/institutions/{PLACE[s]}")),
+    ("PATCH", "/api/institutions/<code>"): Entry(
+        Action.INSTITUTION_RENAME, "subtree",
+        lambda w, s: Call("PATCH", f"/api/institutions/{PLACE[s]}", {"name": w.names.get(PLACE[s], "无")})),
+    ("GET", "/api/users"): Entry(Action.USER_READ, None, lambda w, s: Call("GET", "/api/users")),
+    ("POST", "/api/users"): Entry(
+        Action.USER_CREATE, "subtree",
+        lambda w, s: Call("POST", "/api/users", {"username": w.unique("new.user"), "display_name": "新",
+                                                 "role": "reviewer", "institution": PLACE[s]})),
+    ("PATCH", "/api/users/<username>"): Entry(
+        Action.USER_ACTIVATE, "subtree", lambda w, s: Call("PATCH", f"/api/users/{TARGETS[s]}", {"active": True})),
+    ("POST", "/api/users/<username>/tokens"): Entry(
+        Action.TOKEN_ISSUE_OTHERS, "subtree",
+        lambda w, s: Call("POST", f"/api/users/{TARGETS[s]}/tokens", {"days": 1})),
+    ("GET", "/api/plugins"): Entry(
+        Action.PLUGIN_LIST, "subtree", lambda w, s: Call("GET", f"/api/plugins?institution={PLACE[s]}")),
+    ("POST", "/api/plugins/<name>/enable"): Entry(
+        Action.PLUGIN_SWITCH, "subtree",
+        lambda w, s: Call("POST", f"/api/plugins/{PLUGIN}/enable", {"institution": PLACE[s]})),
+    ("POST", "/api/plugins/<name>/disable"): Entry(
+        Action.PLUGIN_SWITCH, "subtree",
+        lambda w, s: Call("POST", f"/api/plugins/{PLUGIN}/disable", {"institution": PLACE[s]})),
+    ("POST", "/api/plugins/<name>/inherit"): Entry(
+        Action.PLUGIN_SWITCH, "subtree",
+        lambda w, s: Call("POST", f"/api/plugins/{PLUGIN}/inherit", {"institution": PLACE[s]})),
+    ("GET", "/api/plugins/<name>/settings"): Entry(
+        Action.PLUGIN_SETTINGS_READ, "subtree",
+        lambda w, s: Call("GET", f"/api/plugins/{PLUGIN}/settings?institution={PLACE[s]}")),
+    ("PUT", "/api/plugins/<name>/settings"): Entry(
+        Action.PLUGIN_SETTINGS_CHANGE, "subtree",
+        lambda w, s: Call("PUT", f"/api/plugins/{PLUGIN}/settings",
+                          {"institution": PLACE[s], "settings": {"base_rate": "0.05"}})),
+    ("POST", "/api/plugins/<name>/reset"): Entry(
+        Action.PLUGIN_BREAKER_RESET, "subtree",
+        lambda w, s: Call("POST", f"/api/plugins/{PLUGIN}/reset", {"institution": PLACE[s]})),
+    ("GET", "/api/products"): Entry(
+        Action.PRODUCT_LIST, "subtree", lambda w, s: Call("GET", f"/api/products?institution={PLACE[s]}")),
+    ("GET", "/api/rules"): Entry(
+        Action.RULES_READ, "subtree",
+        lambda w, s: Call("GET", f"/api/rules?institution={PLACE[s]}&stage=admission")),
+    ("POST", "/api/rules/check"): Entry(
+        Action.RULES_CHECK, None,
+        lambda w, s: Call("POST", "/api/rules/check", {"stage": "admission", "expression": "age < 22"})),
+    ("GET", "/api/rules/fields"): Entry(
+        Action.RULES_CHECK, None, lambda w, s: Call("GET", "/api/rules/fields?stage=admission")),
+    ("GET", "/api/audit"): Entry(Action.AUDIT_READ, None, lambda w, s: Call("GET", "/api/audit")),
+    ("GET", "/api/audit/verify"): Entry(Action.AUDIT_VERIFY, None, lambda w, s: Call("GET", "/api/audit/verify")),
+    ("POST", "/api/bureau/authorizations"): Entry(
+        Action.BUREAU_AUTHORIZE, None,
+        lambda w, s: Call("POST", "/api/bureau/authorizations",
+                          {"subject": PERSON, "purposes": ["02"], "channel": "paper", "evidence": EVIDENCE})),
+    ("GET", "/api/bureau/authorizations"): Entry(
+        Action.BUREAU_AUTHORIZATION_READ, None, lambda w, s: Call("GET", "/api/bureau/authorizations")),
+    ("GET", "/api/bureau/authorizations/<int:auth_id>"): Entry(
+        Action.BUREAU_AUTHORIZATION_READ, "bank",
+        lambda w, s: None if s == BRANCH else Call("GET", f"/api/bureau/authorizations/{_auth_id(w, s)}")),
+    ("POST", "/api/bureau/authorizations/<int:auth_id>/revoke"): Entry(
+        Action.BUREAU_AUTHORIZATION_REVOKE, "bank",
+        lambda w, s: None if s == BRANCH else Call("POST", f"/api/bureau/authorizations/{_fresh_auth(w, s)}/revoke")),
+    ("POST", "/api/bureau/queries"): Entry(
+        Action.BUREAU_QUERY, None,
+        lambda w, s: Call("POST", "/api/bureau/queries",
+                          {"subject": PERSON, "purpose": "02", "for": {"kind": "application", "ref": "APP-1"}})),
+    ("GET", "/api/bureau/queries"): Entry(Action.BUREAU_LOG_READ, "bank", _bank_query("/api/bureau/queries")),
+    ("GET", "/api/bureau/queries/counts"): Entry(
+        Action.BUREAU_LOG_COUNT, "bank", _bank_query("/api/bureau/queries/counts")),
+    ("GET", "/api/calendar/days"): Entry(Action.CALENDAR_READ, None, lambda w, s: Call("GET", "/api/calendar/days")),
+    ("PUT", "/api/calendar/days/<day>"): Entry(
+        Action.CALENDAR_CHANGE, None, lambda w, s: Call("PUT", "/api/calendar/days/2030-02-02", {"kind": "workday"})),
+    ("DELETE", "/api/calendar/days/<day>"): Entry(
+        Action.CALENDAR_CHANGE, None, lambda w, s: Call("DELETE", f"/api/calendar/days/{w.calendar_day()}")),
+    ("GET", "/api/calendar/workdays"): Entry(
+        Action.CALENDAR_READ, None, lambda w, s: Call("GET", "/api/calendar/workdays?start=2026-11-23&add=3")),
+    ("GET", "/api/docs"): Entry(None, None, lambda w, s: Call("GET", "/api/docs")),
+    ("GET", "/api/docs/plain"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/plain")),
+    ("GET", "/api/docs/init.js"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/init.js")),
+    ("GET", "/api/docs/static/<name>"): Entry(
+        None, None, lambda w, s: Call("GET", "/api/docs/static/swagger-ui.css")),
+    ("GET", "/api/openapi.json"): Entry(None, None, lambda w, s: Call("GET", "/api/openapi.json")),
+    ("GET", "/healthz"): Entry(None, None, lambda w, s: Call("GET", "/healthz")),
+    ("GET", "/static/<path:filename>"): Entry(None, None, lambda w, s: None),
+}
+
+
+def _routes(app: Any) -> set[tuple[str, str]]:
+    return {(method, rule.rule) for rule in app.url_map.iter_rules()
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_endpoint_has_an_entry(nongxin_app: Any) -> None:
+    routes = _routes(nongxin_app)
+    missing = sorted(routes - ENDPOINTS.keys())
+    assert not missing, ("endpoints without an entry in tests/core/test_permissions.py ENDPOINTS (name the "
+                         f"action they perform and how to call them in each scope): {missing}")
+    stale = sorted(ENDPOINTS.keys() - routes)
+    assert not stale, f"entries for endpoints the app no longer has: {stale}"
+
+
+def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
+    """An action in the table that no endpoint performs is one the API cannot reach: name it here."""
+    not_over_http = {Action.INSTITUTION_IMPORT, Action.USER_CREATE_PROVINCE_ADMIN, Action.TOKEN_ISSUE_SELF,
+                     Action.TOKEN_REVOKE, Action.INSTITUTION_MOVE, Action.BUREAU_FULL_ID}
+    walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
+    assert walked | not_over_http == set(Action)
+    assert not walked & not_over_http
+
+
+class Recording(Mapping[Action, frozenset[Role]]):
+    """PERMISSIONS, noting each action looked up: the walk checks that a request which succeeded
+    or was refused went through the check of its own action."""
+
+    def __init__(self, table: Mapping[Action, frozenset[Role]]) -> None:
+        self.table, self.seen = table, set[Action]()
+
+    def __getitem__(self, action: Action) -> frozenset[Role]:
+        self.seen.add(action)
+        return self.table[action]
+
+    def __iter__(self) -> Iterator[Action]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
+@pytest.fixture
+def world(nongxin_app: Any, nongxin_demo: Any) -> World:
+    w = World(nongxin_app, dict(nongxin_demo.tokens))
+    settings = nongxin_app.extensions["nongxin"].settings
+    with UnitOfWork(nongxin_app.extensions["nongxin"].sessions) as unit:
+        people = [("county." + r.value, r, "JNRCB") for r in Role if r is not Role.PROVINCE_ADMIN]
+        people += [("branch." + r.value, r, "JNRCB-LX") for r in Role if r is not Role.PROVINCE_ADMIN]
+        people += [(TARGETS[s], Role.REVIEWER, PLACE[s]) for s in (OWN, BRANCH, OTHER)]
+        # a province admin filed at another county bank sees only that bank: the one caller who may
+        # revoke tokens and still has objects out of sight
+        for username, role, place in [*people, ("linyi.pa", Role.PROVINCE_ADMIN, "LYRCB")]:
+            users.create_user(unit, None, username=username, display_name=username, role=role,
+                              institution_code=place)
+            w.tokens[username], _ = users.issue_token(unit, username, days=1, max_days=settings.token_max_days)
+        unit.commit()
+        for inst in institutions.subtree(unit.session, institutions.root(unit.session)):
+            w.paths[inst.code], w.names[inst.code] = inst.path, inst.name
+    root = w.paths["SD"]
+    w.callers["province.admin"] = Principal("province.admin", Role.PROVINCE_ADMIN, 0, "SD", root)
+    for username, role, place in people[:-3]:
+        w.callers[username] = Principal(username, role, 0, place, w.paths[place])
+    w.authorizations = {bank: w.authorization(bank) for bank in ("JNRCB", "LYRCB")}
+    return w
+
+
+def _caller_bank(w: World, caller: Principal) -> str | None:
+    for code in ("JNRCB", "LYRCB", "TARCB"):
+        if caller.institution_path.startswith(w.paths[code]):
+            return code
+    return None
+
+
+def _visible(w: World, caller: Principal, entry: Entry, scope: str) -> bool:
+    if scope == MISSING:
+        return False
+    if entry.scope == "subtree":
+        return w.paths[PLACE[scope]].startswith(caller.institution_path)
+    if entry.scope == "bank":
+        own = _caller_bank(w, caller)
+        return own is None or own == BANK[scope]
+    return True
+
+
+def _early_refusal(app: Any, endpoint: str, role: Role) -> bool:
+    actions = getattr(app.view_functions[endpoint], "permission_actions", ())
+    return bool(actions) and not any(role in PERMISSIONS[a] for a in actions)
+
+
+def expected(w: World, caller: Principal, entry: Entry, scope: str, endpoint: str) -> int:
+    assert entry.action is not None
+    allowed = caller.role in PERMISSIONS[entry.action]
+    if _early_refusal(w.app, endpoint, caller.role):
+        return 403
+    if not _visible(w, caller, entry, scope):
+        return 404
+    return 200 if allowed else 403
+
+
+def test_every_endpoint_answers_every_role_and_scope_as_the_table_says(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    app, client = world.app, world.app.test_client()
+    recording = Recording(PERMISSIONS)
+    monkeypatch.setattr(permissions, "PERMISSIONS", recording)
+    endpoints = {(m, r.rule): r.endpoint for r in app.url_map.iter_rules() for m in r.methods}
+    wrong: list[str] = []
+    calls = 0
+    for (method, rule), entry in ENDPOINTS.items():
+        if entry.action is None:
+            call = entry.build(world, OWN)
+            if call is not None:
+                resp = client.open(call.path, method=call.method, json=call.json)
+                calls += 1
+                if resp.status_code != 200:
+                    wrong.append(f"{method} {rule} (public): {resp.status_code}")
+            continue
+        scopes = SCOPES if entry.scope else (OWN,)
+        for username, caller in world.callers.items():
+            for scope in scopes:
+                call = entry.build(world, scope)
+                if call is None:
+                    continue
+                want = expected(world, caller, entry, scope, endpoints[(method, rule)])
+                recording.seen.clear()
+                resp = client.open(call.path, method=call.method, json=call.json,
+                                   headers={"Authorization": f"Bearer {world.tokens[username]}"})
+                calls += 1
+                got = resp.status_code
+                where = f"{method} {rule} as {username} ({caller.role.value}) on {scope}"
+                if (got // 100 == 2) != (want == 200) or (want != 200 and got != want):
+                    wrong.append(f"{where}: expected {want}, got {got} {resp.get_data(as_text=True)[:200]}")
+                elif got != 404 and entry.action not in recording.seen:
+                    wrong.append(f"{where}: answered {got} without checking {entry.action.value}")
+                elif got == 403 and entry.action.value not in resp.get_json()["message"]:
+                    wrong.append(f"{where}: the 403 does not name {entry.action.value}: {resp.get_json()}")
+    assert not wrong, f"{len(wrong)} of {calls} calls answered against the table:\n" + "\n".join(wrong)
+
+
+# -- the table's own rendering -------------------------------------------------------------
+
+BEGIN, END = "<!-- permissions:begin -->", "<!-- permissions:end -->"
+
+
+def _between(text: str) -> str:
+    return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip()
+
+
+def test_the_docstring_shows_the_table() -> None:
+    assert _between(permissions.__doc__ or "") == permissions.markdown_table(), \
+        "run `python -m nongxin.core.permissions` and paste its output into the module docstring"
+
+
+def test_the_readme_shows_the_table() -> None:
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    assert _between(readme.read_text(encoding="utf-8")) == permissions.markdown_table(), \
+        "run `python -m nongxin.core.permissions` and paste its output into README.md's permission section"
+
+
+def test_every_action_has_a_row_and_every_row_some_role() -> None:
+    assert set(PERMISSIONS) == set(Action)
+    assert all(PERMISSIONS[a] for a in Action)
+
+
+def test_a_refusal_names_the_action_and_the_roles_that_may() -> None:
+    cm = Principal("cm", Role.CUSTOMER_MANAGER, 1, "X", "/1/")
+    with pytest.raises(permissions.Forbidden) as refused:
+        permissions.require(cm, Action.AUDIT_VERIFY)
+    assert str(refused.value) == ("role customer_manager may not verify the audit chain (audit.verify); "
+                                  "needs one of: province_admin")
+    permissions.require(cm, Action.BUREAU_QUERY)
+
+
+def test_the_walks_places_are_a_bank_its_branch_and_another_bank() -> None:
+    """The walk's places are what the demo says they are (a county bank, its branch, another bank)."""
+    from nongxin.core.demo import TREE
+
+    levels = {code: level for code, _, level, _ in TREE}
+    assert (levels["JNRCB"], levels["JNRCB-LX"], levels["LYRCB"]) == (Level.COUNTY, Level.BRANCH, Level.COUNTY)
+
+
+# -- the services refuse by themselves ----------------------------------------------------------
+# The API refuses some actions early in the view (403 before 422), and some actions have no
+# endpoint; deleting the service's own check must still fail a test. Each call acts on an object
+# of the caller's own county bank, so only the role decides.
+
+ServiceCall = Callable[[UnitOfWork, Principal, World], Any]
+
+
+def _import(unit: UnitOfWork, me: Principal, w: World) -> Any:
+    from nongxin.core.institutions.importer import import_csv
+
+    return import_csv(unit, me, f"code,name,level,parent\n{w.unique('IMP-')},导入网点,branch,JNRCB\n")
+
+
+def _rotate(unit: UnitOfWork, me: Principal, w: World) -> Any:
+    return users.rotate_token(unit, me, w.tokens[me.username], days=1, max_days=30)
+
+
+SERVICE_CALLS: Mapping[Action, ServiceCall] = {
+    Action.INSTITUTION_CREATE: lambda unit, me, w: institutions.create(
+        unit, me, code=w.unique("S-"), name="新网点", level=Level.BRANCH, parent_code="JNRCB"),
+    Action.INSTITUTION_IMPORT: _import,
+    Action.INSTITUTION_RENAME: lambda unit, me, w: institutions.rename(unit, me, "JNRCB-ZQ", "章丘支行"),
+    Action.INSTITUTION_MOVE: lambda unit, me, w: institutions.move(unit, me, "JNRCB-ZQ-G01", "JNRCB-ZQ"),
+    Action.USER_CREATE: lambda unit, me, w: users.create_user(
+        unit, me, username=w.unique("svc.user"), display_name="x", role=Role.REVIEWER, institution_code="JNRCB"),
+    Action.USER_CREATE_PROVINCE_ADMIN: lambda unit, me, w: users.create_user(
+        unit, me, username=w.unique("svc.pa"), display_name="x", role=Role.PROVINCE_ADMIN, institution_code="JNRCB"),
+    Action.USER_ACTIVATE: lambda unit, me, w: users.set_active(unit, me, TARGETS[OWN], True),
+    Action.TOKEN_ISSUE_OTHERS: lambda unit, me, w: users.issue_token_for(unit, me, TARGETS[OWN], days=1, max_days=30),
+    Action.TOKEN_ISSUE_SELF: _rotate,
+    Action.TOKEN_REVOKE: lambda unit, me, w: users.revoke_token(unit, w.tokens[TARGETS[OWN]], principal=me),
+}
+
+
+@pytest.mark.parametrize("action", list(SERVICE_CALLS), ids=lambda a: a.value)
+def test_the_service_itself_refuses_every_role_the_table_does_not_name(
+        world: World, action: Action, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nongxin.core.errors import NongxinError, ValidationFailed
+
+    recording = Recording(PERMISSIONS)
+    monkeypatch.setattr(permissions, "PERMISSIONS", recording)
+    callers = ["province.admin", *(f"county.{r.value}" for r in Role if r is not Role.PROVINCE_ADMIN)]
+    wrong = []
+    for username in callers:
+        with UnitOfWork(world.app.extensions["nongxin"].sessions) as unit:
+            me = users.authenticate(unit.session, world.tokens[username])
+            recording.seen.clear()
+            try:
+                SERVICE_CALLS[action](unit, me, world)
+                refused: NongxinError | None = None
+            except (permissions.Forbidden, ValidationFailed) as exc:
+                refused = exc
+            finally:
+                unit.rollback()
+        allowed = me.role in PERMISSIONS[action]
+        if allowed == (refused is not None):
+            wrong.append(f"{username}: {'refused: ' + str(refused) if refused else 'allowed'}")
+        elif refused is None and action not in recording.seen:
+            wrong.append(f"{username}: allowed without looking {action.value} up")
+    assert not wrong, f"{action.value}, table says {sorted(r.value for r in PERMISSIONS[action])}: {wrong}"
+
+
+def test_identity_numbers_in_full_only_for_credit_staff(world: World) -> None:
+    from nongxin.core.bureau.services import shows_full_id
+
+    for username, caller in world.callers.items():
+        assert shows_full_id(caller) is (caller.role in PERMISSIONS[Action.BUREAU_FULL_ID]), username
+
+
+# -- the services hide another county bank's objects by themselves ----------------------------
+# Views look some objects up before calling the service (PATCH /api/institutions/CODE does);
+# the service's own scope check must hold without them. Each call is made by a role that may,
+# on an object of another county bank (LYRCB): the answer is 404, never a change.
+
+CROSS_BANK_CALLS: Mapping[str, tuple[str, ServiceCall]] = {
+    "institution.create under another bank": ("jinan.admin", lambda unit, me, w: institutions.create(
+        unit, me, code=w.unique("X-"), name="越界", level=Level.BRANCH, parent_code="LYRCB")),
+    "institution.rename another bank's": ("jinan.admin", lambda unit, me, w: institutions.rename(
+        unit, me, "LYRCB-LS", "兰山支行")),
+    "institution.move another bank's node": ("jinan.admin", lambda unit, me, w: institutions.move(
+        unit, me, "LYRCB-LS-G01", "JNRCB-LX")),
+    "institution.move under another bank": ("jinan.admin", lambda unit, me, w: institutions.move(
+        unit, me, "JNRCB-ZQ-G01", "LYRCB-LS")),
+    "user.create at another bank": ("jinan.admin", lambda unit, me, w: users.create_user(
+        unit, me, username=w.unique("x.user"), display_name="x", role=Role.REVIEWER, institution_code="LYRCB")),
+    "user.activate another bank's": ("jinan.admin", lambda unit, me, w: users.set_active(
+        unit, me, TARGETS[OTHER], False)),
+    "token.issue_others for another bank's": ("jinan.admin", lambda unit, me, w: users.issue_token_for(
+        unit, me, TARGETS[OTHER], days=1, max_days=30)),
+    "token.revoke another bank's": ("linyi.pa", lambda unit, me, w: users.revoke_token(
+        unit, w.tokens[TARGETS[OWN]], principal=me)),
+}
+
+
+@pytest.mark.parametrize("case", list(CROSS_BANK_CALLS))
+def test_the_service_itself_hides_another_banks_objects(world: World, case: str) -> None:
+    from nongxin.core.errors import NotFound
+
+    username, call = CROSS_BANK_CALLS[case]
+    with UnitOfWork(world.app.extensions["nongxin"].sessions) as unit:
+        me = users.authenticate(unit.session, world.tokens[username])
+        with pytest.raises(NotFound):
+            call(unit, me, world)
+        unit.rollback()
+
+
+def test_rotating_needs_the_callers_own_token(world: World) -> None:
+    """The service, not only the view, refuses to rotate a token presented for someone else."""
+    from nongxin.core.errors import Unauthorized
+
+    with UnitOfWork(world.app.extensions["nongxin"].sessions) as unit:
+        me = users.authenticate(unit.session, world.tokens["jinan.admin"])
+        with pytest.raises(Unauthorized):
+            users.rotate_token(unit, me, world.tokens[TARGETS[OWN]], days=1, max_days=30)
+        unit.rollback()
+
+
+def test_bureau_lists_hold_only_the_callers_county_bank(world: World) -> None:
+    client = world.app.test_client()
+    for username in ("county.reviewer", "branch.customer_manager", "jinan.admin"):
+        headers = {"Authorization": f"Bearer {world.tokens[username]}"}
+        listed = client.get("/api/bureau/authorizations", headers=headers).get_json()
+        assert listed and {a["county_bank"] for a in listed} == {"JNRCB"}, username
+    headers = {"Authorization": f"Bearer {world.tokens['province.admin']}"}
+    listed = client.get("/api/bureau/authorizations", headers=headers).get_json()
+    assert {a["county_bank"] for a in listed} == {"JNRCB", "LYRCB"}
