@@ -60,7 +60,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     from nongxin.core.calendar.api import blp as calendar_blp
     from nongxin.core.credit.api import blp as products_blp
     from nongxin.core.plugin_state.api import blp as plugins_blp
-    from nongxin.core.rules_api import blp as rules_blp
+    from nongxin.core.rules.api import blp as rules_blp
     from nongxin.core.institutions.api import blp as institutions_blp
     from nongxin.core.institutions.users_api import blp as users_blp
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from nongxin.core.auth import Principal
     from nongxin.core.plugin_state.services import PluginDirectory
-    from nongxin.core.rulebook import RuleBooks
+    from nongxin.core.rules.books import RuleBooks
     from nongxin.core.runtime import Runtime
 
 

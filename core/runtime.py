@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from nongxin.core.calendar.services import Calendars
     from nongxin.core.plugin_state.services import PluginDirectory
     from nongxin.core.plugins.host import PluginHost
-    from nongxin.core.rulebook import RuleBooks
+    from nongxin.core.rules.books import RuleBooks
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Runtime:
         """The same process "as of" ``day``: same engine and plugins, business date ``day``.
         Views and rule books are cached per business date, so the copy gets its own."""
         from nongxin.core.plugin_state.services import PluginDirectory
-        from nongxin.core.rulebook import RuleBooks
+        from nongxin.core.rules.books import RuleBooks
 
         clock = self.clock.as_of(day)
         directory = PluginDirectory(self.plugins.host, clock)
@@ -61,7 +61,7 @@ def bootstrap(settings: Settings, *, plugins: Sequence[Any] = (), discover: bool
     from nongxin.core.plugin_state.services import PluginDirectory
     from nongxin.core.plugins.breaker import Breakers
     from nongxin.core.plugins.host import PluginHost
-    from nongxin.core.rulebook import RuleBooks
+    from nongxin.core.rules.books import RuleBooks
 
     settings.check()
     clock = clock or Clock()

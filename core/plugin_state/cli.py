@@ -110,7 +110,7 @@ def plugins_settings(ctx: click.Context, name: str, assignments: tuple[str, ...]
 @click.pass_context
 def plugins_check(ctx: click.Context) -> None:
     """Load every installed plugin and report; exit 1 if any failed to load."""
-    from nongxin.core.rulebook import rule_pack_problem
+    from nongxin.core.rules.books import rule_pack_problem
 
     console = console_of(ctx)
     directory = console.plugins

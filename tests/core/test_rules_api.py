@@ -70,7 +70,7 @@ def test_fields_are_listed_for_admins(nongxin_client):
 
 
 def test_rule_pack_problem_names_the_rule(nongxin_app):
-    from nongxin.core.rulebook import rule_pack_problem
+    from nongxin.core.rules.books import rule_pack_problem
 
     host = nongxin_app.extensions["nongxin"].plugins.host
     assert rule_pack_problem(host.loaded["jinan_rules"]) is None
