@@ -10,7 +10,7 @@ from marshmallow import fields
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
 from nongxin.core.plugin_state.models import PluginSwitch
-from nongxin.core.permissions import Action, may
+from nongxin.core.permissions import Action
 from nongxin.core.plugin_state.services import PluginState, secret_keys
 from nongxin.core.schemas import OutSchema, StrictSchema, column_text
 from nongxin.core.web import principal, runtime, uow
@@ -105,23 +105,15 @@ def _plain(value: Any) -> Any:
 def list_plugins(args: dict[str, Any]) -> Any:
     """Every plugin: version, kind, hooks, state at the institution and where it comes from,
     circuit-breaker status; and the plugins that failed to load, with the reason."""
-    inst = _where(args["institution"], Action.PLUGIN_LIST)
-    directory = runtime().plugins
-    host = directory.host
-    show = may(principal(), Action.PLUGIN_SETTINGS_READ)
-    states = {s.plugin: s for s in directory.states(uow().session, inst)}
-    plugins = []
-    for name, plugin in sorted(host.loaded.items()):
-        plugins.append({
-            "name": name, "version": plugin.info.version, "kind": plugin.info.kind.value,
-            "description": plugin.info.description, "hooks": list(plugin.hooks),
-            "allowed_institutions": list(plugin.info.allowed_institutions or []) or None,
-            "status": "loaded", **_state_json(states[name], show_settings=show),
-            "breaker": host.breakers.status(name, inst.code),
-        })
-    failed = [{"name": f.name, "status": "failed", "reason": f.reason, "source": f.source}
-              for f in sorted(host.failed.values(), key=lambda f: f.name)]
-    return {"institution": inst.code, "plugins": plugins, "failed": failed}
+    listing = runtime().plugins.listing(uow().session, principal(), args["institution"])
+    plugins = [{
+        "name": p.plugin.name, "version": p.plugin.info.version, "kind": p.plugin.info.kind.value,
+        "description": p.plugin.info.description, "hooks": list(p.plugin.hooks),
+        "allowed_institutions": list(p.plugin.info.allowed_institutions or []) or None,
+        "status": "loaded", **_state_json(p.state, show_settings=listing.shows_settings), "breaker": p.breaker,
+    } for p in listing.plugins]
+    failed = [{"name": f.name, "status": "failed", "reason": f.reason, "source": f.source} for f in listing.failed]
+    return {"institution": listing.institution.code, "plugins": plugins, "failed": failed}
 
 
 def _switch(name: str, body: dict[str, Any], enabled: bool | None) -> Any:

@@ -21,23 +21,20 @@ def plugins_list(ctx: click.Context, institution: str | None) -> None:
     from rich.console import Console as Rich
     from rich.table import Table
 
-    from nongxin.core.institutions import services as institutions
-
     console = console_of(ctx)
-    directory = console.plugins
-    with console.uow() as unit:
+    with console.uow(write=False) as unit:
         operator = province_operator(unit)
-        inst = institutions.visible(unit.session, operator, institution or operator.institution_code)
-        states = {s.plugin: s for s in directory.states(unit.session, inst)}
-    table = Table(title=f"plugins at {inst.code} {inst.name}")
-    for column in ("plugin", "version", "kind", "state", "source", "hooks"):
+        listing = console.plugins.listing(unit.session, operator, institution or operator.institution_code)
+        title = f"plugins at {listing.institution.code} {listing.institution.name}"
+    table = Table(title=title)
+    for column in ("plugin", "version", "kind", "state", "source", "breaker", "hooks"):
         table.add_column(column)
-    for name, plugin in sorted(directory.host.loaded.items()):
-        state = states[name]
-        table.add_row(name, plugin.info.version, plugin.info.kind.value,
-                      "enabled" if state.enabled else "disabled", state.enabled_source, ", ".join(plugin.hooks))
-    for failed in directory.host.failed.values():
-        table.add_row(failed.name, "", "", "FAILED", failed.reason, "")
+    for p in listing.plugins:
+        table.add_row(p.plugin.name, p.plugin.info.version, p.plugin.info.kind.value,
+                      "enabled" if p.state.enabled else "disabled", p.state.enabled_source,
+                      str(p.breaker.get("state", "")), ", ".join(p.plugin.hooks))
+    for failed in listing.failed:
+        table.add_row(failed.name, "", "", "FAILED", failed.reason, "", "")
     Rich(width=None if sys.stdout.isatty() else 200).print(table)
 
 
@@ -77,7 +74,6 @@ def plugins_settings(ctx: click.Context, name: str, assignments: tuple[str, ...]
     import json
 
     from nongxin.core.errors import invalid
-    from nongxin.core.institutions import services as institutions
 
     console = console_of(ctx)
     values = {}
@@ -95,12 +91,10 @@ def plugins_settings(ctx: click.Context, name: str, assignments: tuple[str, ...]
             state = console.plugins.set_settings(unit, operator, name, institution, values)
             unit.commit()
         else:
-            inst = institutions.visible(unit.session, operator, institution)
-            console.plugins._plugin(name)
-            state = next(s for s in console.plugins.states(unit.session, inst) if s.plugin == name)
+            state = console.plugins.read_settings(unit.session, operator, name, institution)
     from nongxin.core.plugin_state.services import secret_keys
 
-    hidden = secret_keys(console.plugins._plugin(name))
+    hidden = secret_keys(console.plugins.host.loaded[name])
     for key, value in sorted(state.settings.items()):
         click.echo(f"{key} = {'(secret; write-only)' if key in hidden else value}")
 

@@ -24,9 +24,9 @@ from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import NotFound, ValidationFailed, invalid
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
-from nongxin.core.permissions import Action, require
+from nongxin.core.permissions import Action, may, require
 from nongxin.core.plugins.dispatch import InstitutionView
-from nongxin.core.plugins.host import LoadedPlugin, PluginHost
+from nongxin.core.plugins.host import FailedPlugin, LoadedPlugin, PluginHost
 from nongxin.core.plugin_state.models import PluginGeneration, PluginSwitch
 from nongxin.sdk.types import HookContext
 
@@ -124,6 +124,21 @@ def resolve(plugin: LoadedPlugin, chain: list[Institution], switches: Mapping[tu
     return PluginState(plugin.name, enabled, source, allowed, settings, error)
 
 
+@dataclass(frozen=True)
+class ListedPlugin:
+    plugin: LoadedPlugin
+    state: PluginState
+    breaker: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PluginListing:
+    institution: Institution
+    plugins: list[ListedPlugin]
+    failed: list[FailedPlugin]
+    shows_settings: bool
+
+
 class PluginDirectory:
     """Builds and caches InstitutionViews; one per runtime, shared by all requests of a worker.
 
@@ -162,6 +177,17 @@ class PluginDirectory:
                 contexts[plugin.name] = HookContext(institution.code, ancestry, MappingProxyType(dict(state.settings)),
                                                     plugin.name, day)
         return InstitutionView(self.host, base, contexts)
+
+    def listing(self, session: Session, principal: Principal, code: str) -> PluginListing:
+        """Every loaded plugin with its state at ``code`` and its breaker there, and the plugins that
+        failed to load; ``shows_settings`` says whether the caller may read settings (the API and
+        the CLI both render this)."""
+        inst = institutions.visible_for(session, principal, code, Action.PLUGIN_LIST)
+        states = {s.plugin: s for s in self.states(session, inst)}
+        listed = [ListedPlugin(plugin, states[name], self.host.breakers.status(name, inst.code))
+                  for name, plugin in sorted(self.host.loaded.items())]
+        failed = sorted(self.host.failed.values(), key=lambda f: f.name)
+        return PluginListing(inst, listed, failed, may(principal, Action.PLUGIN_SETTINGS_READ))
 
     def states(self, session: Session, institution: Institution) -> list[PluginState]:
         chain = institutions.ancestry(session, institution)
