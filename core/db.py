@@ -198,6 +198,32 @@ class Money(sa.types.TypeDecorator[Decimal]):
         return Decimal
 
 
+class Rate(sa.types.TypeDecorator[Decimal]):
+    """An annual interest rate: ``Decimal`` in Python (``Decimal("0.0435")`` is 4.35%), an exact
+    integer number of millionths in the database (43500), for the reason money is never NUMERIC.
+    Binding refuses floats and rates finer than a millionth (0.0001 basis point)."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+            raise TypeError(f"a rate must be a Decimal, not {type(value).__name__}")
+        scaled = Decimal(value).scaleb(6)
+        if not scaled.is_finite() or scaled != scaled.to_integral_value():
+            raise ValueError(f"rate {value} is finer than a millionth")
+        return int(scaled)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(int(value)).scaleb(-6).normalize()
+
+    @property
+    def python_type(self) -> type:
+        return Decimal
+
+
 #: The largest amount a BIGINT holds, in fen (about 92 thousand trillion yuan).
 MAX_FEN = 2**63 - 1
 

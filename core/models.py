@@ -4,8 +4,10 @@ from nongxin.core.audit import models as audit_models  # noqa: F401
 from nongxin.core.bureau import models as bureau_models  # noqa: F401
 from nongxin.core.calendar import models as calendar_models  # noqa: F401
 from nongxin.core.credit import models as credit_models  # noqa: F401
+from nongxin.core.customers import models as customer_models  # noqa: F401
 from nongxin.core.db import Base
 from nongxin.core.institutions import models as institution_models  # noqa: F401
+from nongxin.core.parameters import models as parameter_models  # noqa: F401
 from nongxin.core.plugin_state import models as plugin_models  # noqa: F401
 
 metadata = Base.metadata

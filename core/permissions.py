@@ -44,6 +44,22 @@ The table (``tests/core/test_permissions.py`` checks that this docstring, the RE
 | `product.list` | list the products offered | x | x | x | x | x | x | x | x |
 | `calendar.read` | read the working-day calendar | x | x | x | x | x | x | x | x |
 | `calendar.change` | change the working-day calendar | x | | | | | | | |
+| `parameter.read` | read parameters (LPR, time limits, caps) | x | x | x | x | x | x | x | x |
+| `parameter.change` | change parameters | x | x | | x | | | | |
+| `customer.read` | see customer files | x | x | | | x | x | x | x |
+| `customer.create` | file and update customers | | x | | | x | | | |
+| `customer.import` | import customer files | | x | | | x | | | |
+| `customer.full_id` | see customers' identity numbers in full | | | | | x | x | x | x |
+| `application.file` | file loan applications | | | | | x | | | |
+| `application.read` | see loan applications | x | x | | | x | x | x | x |
+| `application.decide` | run the automated decision | | | | | x | | | |
+| `application.withdraw` | withdraw loan applications | | x | | | x | | | |
+| `decision.read` | read a decision and why it was so | x | x | | x | x | x | x | x |
+| `decision.replay` | replay a decision | x | x | | x | | x | x | |
+| `review.investigate` | give the investigation opinion | | | | | x | | | |
+| `review.review` | give the central review opinion | | | | | | x | | |
+| `review.approve` | approve or reject after review | | | | | | | x | |
+| `review.overdue` | list overdue review steps | x | x | | | | | | |
 <!-- permissions:end -->
 
 Roles: PA province_admin, CA county_admin, PM product_manager, PR parameter_admin,
@@ -103,6 +119,22 @@ class Action(str, enum.Enum):
     PRODUCT_LIST = ("product.list", "list the products offered")
     CALENDAR_READ = ("calendar.read", "read the working-day calendar")
     CALENDAR_CHANGE = ("calendar.change", "change the working-day calendar")
+    PARAMETER_READ = ("parameter.read", "read parameters (LPR, time limits, caps)")
+    PARAMETER_CHANGE = ("parameter.change", "change parameters")
+    CUSTOMER_READ = ("customer.read", "see customer files")
+    CUSTOMER_CREATE = ("customer.create", "file and update customers")
+    CUSTOMER_IMPORT = ("customer.import", "import customer files")
+    CUSTOMER_FULL_ID = ("customer.full_id", "see customers' identity numbers in full")
+    APPLICATION_FILE = ("application.file", "file loan applications")
+    APPLICATION_READ = ("application.read", "see loan applications")
+    APPLICATION_DECIDE = ("application.decide", "run the automated decision")
+    APPLICATION_WITHDRAW = ("application.withdraw", "withdraw loan applications")
+    DECISION_READ = ("decision.read", "read a decision and why it was so")
+    DECISION_REPLAY = ("decision.replay", "replay a decision")
+    REVIEW_INVESTIGATE = ("review.investigate", "give the investigation opinion")
+    REVIEW_REVIEW = ("review.review", "give the central review opinion")
+    REVIEW_APPROVE = ("review.approve", "approve or reject after review")
+    REVIEW_OVERDUE = ("review.overdue", "list overdue review steps")
 
 
 EVERYONE = frozenset(Role)
@@ -145,6 +177,22 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
     Action.PRODUCT_LIST: EVERYONE,
     Action.CALENDAR_READ: EVERYONE,
     Action.CALENDAR_CHANGE: frozenset({Role.PROVINCE_ADMIN}),
+    Action.PARAMETER_READ: EVERYONE,
+    Action.PARAMETER_CHANGE: ADMINS | {Role.PARAMETER_ADMIN},
+    Action.CUSTOMER_READ: BUREAU_READERS,
+    Action.CUSTOMER_CREATE: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
+    Action.CUSTOMER_IMPORT: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
+    Action.CUSTOMER_FULL_ID: CREDIT_STAFF,
+    Action.APPLICATION_FILE: frozenset({Role.CUSTOMER_MANAGER}),
+    Action.APPLICATION_READ: BUREAU_READERS,
+    Action.APPLICATION_DECIDE: frozenset({Role.CUSTOMER_MANAGER}),
+    Action.APPLICATION_WITHDRAW: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
+    Action.DECISION_READ: BUREAU_READERS | {Role.PARAMETER_ADMIN},
+    Action.DECISION_REPLAY: ADMINS | {Role.PARAMETER_ADMIN, Role.REVIEWER, Role.APPROVER},
+    Action.REVIEW_INVESTIGATE: frozenset({Role.CUSTOMER_MANAGER}),
+    Action.REVIEW_REVIEW: frozenset({Role.REVIEWER}),
+    Action.REVIEW_APPROVE: frozenset({Role.APPROVER}),
+    Action.REVIEW_OVERDUE: ADMINS,
 })
 
 

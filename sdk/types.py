@@ -14,6 +14,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
+from nongxin.sdk.rules.rule import REFUSAL_CATEGORIES  # noqa: F401  (re-exported)
+
 
 class PluginKind(str, enum.Enum):
     PRODUCT = "product"
@@ -113,19 +115,40 @@ class ConnectorSpec:
 
 @dataclass(frozen=True, slots=True)
 class ScorecardBin:
+    """One bin of one variable: a numeric range ``[lower, upper)`` (None: unbounded), or, for a
+    text variable, the set of ``values`` it matches (then leave ``lower`` and ``upper`` None)."""
+
     field: str
     lower: Decimal | None  # inclusive; None: unbounded
     upper: Decimal | None  # exclusive; None: unbounded
     points: int
+    values: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScorecardGrade:
+    """A grade band: scores from ``min_score`` up (to the next band) earn this grade, whose limit
+    coefficient (等级系数) multiplies the product's limit."""
+
+    name: str
+    min_score: int
+    limit_coefficient: Decimal
 
 
 @dataclass(frozen=True, slots=True)
 class ScorecardSpec:
+    """A segment's scorecard: base points plus, per variable, the points of the first bin its value
+    falls in (``missing_points`` when the value is missing or falls in no bin); the total's grade
+    band gives the grade and its limit coefficient. ``nongxin.sdk.scorecards.score`` computes it."""
+
     code: str
     segment: str
     base_points: int
     bins: tuple[ScorecardBin, ...]
     missing_points: int = 0
+    grades: tuple[ScorecardGrade, ...] = ()
+    version: int = 1
+    name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +168,19 @@ class ApplicationData:
     term_months: int
     purpose: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    repayment_method: str = "equal_installment"
+    segment: str = ""  # the product's segment (salaried, farmer, merchant, ...)
+
+
+#: Repayment methods by their API names (``../shared/DOMAIN.md``).
+REPAYMENT_METHODS: Mapping[str, str] = {
+    "equal_installment": "等额本息",
+    "equal_principal": "等额本金",
+    "monthly_interest": "按月付息到期还本",
+    "bullet": "利随本清",
+    "quarterly_interest": "按季结息",
+}
+
 
 
 class Outcome(str, enum.Enum):
@@ -169,8 +205,14 @@ class LimitResult:
 
 @dataclass(frozen=True, slots=True)
 class PriceResult:
-    annual_rate: Decimal
+    """The product's price. Loan rates are the LPR plus a spread: answer ``spread_bp`` (basis
+    points over the LPR of the loan's term, which the core keeps as a dated province parameter and
+    also passes in the facts as ``lpr_1y`` and ``lpr_5y``), or a whole ``annual_rate`` (the core
+    then records the spread it implies). Give one of the two."""
+
+    annual_rate: Decimal | None = None
     reason: str = ""
+    spread_bp: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from nongxin.core.db import Base, str_enum, utcnow
+from nongxin.core.db import Base, Money, str_enum, utcnow
 
 
 class Level(str, enum.Enum):
@@ -104,6 +105,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # An approver's authority (授权额度): the largest amount they may approve; None: no authority.
+    approval_limit: Mapped[Decimal | None] = mapped_column(Money())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     institution: Mapped[Institution] = relationship()

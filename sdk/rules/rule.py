@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .errors import RuleDefinitionError
 
-__all__ = ["Rule", "STAGES", "OUTCOMES", "LEVELS", "SEVERITY"]
+__all__ = ["Rule", "STAGES", "OUTCOMES", "LEVELS", "SEVERITY", "REFUSAL_CATEGORIES"]
 
 # Outcomes allowed per stage, mildest first; the position is the severity used for "worst grade".
 OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -18,6 +18,16 @@ OUTCOMES: dict[str, tuple[str, ...]] = {
 STAGES = tuple(OUTCOMES)
 LEVELS = ("province", "city", "county")
 SEVERITY = {stage: {o: i + 1 for i, o in enumerate(outs)} for stage, outs in OUTCOMES.items()}
+
+#: Refusal categories an admission reject rule (or an approver) declares; "other" when unsaid.
+REFUSAL_CATEGORIES: dict[str, str] = {
+    "bureau_hard_reject": "征信硬拒",
+    "court_consumption_restriction": "法院限制高消费",
+    "dishonest_debtor": "失信被执行人",
+    "external_anti_fraud": "外部反欺诈",
+    "multi_lending": "多头借贷",
+    "other": "其他",
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class Rule:
     version: int = 1
     reason: str = ""
     origin: str = ""  # where the rule was read from, e.g. "county_pack.toml:12", for error messages
+    category: str = ""  # admission reject rules: one of REFUSAL_CATEGORIES ("" reads as "other")
 
     def __post_init__(self) -> None:
         def bad(msg: str) -> RuleDefinitionError:
@@ -52,6 +63,8 @@ class Rule:
             raise bad("a rule needs an owner institution code")
         if self.effective_from and self.effective_to and self.effective_from > self.effective_to:
             raise bad(f"effective_from {self.effective_from} is after effective_to {self.effective_to}")
+        if self.category and self.category not in REFUSAL_CATEGORIES:
+            raise bad(f"unknown refusal category {self.category!r}; use one of {', '.join(REFUSAL_CATEGORIES)}")
         if not isinstance(self.version, int) or self.version < 1:
             raise bad("version must be a positive integer")
 

