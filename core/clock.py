@@ -14,12 +14,15 @@ Nothing else in ``core/``, ``sdk/`` or ``plugins/`` calls ``date.today()`` or ``
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Callable
 
-#: China Standard Time. A fixed offset rather than a tz database entry: China has observed UTC+8
-#: all year since 1991, and the fixed offset needs no tzdata on the host.
-CHINA = timezone(timedelta(hours=8), "CST")
+#: China Standard Time, the SDK's one definition (consent days are counted in it too). A fixed
+#: offset rather than a tz database entry: China has observed UTC+8 all year since 1991, and the
+#: fixed offset needs no tzdata on the host.
+from nongxin.sdk.bureau import CHINA
+
+__all__ = ["CHINA", "Clock", "utc_now"]
 
 
 def utc_now() -> datetime:
