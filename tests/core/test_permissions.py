@@ -182,7 +182,7 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("PUT", "/api/plugins/<name>/settings"): Entry(
         Action.PLUGIN_SETTINGS_CHANGE, "subtree",
         lambda w, s: Call("PUT", f"/api/plugins/{PLUGIN}/settings",
-                          {"institution": PLACE[s], "settings": {"base_rate": "0.05"}})),
+                          {"institution": PLACE[s], "settings": {"spread_bp": 150}})),
     ("POST", "/api/plugins/<name>/reset"): Entry(
         Action.PLUGIN_BREAKER_RESET, "subtree",
         lambda w, s: Call("POST", f"/api/plugins/{PLUGIN}/reset", {"institution": PLACE[s]})),
