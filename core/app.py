@@ -63,10 +63,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     from nongxin.core.rules.api import blp as rules_blp
     from nongxin.core.institutions.api import blp as institutions_blp
     from nongxin.core.institutions.users_api import blp as users_blp
+    from nongxin.core.parameters.api import blp as parameters_blp
 
     for blp in (health.blp, institutions_blp, users_blp, audit_blp, plugins_blp, products_blp, bureau_blp, rules_blp,
                 calendar_blp):
         api.register_blueprint(blp)
+    api.register_blueprint(parameters_blp)
     app.register_blueprint(docs.bp)
 
     from nongxin.core.logmask import install_on_loggers

@@ -58,6 +58,7 @@ def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
         services.create(uow, None, code=code, name=name, level=level, parent_code=parent)
     _enable_simulated_bureau(uow)
     _book_demo_loans(uow)
+    _publish_demo_lpr(uow)
     seeded = []
     for username, display, role, inst in PEOPLE:
         users.create_user(uow, None, username=username, display_name=display, role=role,
@@ -96,3 +97,27 @@ def _book_demo_loans(uow: UnitOfWork) -> None:
     book_loan(uow, actor="system", institution_code="JNRCB-LX", loan_no="JNRCB-2026-000001", borrower_kind=kind,
               borrower_id_number=number, borrower_name=name, product_code="XIN_E_DAI",
               principal=Decimal("80000.00"), disbursed_on=date(2026, 3, 2), maturity_on=date(2027, 3, 2))
+
+
+#: The loan prime rates published on 2025-05-20 (全国银行间同业拆借中心): 1-year 3.00%, over-5-year 3.50%.
+DEMO_LPR = {"lpr.1y": "0.03", "lpr.5y": "0.035"}
+DEMO_LPR_FROM = (2025, 5, 20)
+
+
+def _publish_demo_lpr(uow: UnitOfWork) -> None:
+    """The province's LPR as published, dated in the past (the seed writes history directly; the
+    API and CLI never back-date)."""
+    from datetime import date
+
+    from nongxin.core.parameters.models import ParameterValue
+
+    province = services.root(uow.session)
+    assert province is not None
+    since = date(*DEMO_LPR_FROM)
+    for name, value in DEMO_LPR.items():
+        uow.session.add(ParameterValue(name=name, institution_id=province.id, effective_from=since, value=value,
+                                       note="LPR published 2025-05-20", changed_by="system"))
+        record(uow.session, actor="system", action="parameter.set", target=f"parameter:{name}@{province.code}",
+               institution_code=province.code,
+               after={"name": name, "value": value, "effective_from": since.isoformat(), "note": "demo"})
+    uow.flush()

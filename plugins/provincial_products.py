@@ -1,6 +1,8 @@
 """The province's standard products, offered everywhere unless a county switches them off.
 
-Registered ``trylast`` so a county bank's own limit and price for the same product win.
+Registered ``trylast`` so a county bank's own limit and price for the same product win. Priced as
+LPR plus a spread: the ``spread_bp`` setting, in basis points over the LPR of the loan's term (the
+core keeps the LPR as a dated province parameter and adds the two).
 """
 
 from __future__ import annotations
@@ -16,11 +18,15 @@ from nongxin.sdk import (
 )
 
 
+#: Default spread: 1-year LPR 3.00% + 135 bp = 4.35%.
+SPREAD_BP = 135
+
+
 class Settings(Schema):
     xin_e_dai_ceiling = fields.Decimal(load_default=Decimal("300000"), as_string=False,
                                        validate=validate.Range(min=Decimal("1000"), max=Decimal("3000000")))
-    base_rate = fields.Decimal(load_default=Decimal("0.0435"),
-                               validate=validate.Range(min=Decimal("0.01"), max=Decimal("0.24")))
+    spread_bp = fields.Integer(load_default=SPREAD_BP, strict=True, validate=validate.Range(min=0, max=2000),
+                               metadata={"description": "basis points over the LPR (100 bp = 1%)"})
 
 
 PLUGIN = PluginInfo(
@@ -39,12 +45,12 @@ def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
         ProductSpec(code=XIN_E_DAI, name="信e贷", segment="salaried",
                     amount=AmountRange(Decimal("1000"), ceiling), term_months=(1, 36),
                     annual_rate=(Decimal("0.0365"), Decimal("0.0800")),
-                    repayment_methods=("equal_installment", "interest_monthly_principal_at_maturity"),
+                    repayment_methods=("equal_installment", "monthly_interest"),
                     auto_approval_ceiling=Decimal("50000")),
         ProductSpec(code=FU_NONG_DAI, name="富农贷", segment="farmer",
                     amount=AmountRange(Decimal("5000"), Decimal("500000")), term_months=(6, 36),
                     annual_rate=(Decimal("0.0400"), Decimal("0.0700")),
-                    repayment_methods=("interest_quarterly_principal_at_maturity",),
+                    repayment_methods=("quarterly_interest", "equal_principal"),
                     auto_approval_ceiling=Decimal("100000")),
     ]
 
@@ -63,4 +69,5 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
 def nongxin_price(application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext) -> PriceResult | None:
     if application.product_code not in (XIN_E_DAI, FU_NONG_DAI):
         return None
-    return PriceResult(ctx.settings.get("base_rate", Decimal("0.0435")), "provincial base rate")
+    spread = int(ctx.settings.get("spread_bp", SPREAD_BP))
+    return PriceResult(spread_bp=spread, reason=f"LPR + {spread} bp (provincial standard spread)")

@@ -134,12 +134,21 @@ def nongxin_price(
 ) -> PriceResult | None:
     """Price the application's product (the first answer wins).
 
+    Loan rates are the LPR plus a spread. The LPR is a dated province parameter the core keeps
+    (``nongxin parameters``); the facts carry the values in force on the business date as
+    ``lpr_1y`` (1-year) and ``lpr_5y`` (over-5-year), annual Decimal fractions (0.03 is 3%). A loan
+    of more than 60 months is priced on ``lpr_5y``, any other on ``lpr_1y``.
+
     Parameters:
         application: the application; answer only for your own ``application.product_code``.
-        facts: flat facts gathered so far.
+        facts: flat facts gathered so far, with ``lpr_1y`` and ``lpr_5y``.
         ctx: the institution and this plugin's settings there.
 
-    Return a PriceResult (annual rate as Decimal), or None when the product is not yours.
+    Return a PriceResult, or None when the product is not yours. Answer either
+    ``PriceResult(spread_bp=..., reason=...)``: basis points over the LPR of the loan's term, the
+    core adds the LPR (preferred: the price then follows the LPR without a new release); or
+    ``PriceResult(annual_rate=..., reason=...)``: a whole annual rate as Decimal, of which the core
+    records the spread it implies. Give one of the two.
     Failure policy: fail closed.
     """
 

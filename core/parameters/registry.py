@@ -5,6 +5,11 @@ A parameter is registered here once; the API, the CLI and every service read it 
 ``nongxin.core.parameters.services``. ``tighten`` says which way a county may move a value set
 above it: "lower" (a cap: a county may lower it, never raise it), "higher" (a floor), or None (any
 value at the levels allowed).
+
+Tighten-only parameters are read as the tightest of the values in force on the institution's
+ancestry (``services.in_force``): a county that set a lower cap keeps it when the province later
+raises its own, and a province that later tightens below a county's value binds that county too,
+so a county's value can never end up looser than its ancestors'.
 """
 
 from __future__ import annotations
@@ -28,26 +33,60 @@ class Parameter:
     maximum: Decimal | int | None = None
 
     def parse(self, text: str) -> Any:
-        """The value from its text form; ValueError names what is wrong."""
+        """The value from its text form; ValueError names what is wrong.
+
+        A rate may be written as a fraction ("0.0345") or in percent ("3.45%"); it is kept to the
+        millionth (0.01 basis point), as the ``Rate`` column stores rates."""
+        raw = str(text).strip()
         if self.kind == "days":
-            try:
-                value: Any = int(str(text).strip())
-            except ValueError:
-                raise ValueError(f"{text!r} is not a whole number of days") from None
+            if not raw.isascii() or not raw.lstrip("+-").isdigit() or len(raw) > 6:
+                raise ValueError(f"{text!r} is not a whole number of days")
+            value: Any = int(raw)
         else:
+            percent = self.kind == "rate" and raw.endswith("%")
             try:
-                value = Decimal(str(text).strip())
+                value = Decimal(raw[:-1].strip() if percent else raw)
             except InvalidOperation:
-                raise ValueError(f"{text!r} is not a decimal number") from None
+                raise ValueError(f"{text!r} is not a decimal number"
+                                 + (" (write a rate as 0.0345 or 3.45%)" if self.kind == "rate" else "")) from None
             if not value.is_finite():
                 raise ValueError(f"{text!r} is not a finite number")
-            if self.kind == "money" and value != value.quantize(Decimal("0.01")):
-                raise ValueError(f"{text} yuan is not a whole number of fen")
+            if percent:
+                value = value.scaleb(-2)
+            if value and value.adjusted() > 15:
+                raise ValueError(f"{text} is too large")
+            if self.minimum is not None and value < self.minimum:
+                raise ValueError(f"must be at least {self.minimum}")
+            if self.maximum is not None and value > self.maximum:
+                raise ValueError(f"must be at most {self.maximum}")
+            places = {"rate": 6, "money": 2}[self.kind]
+            if value != value.quantize(Decimal(1).scaleb(-places)):
+                unit = "a millionth (0.01 basis point)" if self.kind == "rate" else "a fen"
+                raise ValueError(f"{text} is finer than {unit}")
+            return value
         if self.minimum is not None and value < self.minimum:
             raise ValueError(f"must be at least {self.minimum}")
         if self.maximum is not None and value > self.maximum:
             raise ValueError(f"must be at most {self.maximum}")
         return value
+
+    def text(self, value: Any) -> str:
+        """The stored and displayed text form of a parsed value ("0.0345", "5", "3000000.00")."""
+        if self.kind == "days":
+            return str(int(value))
+        return format(Decimal(value).normalize() if self.kind == "rate" else Decimal(value), "f")
+
+    def looser(self, value: Any, than: Any) -> bool:
+        """Whether ``value`` moves the wrong way from ``than`` for a tighten-only parameter."""
+        if self.tighten == "lower":
+            return bool(value > than)
+        if self.tighten == "higher":
+            return bool(value < than)
+        return False
+
+    def tightest(self, values: list[Any]) -> Any:
+        """The tightest of ``values`` (tighten-only parameters)."""
+        return min(values) if self.tighten == "lower" else max(values)
 
 
 PROVINCE_ONLY = (Level.PROVINCE,)

@@ -98,11 +98,11 @@ def test_plugins_commands(nongxin_settings, nongxin_demo):
     off = run(nongxin_settings, "plugins", "disable", "provincial_products", "--institution", "LYRCB")
     assert off.exit_code == 0 and "disabled (set at LYRCB)" in off.output
     bad = run(nongxin_settings, "plugins", "settings", "provincial_products", "--institution", "JNRCB",
-              "base_rate=0.9")
-    assert bad.exit_code == 2 and "base_rate" in bad.output
+              "spread_bp=5000")
+    assert bad.exit_code == 2 and "spread_bp" in bad.output
     ok = run(nongxin_settings, "plugins", "settings", "provincial_products", "--institution", "JNRCB",
-             "base_rate=0.05")
-    assert ok.exit_code == 0 and "base_rate = 0.05" in ok.output
+             "spread_bp=150")
+    assert ok.exit_code == 0 and "spread_bp = 150" in ok.output
     check = run(nongxin_settings, "plugins", "check")
     assert check.exit_code == 0 and "ok      provincial_products" in check.output
 

@@ -44,6 +44,8 @@ VALID = {
                                       "for": {"kind": "application", "ref": "APP-1"}},
     ("POST", "/api/rules/check"): {"stage": "admission", "expression": "age > 18", "code": "X1"},
     ("PUT", "/api/calendar/days/2027-02-06"): {"kind": "workday", "note": "春节调休"},
+    ("POST", "/api/parameters"): {"name": "review.review_days", "institution": "JNRCB", "value": "5",
+                                  "note": "县行审查时限"},
 }
 
 

@@ -136,6 +136,17 @@ def _bank_query(path: str) -> Build:
     return lambda w, s: None if s == BRANCH else Call("GET", f"{path}?institution={BANK[s]}")
 
 
+def _parameter_body(w: World, s: str) -> Call | None:
+    """A time limit (set at county level and above, so not at a branch) from a new future day each call."""
+    from datetime import date
+
+    if s == BRANCH:
+        return None
+    day = date.today() + timedelta(days=2 + next(w.counter))
+    return Call("POST", "/api/parameters", {"name": "review.review_days", "institution": PLACE[s], "value": "3",
+                                            "effective_from": day.isoformat()})
+
+
 ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("GET", "/api/institutions"): Entry(Action.INSTITUTION_READ, None, lambda w, s: Call("GET", "/api/institutions")),
     ("POST", "/api/institutions"): Entry(Action.INSTITUTION_CREATE, "subtree", _inst_body),
@@ -171,7 +182,7 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("PUT", "/api/plugins/<name>/settings"): Entry(
         Action.PLUGIN_SETTINGS_CHANGE, "subtree",
         lambda w, s: Call("PUT", f"/api/plugins/{PLUGIN}/settings",
-                          {"institution": PLACE[s], "settings": {"base_rate": "0.05"}})),
+                          {"institution": PLACE[s], "settings": {"spread_bp": 150}})),
     ("POST", "/api/plugins/<name>/reset"): Entry(
         Action.PLUGIN_BREAKER_RESET, "subtree",
         lambda w, s: Call("POST", f"/api/plugins/{PLUGIN}/reset", {"institution": PLACE[s]})),
@@ -213,6 +224,12 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
         Action.CALENDAR_CHANGE, None, lambda w, s: Call("DELETE", f"/api/calendar/days/{w.calendar_day()}")),
     ("GET", "/api/calendar/workdays"): Entry(
         Action.CALENDAR_READ, None, lambda w, s: Call("GET", "/api/calendar/workdays?start=2026-11-23&add=3")),
+    ("GET", "/api/parameters"): Entry(
+        Action.PARAMETER_READ, "subtree", lambda w, s: Call("GET", f"/api/parameters?institution={PLACE[s]}")),
+    ("GET", "/api/parameters/<name>/history"): Entry(
+        Action.PARAMETER_READ, "subtree",
+        lambda w, s: Call("GET", f"/api/parameters/lpr.1y/history?institution={PLACE[s]}")),
+    ("POST", "/api/parameters"): Entry(Action.PARAMETER_CHANGE, "subtree", _parameter_body),
     ("GET", "/api/docs"): Entry(None, None, lambda w, s: Call("GET", "/api/docs")),
     ("GET", "/api/docs/plain"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/plain")),
     ("GET", "/api/docs/init.js"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/init.js")),
@@ -243,7 +260,7 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     not_over_http = {Action.INSTITUTION_IMPORT, Action.USER_CREATE_PROVINCE_ADMIN, Action.TOKEN_ISSUE_SELF,
                      Action.TOKEN_REVOKE, Action.INSTITUTION_MOVE, Action.BUREAU_FULL_ID}
     # Actions whose endpoints land with the rest of the unified-credit issue; each part removes its own.
-    pending = {Action.PARAMETER_READ, Action.PARAMETER_CHANGE, Action.CUSTOMER_READ, Action.CUSTOMER_CREATE,
+    pending = {Action.CUSTOMER_READ, Action.CUSTOMER_CREATE,
                Action.CUSTOMER_IMPORT, Action.CUSTOMER_FULL_ID, Action.APPLICATION_FILE, Action.APPLICATION_READ,
                Action.APPLICATION_DECIDE, Action.APPLICATION_WITHDRAW, Action.DECISION_READ,
                Action.DECISION_REPLAY, Action.REVIEW_INVESTIGATE, Action.REVIEW_REVIEW, Action.REVIEW_APPROVE,

@@ -21,3 +21,21 @@ def test_limit_is_twice_income_rounded_down_to_the_thousand():
 
 def test_other_products_are_not_answered():
     assert plugin.nongxin_credit_limit(application("QCED"), {}, HookContext("JNRCB")) is None
+
+
+def test_price_is_the_lpr_plus_the_spread_setting():
+    default = plugin.nongxin_price(application(plugin.XIN_E_DAI), {"lpr_1y": Decimal("0.03")},
+                                   HookContext("JNRCB", ("SD", "JNRCB"), {}, plugin.PLUGIN.name))
+    assert (default.spread_bp, default.annual_rate) == (plugin.SPREAD_BP, None)
+    ctx = HookContext("JNRCB", ("SD", "JNRCB"), {"spread_bp": 150}, plugin.PLUGIN.name)
+    assert plugin.nongxin_price(application(plugin.FU_NONG_DAI), {}, ctx).spread_bp == 150
+    assert plugin.nongxin_price(application("QCED"), {}, ctx) is None
+
+
+def test_settings_refuse_a_spread_out_of_range_and_products_use_the_sdk_method_names():
+    from nongxin.sdk import REPAYMENT_METHODS
+
+    assert "spread_bp" in plugin.Settings().validate({"spread_bp": 5000})
+    assert plugin.Settings().load({})["spread_bp"] == plugin.SPREAD_BP
+    for spec in plugin.nongxin_products(HookContext("JNRCB")):
+        assert spec.repayment_methods and set(spec.repayment_methods) <= set(REPAYMENT_METHODS), spec

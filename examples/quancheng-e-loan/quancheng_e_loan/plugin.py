@@ -68,7 +68,7 @@ def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
         code=PRODUCT_CODE, name="泉城e贷", segment="salaried",
         amount=AmountRange(Decimal("1000"), ceiling), term_months=(1, 36),
         annual_rate=(RATE_FLOOR, RATE_CAP),
-        repayment_methods=("equal_installment", "interest_monthly_principal_at_maturity"),
+        repayment_methods=("equal_installment", "monthly_interest"),
         required_data=("age", "segment", "monthly_income", "provident_fund_monthly"),
         collateral_kind=None, auto_approval_ceiling=min(ceiling, Decimal("50000")),
         description="济南地区工薪族与个体工商户纯信用贷款，按收入与公积金缴存核定额度",

@@ -128,3 +128,10 @@ def test_price_and_other_products_are_left_alone():
     assert plugin.nongxin_credit_limit(application=other, facts={}, ctx=CTX) is None
     assert plugin.nongxin_price(application=other, facts={}, ctx=CTX) is None
     assert plugin.nongxin_assess_application(application=other, facts={}, ctx=CTX) == []
+
+
+def test_repayment_methods_are_the_sdk_names():
+    from nongxin.sdk import REPAYMENT_METHODS
+
+    for spec in plugin.nongxin_products(CTX):
+        assert spec.repayment_methods and set(spec.repayment_methods) <= set(REPAYMENT_METHODS), spec

@@ -81,7 +81,7 @@ def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
         code=PRODUCT_CODE, name="沂蒙云贷", segment="farmer",
         amount=AmountRange(Decimal("5000"), ceiling), term_months=(6, 36),
         annual_rate=(RATE_FLOOR, RATE_CAP),
-        repayment_methods=("interest_quarterly_principal_at_maturity", "equal_installment"),
+        repayment_methods=("quarterly_interest", "equal_installment"),
         required_data=("peer_review", "household_assets", "land_mu"),
         collateral_kind=None, auto_approval_ceiling=min(ceiling, Decimal("100000")),
         description="整村授信：按村级评议颜色、家庭资产与承包土地亩数核定农户额度",

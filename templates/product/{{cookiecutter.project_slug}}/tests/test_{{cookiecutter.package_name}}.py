@@ -80,3 +80,12 @@ def test_findings_and_other_products():
     assert plugin.nongxin_assess_application(application=other, facts={}, ctx=CTX) == []
     assert plugin.nongxin_credit_limit(application=other, facts={}, ctx=CTX) is None
     assert plugin.nongxin_price(application=other, facts={}, ctx=CTX) is None
+
+
+def test_price_is_a_spread_over_the_lpr_and_methods_are_known():
+    from nongxin.sdk import REPAYMENT_METHODS
+
+    price = plugin.nongxin_price(application=application(age=30, annual_income="1"), facts={}, ctx=CTX)
+    assert (price.spread_bp, price.annual_rate) == (150, None)
+    for spec in plugin.nongxin_products(CTX):
+        assert set(spec.repayment_methods) <= set(REPAYMENT_METHODS)

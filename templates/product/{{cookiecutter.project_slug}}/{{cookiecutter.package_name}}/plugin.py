@@ -30,8 +30,8 @@ class Settings(Schema):
                              validate=validate.Range(min=THOUSAND, max=Decimal("5000000")))
     income_multiple = fields.Decimal(load_default=Decimal("2"), as_string=False,
                                      validate=validate.Range(min=Decimal("0.1"), max=Decimal("10")))
-    base_rate = fields.Decimal(load_default=Decimal("0.0500"), as_string=False,
-                               validate=validate.Range(min=RATE_FLOOR, max=RATE_CAP))
+    spread_bp = fields.Integer(load_default=150, strict=True, validate=validate.Range(min=0, max=1000),
+                               metadata={"description": "basis points over the LPR of the loan's term"})
 
 
 PLUGIN = PluginInfo(
@@ -53,6 +53,7 @@ def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
     return [ProductSpec(
         code=PRODUCT_CODE, name="{{ cookiecutter.product_name }}", segment="{{ cookiecutter.segment }}",
         amount=AmountRange(THOUSAND, ceiling), term_months=(1, 36), annual_rate=(RATE_FLOOR, RATE_CAP),
+        repayment_methods=("equal_installment", "equal_principal"),  # names from nongxin.sdk.REPAYMENT_METHODS
         required_data=("age", "annual_income"), collateral_kind=None,
         auto_approval_ceiling=min(ceiling, Decimal("50000")),
     )]
@@ -89,4 +90,6 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
 def nongxin_price(application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext) -> PriceResult | None:
     if application.product_code != PRODUCT_CODE:
         return None
-    return PriceResult(settings_with_defaults(ctx, Settings)["base_rate"], "base rate")
+    # LPR + spread: the core adds the LPR of the loan's term (facts lpr_1y / lpr_5y carry it).
+    spread = settings_with_defaults(ctx, Settings)["spread_bp"]
+    return PriceResult(spread_bp=spread, reason=f"LPR + {spread} bp")
