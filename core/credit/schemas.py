@@ -96,15 +96,15 @@ class ApplicationIn(StrictSchema):
     guarantors = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
                              load_default=list, validate=validate.Length(max=MAX_GUARANTORS),
                              metadata={"description": "customer ids of the same county bank"})
-    channel = fields.String(required=True, validate=validate.OneOf([c.value for c in Channel]))
+    channel = Text(max_length=24, required=True, validate=validate.OneOf([c.value for c in Channel]))
     channel_ref = column_text(A.channel_ref, load_default="",
                               metadata={"description": "the code scanned (qr_code channel): customer manager, "
                                                        "institution, product or campaign code"})
 
 
 class ApplicationFilter(StrictSchema):
-    status = fields.String(validate=validate.OneOf([s.value for s in ApplicationStatus]))
-    assigned_to = fields.String(validate=validate.OneOf(["me"]),
+    status = Text(max_length=24, validate=validate.OneOf([s.value for s in ApplicationStatus]))
+    assigned_to = Text(max_length=8, validate=validate.OneOf(["me"]),
                                 metadata={"description": "me: applications waiting on the caller"})
     institution = column_text(Institution.code)
     customer = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from nongxin.core.audit.models import AuditEntry
-from nongxin.core.credit.models import Application, ReviewTask, Tier
+from nongxin.core.credit.models import Application, Decision, ReviewTask, Tier
 from nongxin.core.institutions.models import User
 from nongxin.sdk import AmountRange, ConnectorSpec, PluginInfo, PluginKind, ProductSpec, hookimpl
 
@@ -142,8 +142,6 @@ def test_required_data_comes_from_the_form_the_customer_file_or_a_connector(cm, 
     filed = cm.post("/api/applications", json={**filing, "form": {"monthly_income": "8000.00"}})
     assert filed.status_code == 201, filed.get_json()
     assert filed.get_json()["form"] == {"monthly_income": "8000.00"}
-    no_birth = new_customer(birth=None)
-    assert no_birth  # (every resident ID carries a birth date: age always comes from the file)
 
 
 def test_form_answers_are_scalars_and_exact(cm, new_customer):
@@ -268,3 +266,17 @@ def test_filter_by_status_customer_and_assigned_to_me(nongxin_client, new_custom
                       "comment": "", "done_at": None}]
     refused(cm.get("/api/applications?status=lost"), "status")
     refused(cm.get("/api/applications?assigned_to=you"), "assigned_to")
+
+
+def test_show_gives_the_decisions_outcome_once_there_is_one(nongxin_client, new_customer, nongxin_app):
+    cm = nongxin_client.as_user("jinan.cm")
+    app = _file(cm, new_customer())
+    with nongxin_app.extensions["nongxin"].sessions() as session:
+        session.add(Decision(application_id=app["id"], outcome="rejected", refusal_category="dishonest_debtor",
+                             limit=None, rate=Decimal("0.0435"), score=512, grade="C",
+                             business_date=date(2026, 11, 23), decided_by="jinan.cm", record={}))
+        session.commit()
+    decision = cm.get(f"/api/applications/{app['id']}").get_json()["decision"]
+    assert {k: decision[k] for k in ("outcome", "refusal_category", "limit", "rate", "score", "grade")} == {
+        "outcome": "rejected", "refusal_category": "dishonest_debtor", "limit": None, "rate": "0.0435",
+        "score": 512, "grade": "C"}
