@@ -148,7 +148,7 @@ def _check(session: Session, directory: PluginDirectory, where: Institution, ban
     amount = filing.amount
     if isinstance(amount, bool) or not isinstance(amount, Decimal) or not amount.is_finite():
         fault("amount", "must be a decimal amount of yuan")
-    elif amount <= 0 or amount != amount.quantize(Decimal("0.01")) or amount.scaleb(2) > MAX_FEN:
+    elif amount <= 0 or amount.scaleb(2) > MAX_FEN or amount != amount.quantize(Decimal("0.01")):
         fault("amount", "must be a positive amount of yuan in whole fen")
     elif spec is not None and not spec.amount.minimum <= amount <= spec.amount.maximum:
         fault("amount", f"{amount} is outside {spec.code}'s range {spec.amount.minimum} to {spec.amount.maximum}")

@@ -45,8 +45,9 @@ def test_refusals_are_messages_naming_the_field(nongxin_settings, new_customer):
     bad = run(nongxin_settings, "applications", "file", "--user", "jinan.cm", "--customer", str(customer),
               "--product", "XIN_E_DAI", "--amount", "lots", "--term", "12", "--method", "equal_installment")
     assert bad.exit_code == 2 and "amount of yuan" in bad.output
-    fen = run(nongxin_settings, "applications", "file", "--user", "jinan.cm", "--customer", str(customer),
-              "--product", "XIN_E_DAI", "--amount", "5000.001", "--term", "12", "--method", "equal_installment")
-    assert fen.exit_code == 2 and "whole fen" in fen.output
+    for amount in ("5000.001", "1e30"):
+        fen = run(nongxin_settings, "applications", "file", "--user", "jinan.cm", "--customer", str(customer),
+                  "--product", "XIN_E_DAI", "--amount", amount, "--term", "12", "--method", "equal_installment")
+        assert fen.exit_code == 2 and "whole fen" in fen.output, fen.output
     status = run(nongxin_settings, "applications", "list", "--user", "jinan.cm", "--status", "lost")
     assert status.exit_code == 2 and "status" in status.output
