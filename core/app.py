@@ -58,6 +58,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     from nongxin.core.audit.api import blp as audit_blp
     from nongxin.core.bureau.api import blp as bureau_blp
     from nongxin.core.calendar.api import blp as calendar_blp
+    from nongxin.core.credit.api import applications_blp
     from nongxin.core.credit.api import blp as products_blp
     from nongxin.core.plugin_state.api import blp as plugins_blp
     from nongxin.core.rules.api import blp as rules_blp
@@ -66,7 +67,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     from nongxin.core.parameters.api import blp as parameters_blp
 
     for blp in (health.blp, institutions_blp, users_blp, audit_blp, plugins_blp, products_blp, bureau_blp, rules_blp,
-                calendar_blp):
+                calendar_blp, applications_blp):
         api.register_blueprint(blp)
     api.register_blueprint(parameters_blp)
     app.register_blueprint(docs.bp)

@@ -25,7 +25,8 @@ def codes(uow):
 
 def test_help_lists_every_command():
     out = CliRunner().invoke(main, ["--help"]).output
-    for command in ("demo", "serve", "db", "institutions", "users", "tokens", "audit", "plugins", "bureau", "new"):
+    for command in ("demo", "serve", "db", "institutions", "users", "tokens", "audit", "plugins", "bureau", "new",
+                    "applications"):
         assert command in out
 
 

@@ -17,10 +17,11 @@ from marshmallow import fields
 
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 #: Who may write where (by URL prefix); anything else is tried as the province admin.
-WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params"}
+WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params",
+           "/api/applications": "jinan.cm"}
 #: Path arguments naming things that exist, so the body is what decides the answer.
 PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1",
-               "day": "2027-02-06"}
+               "day": "2027-02-06", "application_id": "1"}
 PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
 #: A valid body per endpoint: the generator breaks one part of it, so the hostile value gets past
 #: the shape checks and reaches the field validation and the services.
@@ -46,6 +47,11 @@ VALID = {
     ("PUT", "/api/calendar/days/2027-02-06"): {"kind": "workday", "note": "春节调休"},
     ("POST", "/api/parameters"): {"name": "review.review_days", "institution": "JNRCB", "value": "5",
                                   "note": "县行审查时限"},
+    ("POST", "/api/applications"): {
+        "customer": 1, "product": "XIN_E_DAI", "amount": "50000.00", "term_months": 12,
+        "repayment_method": "equal_installment", "purpose": "购置农机", "form": {"monthly_income": "8000"},
+        "guarantors": [2], "channel": "qr_code", "channel_ref": "CM-jinan.cm"},
+    ("POST", "/api/applications/1/withdraw"): {"reason": "客户不需要了"},
 }
 
 

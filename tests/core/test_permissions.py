@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
@@ -66,6 +67,9 @@ class World:
     names: dict[str, str] = field(default_factory=dict)
     authorizations: dict[str, int] = field(default_factory=dict)
     counter: Iterator[int] = field(default_factory=itertools.count)
+    customers: dict[str, int] = field(default_factory=dict)
+    applications: dict[str, int] = field(default_factory=dict)
+    products_reset: bool = False
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}{next(self.counter)}"
@@ -85,6 +89,54 @@ class World:
             unit.commit()
             return auth.id
 
+
+    def offering(self) -> None:
+        """Once, after the plugin entries switched the walk's product plugin on and off: back to
+        its default (offered everywhere), so filing an application meets an offered product."""
+        if self.products_reset:
+            return
+        import sqlalchemy as sa
+
+        from nongxin.core.plugin_state.models import PluginSwitch
+        from nongxin.core.plugin_state.services import bump_generation
+
+        with UnitOfWork(self.app.extensions["nongxin"].sessions) as unit:
+            unit.session.execute(sa.delete(PluginSwitch).where(PluginSwitch.plugin == PLUGIN))
+            bump_generation(unit.session)
+            unit.commit()
+        self.products_reset = True
+
+    def filing(self, s: str) -> Call:
+        self.offering()
+        return Call("POST", "/api/applications", {
+            "customer": self.customers.get(s, 999999), "product": "XIN_E_DAI", "amount": "20000.00",
+            "term_months": 12, "repayment_method": "equal_installment", "channel": "counter"})
+
+    def application(self, s: str, *, fresh: bool = False) -> int:
+        """An application filed at PLACE[s] (for MISSING an id that does not exist); ``fresh``: a
+        new one each call (withdrawing closes it)."""
+        if s == MISSING:
+            return 999999
+        if s in self.applications and not fresh:
+            return self.applications[s]
+        import sqlalchemy as sa
+
+        from nongxin.core.credit.models import Application, ApplicationStatus, Channel
+        from nongxin.core.customers.models import Customer
+
+        with UnitOfWork(self.app.extensions["nongxin"].sessions) as unit:
+            inst = institutions.get_by_code(unit.session, PLACE[s])
+            assert inst is not None
+            customer = unit.session.execute(sa.select(Customer).where(Customer.id == self.customers[s])).scalar_one()
+            app = Application(number=self.unique(f"WALK-{s}-"), county_bank_id=customer.county_bank_id,
+                              institution_id=inst.id, customer_id=customer.id, product_code="XIN_E_DAI",
+                              amount=Decimal("20000.00"), term_months=12, repayment_method="equal_installment",
+                              channel=Channel.COUNTER, status=ApplicationStatus.SUBMITTED,
+                              filed_by_id=customer.manager_id)
+            unit.session.add(app)
+            unit.commit()
+            self.applications.setdefault(s, app.id)
+            return app.id
 
     def calendar_day(self) -> str:
         """A day of 2031 that has an override now (each call a new day), for DELETE to remove."""
@@ -237,6 +289,14 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
         None, None, lambda w, s: Call("GET", "/api/docs/static/swagger-ui.css")),
     ("GET", "/api/openapi.json"): Entry(None, None, lambda w, s: Call("GET", "/api/openapi.json")),
     ("GET", "/healthz"): Entry(None, None, lambda w, s: Call("GET", "/healthz")),
+    ("POST", "/api/applications"): Entry(Action.APPLICATION_FILE, "subtree", lambda w, s: w.filing(s)),
+    ("GET", "/api/applications"): Entry(
+        Action.APPLICATION_READ, "subtree", lambda w, s: Call("GET", f"/api/applications?institution={PLACE[s]}")),
+    ("GET", "/api/applications/<int:application_id>"): Entry(
+        Action.APPLICATION_READ, "subtree", lambda w, s: Call("GET", f"/api/applications/{w.application(s)}")),
+    ("POST", "/api/applications/<int:application_id>/withdraw"): Entry(
+        Action.APPLICATION_WITHDRAW, "subtree",
+        lambda w, s: Call("POST", f"/api/applications/{w.application(s, fresh=True)}/withdraw", {"reason": "撤回"})),
     ("GET", "/static/<path:filename>"): Entry(None, None, lambda w, s: None),
 }
 
@@ -261,8 +321,8 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
                      Action.TOKEN_REVOKE, Action.INSTITUTION_MOVE, Action.BUREAU_FULL_ID}
     # Actions whose endpoints land with the rest of the unified-credit issue; each part removes its own.
     pending = {Action.CUSTOMER_READ, Action.CUSTOMER_CREATE,
-               Action.CUSTOMER_IMPORT, Action.CUSTOMER_FULL_ID, Action.APPLICATION_FILE, Action.APPLICATION_READ,
-               Action.APPLICATION_DECIDE, Action.APPLICATION_WITHDRAW, Action.DECISION_READ,
+               Action.CUSTOMER_IMPORT, Action.CUSTOMER_FULL_ID,
+               Action.APPLICATION_DECIDE, Action.DECISION_READ,
                Action.DECISION_REPLAY, Action.REVIEW_INVESTIGATE, Action.REVIEW_REVIEW, Action.REVIEW_APPROVE,
                Action.REVIEW_OVERDUE}
     not_over_http |= pending
@@ -290,7 +350,7 @@ class Recording(Mapping[Action, frozenset[Role]]):
 
 
 @pytest.fixture
-def world(nongxin_app: Any, nongxin_demo: Any) -> World:
+def world(nongxin_app: Any, nongxin_demo: Any, new_customer: Callable[..., int]) -> World:
     w = World(nongxin_app, dict(nongxin_demo.tokens))
     settings = nongxin_app.extensions["nongxin"].settings
     with UnitOfWork(nongxin_app.extensions["nongxin"].sessions) as unit:
@@ -311,6 +371,7 @@ def world(nongxin_app: Any, nongxin_demo: Any) -> World:
     for username, role, place in people[:-3]:
         w.callers[username] = Principal(username, role, 0, place, w.paths[place])
     w.authorizations = {bank: w.authorization(bank) for bank in ("JNRCB", "LYRCB")}
+    w.customers = {s: new_customer(PLACE[s]) for s in (OWN, BRANCH, OTHER)}
     return w
 
 
