@@ -67,6 +67,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     for blp in (health.blp, institutions_blp, users_blp, audit_blp, plugins_blp, products_blp, bureau_blp, rules_blp,
                 calendar_blp):
         api.register_blueprint(blp)
+    from nongxin.core.customers.api import blp as customers_blp
+
+    api.register_blueprint(customers_blp)
     app.register_blueprint(docs.bp)
 
     from nongxin.core.logmask import install_on_loggers

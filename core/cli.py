@@ -105,12 +105,14 @@ def _register() -> None:
     from nongxin.core.audit.cli import audit
     from nongxin.core.bureau.cli import bureau
     from nongxin.core.calendar.cli import calendar
+    from nongxin.core.customers.cli import customers
     from nongxin.core.institutions.cli import institutions, tokens, users
     from nongxin.core.plugin_state.cli import plugins
     from nongxin.core.scaffold import new
 
     for group in (db, institutions, users, tokens, audit, plugins, bureau, calendar, new):
         main.add_command(group)
+    main.add_command(customers)
 
 
 _register()

@@ -17,7 +17,8 @@ from marshmallow import fields
 
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 #: Who may write where (by URL prefix); anything else is tried as the province admin.
-WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params"}
+WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params",
+           "/api/customers": "jinan.cm"}
 #: Path arguments naming things that exist, so the body is what decides the answer.
 PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1",
                "day": "2027-02-06"}
@@ -44,6 +45,11 @@ VALID = {
                                       "for": {"kind": "application", "ref": "APP-1"}},
     ("POST", "/api/rules/check"): {"stage": "admission", "expression": "age > 18", "code": "X1"},
     ("PUT", "/api/calendar/days/2027-02-06"): {"kind": "workday", "note": "春节调休"},
+    ("POST", "/api/customers"): {
+        "kind": "individual", "id_number": "11010519491231002X", "name": "张三", "grid": "JNRCB-LX-G01",
+        "manager": "jinan.cm", "phone": "13900000000", "segment": "farmer", "annual_income": "36000.00",
+        "household": {"village": "彩石村", "group": "一组", "household_no": "0016", "relation": "child"}},
+    ("POST", "/api/customers/import"): {},
 }
 
 
