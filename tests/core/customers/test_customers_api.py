@@ -187,3 +187,64 @@ def test_import_over_http_is_all_or_nothing(nongxin_client: Any, db_snapshot: An
     assert ok.get_json()["imported"] == 2
     assert nongxin_client.as_user("province.admin").post(
         "/api/customers/import", data={"file": (io.BytesIO(b"x"), "a.csv")}).status_code == 403
+
+
+def test_a_duplicate_the_check_missed_is_still_409_naming_the_first(nongxin_client: Any, db_snapshot: Any,
+                                                                     monkeypatch: Any) -> None:
+    """Two clerks file one person at the same moment: both checks find nothing, the unique
+    constraint refuses the second insert, and that refusal is the same 409 (never a 500)."""
+    from nongxin.core.customers import services
+
+    cm = nongxin_client.as_user("jinan.cm")
+    first = cm.post("/api/customers", json=person()).get_json()["id"]
+    real, calls = services.find_by_id_number, []
+
+    def missed_once(uow: Any, bank_id: int, number: str) -> Any:
+        calls.append(number)
+        return None if len(calls) == 1 else real(uow, bank_id, number)
+
+    monkeypatch.setattr(services, "find_by_id_number", missed_once)
+    before = db_snapshot()
+    again = cm.post("/api/customers", json=person(household={"village": "姚家村", "household_no": "9",
+                                                             "relation": "head"}))
+    assert again.status_code == 409, again.get_json()
+    assert f"customer {first}" in again.get_json()["message"] and len(calls) == 2
+    assert db_snapshot() == before  # the new household went with the refused insert
+
+
+def test_concurrent_duplicate_posts_give_one_file_and_409s(nongxin_app: Any, nongxin_demo: Any) -> None:
+    import threading
+
+    barrier, statuses = threading.Barrier(4), []
+
+    def post() -> None:
+        client = nongxin_app.test_client()
+        barrier.wait()
+        resp = client.post("/api/customers", json=person(), headers=nongxin_demo.headers("jinan.cm"))
+        statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [201, 409, 409, 409]
+
+
+def test_import_reads_xlsx(nongxin_client: Any) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["individual", WOMAN, "周红", 13900000001, "", "", "", "salaried", "88000", "JNRCB-LX-G01",
+                  "jinan.cm", "", "", "", "", ""])
+    sheet.append(["individual", MAN, "钱进", "", "", "", "", "", "", "JNRCB-LX-G01", "linyi.cm", "", "", "", "", ""])
+    data = io.BytesIO()
+    book.save(data)
+    cm = nongxin_client.as_user("jinan.cm")
+    resp = cm.post("/api/customers/import", data={"file": (io.BytesIO(data.getvalue()), "customers.xlsx")},
+                   content_type="multipart/form-data")
+    assert resp.status_code == 422 and list(resp.get_json()["fields"]) == ["line 3"]
+    assert "manager" in resp.get_json()["fields"]["line 3"][0]
+    assert cm.get(f"/api/customers?id_number={WOMAN}").get_json() == []
