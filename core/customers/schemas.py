@@ -39,12 +39,12 @@ class HouseholdIn(StrictSchema):
     village = column_text(Household.village, required=True, metadata={"description": "administrative village (行政村)"})
     group = column_text(Household.group_name, load_default="", metadata={"description": "villagers' group (村民小组)"})
     household_no = column_text(Household.household_no, required=True, metadata={"description": "household number (户号)"})
-    relation = fields.String(required=True, validate=validate.OneOf([r.value for r in Relation]),
+    relation = column_text(Customer.relation, required=True, validate=validate.OneOf([r.value for r in Relation]),
                              metadata={"description": "relation to the head of the household; one head per household"})
 
 
 class CustomerCreate(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in CustomerKind]))
+    kind = column_text(Customer.kind, required=True, validate=validate.OneOf([k.value for k in CustomerKind]))
     id_number = column_text(Customer.id_number, required=True,
                             metadata={"description": "resident ID (individual) or unified social credit code"})
     name = column_text(Customer.name, required=True)
