@@ -70,6 +70,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
                 calendar_blp, applications_blp):
         api.register_blueprint(blp)
     api.register_blueprint(parameters_blp)
+    from nongxin.core.customers.api import blp as customers_blp
+
+    api.register_blueprint(customers_blp)
     app.register_blueprint(docs.bp)
 
     from nongxin.core.logmask import install_on_loggers

@@ -106,6 +106,7 @@ def _register() -> None:
     from nongxin.core.bureau.cli import bureau
     from nongxin.core.calendar.cli import calendar
     from nongxin.core.credit.cli import applications
+    from nongxin.core.customers.cli import customers
     from nongxin.core.institutions.cli import institutions, tokens, users
     from nongxin.core.parameters.cli import parameters
     from nongxin.core.plugin_state.cli import plugins
@@ -114,6 +115,7 @@ def _register() -> None:
     for group in (db, institutions, users, tokens, audit, plugins, bureau, calendar, new, applications):
         main.add_command(group)
     main.add_command(parameters)
+    main.add_command(customers)
 
 
 _register()

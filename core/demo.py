@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from nongxin.core.audit.services import record
 from nongxin.core.db import UnitOfWork
 from nongxin.core.institutions import services, users
 from nongxin.core.institutions.models import Level, Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from nongxin.core.customers.models import Customer
 
 TREE: list[tuple[str, str, Level, str | None]] = [
     ("SD", "山东省农村信用社联合社", Level.PROVINCE, None),
@@ -65,6 +71,7 @@ def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
                           institution_code=inst)
         plain, _ = users.issue_token(uow, username, days=token_days, max_days=token_days)
         seeded.append(SeededUser(username, role, inst, plain))
+    _file_demo_customers(uow)
     uow.commit()
     return seeded
 
@@ -121,3 +128,78 @@ def _publish_demo_lpr(uow: UnitOfWork) -> None:
                institution_code=province.code,
                after={"name": name, "value": value, "effective_from": since.isoformat(), "note": "demo"})
     uow.flush()
+
+
+# -- demo customers (客户档案) ------------------------------------------------------------------
+#: Each demo customer: a key the other demo steps use, the manager who files it, and the input.
+#: Resident IDs are built with ``make_resident_id``; characters 15-17 pick the simulated bureau's
+#: profile (plugins/bureau_sim/report.py): 998 always clean, 997 late in the past, 996 thin file,
+#: 995 credit-hungry (多头借贷), 999 blacklisted (失信); other numbers draw a profile.
+def _demo_customers() -> list[tuple[str, str, Any]]:
+    from datetime import date
+
+    from nongxin.core.customers.services import CustomerInput, HouseholdInput
+    from nongxin.sdk.identity import make_resident_id
+
+    def rid(area: str, born: date, seq: int) -> str:
+        return make_resident_id(area, born, seq)
+
+    lx, cm = "JNRCB-LX-G01", "jinan.cm"
+    caishi = ("彩石村", "一组", "0016")
+    return [
+        ("salaried", cm, CustomerInput(
+            kind="individual", id_number=rid("370102", date(1988, 6, 12), 998), name="王敏", grid=lx, manager=cm,
+            phone="13905310001", address="济南市历下区泉城路18号", occupation="教师", employer="济南市历下区实验小学",
+            segment="salaried", annual_income="96000.00")),
+        ("farmer_head", cm, CustomerInput(
+            kind="individual", id_number=rid("370102", date(1972, 3, 8), 997), name="张建国", grid=lx, manager=cm,
+            phone="13805310016", address="济南市历下区彩石街道彩石村一组16号", occupation="蔬菜种植户",
+            segment="farmer", annual_income="68000.00", household=HouseholdInput(*caishi, "head"))),
+        ("farmer_spouse", cm, CustomerInput(
+            kind="individual", id_number=rid("370102", date(1974, 11, 20), 996), name="刘秀英", grid=lx, manager=cm,
+            address="济南市历下区彩石街道彩石村一组16号", occupation="蔬菜种植户", segment="farmer",
+            annual_income="30000.00", household=HouseholdInput(*caishi, "spouse"))),
+        ("farmer_son", cm, CustomerInput(
+            kind="individual", id_number=rid("370102", date(1998, 5, 6), 995), name="张磊", grid=lx, manager=cm,
+            phone="15205310016", address="济南市历下区彩石街道彩石村一组16号", occupation="生猪养殖户",
+            segment="farmer", annual_income="42000.00", household=HouseholdInput(*caishi, "child"))),
+        ("owner", cm, CustomerInput(
+            kind="individual", id_number=rid("370102", date(1980, 9, 15), 457), name="赵立新", grid=lx, manager=cm,
+            phone="13605310457", address="济南市历下区文化东路9号", occupation="个体经营者", segment="merchant",
+            annual_income="150000.00")),
+        ("shop", cm, CustomerInput(
+            kind="individual_business", id_number="92370102MA3C5R998Q", name="济南市历下区立新便利店", grid=lx,
+            manager=cm, phone="053188880457", address="济南市历下区文化东路9号", occupation="便利店零售",
+            segment="merchant", annual_income="360000.00", legal_representative=rid("370102", date(1980, 9, 15), 457))),
+        ("blacklisted", cm, CustomerInput(
+            kind="individual", id_number=rid("370102", date(1983, 1, 27), 999), name="孙大伟", grid=lx, manager=cm,
+            phone="13705310999", address="济南市历下区山大路66号", occupation="货车司机", employer="济南顺达物流有限公司",
+            segment="salaried", annual_income="72000.00")),
+        ("linyi_farmer", "linyi.cm", CustomerInput(
+            kind="individual", id_number=rid("371302", date(1968, 2, 14), 226), name="孙桂兰", grid="LYRCB-LS-G01",
+            manager="linyi.cm", address="临沂市兰山区沂河村三组8号", occupation="花生种植户", segment="farmer",
+            annual_income="52000.00", household=HouseholdInput("沂河村", "三组", "0008", "head"))),
+        ("taian_salaried", "taian.cm", CustomerInput(
+            kind="individual", id_number=rid("370902", date(1990, 12, 1), 173), name="陈晓东", grid="TARCB-TS-G01",
+            manager="taian.cm", address="泰安市泰山区岱宗大街120号", occupation="医生", employer="泰安市第一人民医院",
+            segment="salaried", annual_income="120000.00")),
+    ]
+
+
+def _file_demo_customers(uow: UnitOfWork) -> None:
+    """A salaried teacher, a farmer household of three, a shop and its owner, a blacklisted driver
+    at Jinan; a farmer at Linyi and a doctor at Tai'an: each filed by that bank's customer manager."""
+    from nongxin.core.customers.services import create_customer
+
+    for key, manager, data in _demo_customers():
+        create_customer(uow, users.principal_named(uow.session, manager), data)
+
+
+def demo_customer(session: "Session", key: str) -> "Customer":
+    """A seeded demo customer by its key ("salaried", "farmer_head", "shop", "blacklisted", ...)."""
+    import sqlalchemy as sa
+
+    from nongxin.core.customers.models import Customer
+
+    number = next(data.id_number for k, _, data in _demo_customers() if k == key)
+    return session.execute(sa.select(Customer).where(Customer.id_number == number)).scalar_one()

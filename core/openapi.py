@@ -10,7 +10,7 @@ the operation                          documents
 needs a token (all but the public)     401 (no or bad token), 403 (the role or the bank may not)
 has a path parameter, or a query or    404 (no such thing, not yours, or an id out of range)
 body field naming an institution
-(``institution``, ``parent``)
+(``institution``, ``parent``, ``grid``)
 takes a JSON body                      400 (malformed, too deep, NaN), 413 (over 1 MiB),
                                        415 (not JSON), 422 (invalid fields)
 takes query parameters, or a path     422 (invalid or unknown parameters; a path date out of range)
@@ -34,7 +34,7 @@ WITH_BODY = (HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPSt
 WITH_QUERY = (HTTPStatus.UNPROCESSABLE_ENTITY,)
 #: Query and body fields that name an institution by code: one that does not exist, or is outside
 #: the caller's subtree, is a 404 (never 403: another county bank's data is not even confirmed).
-REFERENCES = frozenset({"institution", "parent"})
+REFERENCES = frozenset({"institution", "parent", "grid"})
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 

@@ -18,7 +18,7 @@ from marshmallow import fields
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 #: Who may write where (by URL prefix); anything else is tried as the province admin.
 WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params",
-           "/api/applications": "jinan.cm"}
+           "/api/applications": "jinan.cm", "/api/customers": "jinan.cm"}
 #: Path arguments naming things that exist, so the body is what decides the answer.
 PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1",
                "day": "2027-02-06", "application_id": "1"}
@@ -52,6 +52,11 @@ VALID = {
         "repayment_method": "equal_installment", "purpose": "购置农机", "form": {"monthly_income": "8000"},
         "guarantors": [2], "channel": "qr_code", "channel_ref": "CM-jinan.cm"},
     ("POST", "/api/applications/1/withdraw"): {"reason": "客户不需要了"},
+    ("POST", "/api/customers"): {
+        "kind": "individual", "id_number": "11010519491231002X", "name": "张三", "grid": "JNRCB-LX-G01",
+        "manager": "jinan.cm", "phone": "13900000000", "segment": "farmer", "annual_income": "36000.00",
+        "household": {"village": "彩石村", "group": "一组", "household_no": "0016", "relation": "child"}},
+    ("POST", "/api/customers/import"): {},
 }
 
 
