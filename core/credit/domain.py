@@ -24,6 +24,7 @@ from decimal import ROUND_FLOOR, Decimal
 APPROVED, REJECTED, MANUAL_REVIEW = "approved", "rejected", "manual_review"
 OTHER = "other"
 BASIS_POINT = Decimal("0.0001")
+FEN = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,7 @@ def combine(*, rule_hits: tuple[RuleHit, ...], findings: tuple[FindingHit, ...],
     if limit is None:
         review.append("no credit limit")
     elif coefficient is not None:
-        granted = min(terms.amount, graded_limit(limit, coefficient))
+        granted = min(terms.amount, graded_limit(limit, coefficient)).quantize(FEN)
     if rate is None:
         review.append("no price")
     elif not in_range(rate, terms.rate_range):

@@ -27,7 +27,7 @@ def test_clean_is_approved_for_the_requested_amount_at_the_rate():
 def test_a_limit_below_the_request_approves_the_graded_limit_rounded_down():
     v = decide(limit=Decimal("25000.70"), coefficient=Decimal("0.8"))
     assert v.outcome == "approved" and v.approved_amount == Decimal("20000")
-    assert "approved 20000 of the 30000 requested" in v.reasons[0]
+    assert "approved 20000.00 of the 30000 requested" in v.reasons[0]
 
 
 def test_reject_rule_wins_with_its_category_even_over_failures():
