@@ -112,5 +112,9 @@ def _register() -> None:
     for group in (db, institutions, users, tokens, audit, plugins, bureau, calendar, new):
         main.add_command(group)
 
+    from nongxin.core.credit.decision_cli import applications  # part D: `applications decide`
+
+    main.add_command(applications)
+
 
 _register()

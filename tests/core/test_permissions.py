@@ -86,6 +86,36 @@ class World:
             return auth.id
 
 
+    def application(self, s: str) -> int:
+        """A fresh submitted application filed at PLACE[s] (no consent: deciding it waits for one)."""
+        from nongxin.core.testing import file_application
+
+        if s == MISSING:
+            return 999999
+        return file_application(self.app, place=PLACE[s], id_number=PERSON["id_number"], consent=(),
+                                filed_by="linyi.cm" if s == OTHER else "jinan.cm")
+
+    def decided(self, s: str) -> int:
+        """An application filed at PLACE[s] and decided (made once per scope)."""
+        from nongxin.core.credit.decision import decide
+        from nongxin.core.testing import file_application
+
+        if s == MISSING:
+            return 999999
+        key = f"decided:{s}"
+        if key not in self.names:
+            app_id = file_application(self.app, place=PLACE[s], id_number=PERSON["id_number"], consent=("02",),
+                                      filed_by="linyi.cm" if s == OTHER else "jinan.cm")
+            rt = self.app.extensions["nongxin"]
+            with UnitOfWork(rt.sessions) as unit:
+                place = institutions.get_by_code(unit.session, BANK[s])
+                assert place is not None
+                cm = Principal("linyi.cm" if s == OTHER else "jinan.cm", Role.CUSTOMER_MANAGER, place.id,
+                               place.code, place.path)
+                assert decide(unit, cm, rt, app_id).decision is not None
+            self.names[key] = str(app_id)
+        return int(self.names[key])
+
     def calendar_day(self) -> str:
         """A day of 2031 that has an override now (each call a new day), for DELETE to remove."""
         from datetime import date
@@ -213,6 +243,14 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
         Action.CALENDAR_CHANGE, None, lambda w, s: Call("DELETE", f"/api/calendar/days/{w.calendar_day()}")),
     ("GET", "/api/calendar/workdays"): Entry(
         Action.CALENDAR_READ, None, lambda w, s: Call("GET", "/api/calendar/workdays?start=2026-11-23&add=3")),
+    ("POST", "/api/applications/<int:application_id>/decide"): Entry(
+        Action.APPLICATION_DECIDE, "subtree",
+        lambda w, s: Call("POST", f"/api/applications/{w.application(s)}/decide")),
+    ("GET", "/api/applications/<int:application_id>/decision"): Entry(
+        Action.DECISION_READ, "subtree", lambda w, s: Call("GET", f"/api/applications/{w.decided(s)}/decision")),
+    ("POST", "/api/applications/<int:application_id>/decision/replay"): Entry(
+        Action.DECISION_REPLAY, "subtree",
+        lambda w, s: Call("POST", f"/api/applications/{w.decided(s)}/decision/replay", {"rules": "stored"})),
     ("GET", "/api/docs"): Entry(None, None, lambda w, s: Call("GET", "/api/docs")),
     ("GET", "/api/docs/plain"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/plain")),
     ("GET", "/api/docs/init.js"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/init.js")),
@@ -245,8 +283,7 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     # Actions whose endpoints land with the rest of the unified-credit issue; each part removes its own.
     pending = {Action.PARAMETER_READ, Action.PARAMETER_CHANGE, Action.CUSTOMER_READ, Action.CUSTOMER_CREATE,
                Action.CUSTOMER_IMPORT, Action.CUSTOMER_FULL_ID, Action.APPLICATION_FILE, Action.APPLICATION_READ,
-               Action.APPLICATION_DECIDE, Action.APPLICATION_WITHDRAW, Action.DECISION_READ,
-               Action.DECISION_REPLAY, Action.REVIEW_INVESTIGATE, Action.REVIEW_REVIEW, Action.REVIEW_APPROVE,
+               Action.APPLICATION_WITHDRAW, Action.REVIEW_INVESTIGATE, Action.REVIEW_REVIEW, Action.REVIEW_APPROVE,
                Action.REVIEW_OVERDUE}
     not_over_http |= pending
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}

@@ -375,3 +375,20 @@ def test_on_decision_fires_after_commit_and_a_raising_notifier_changes_nothing(c
     assert body["status"] == "approved"
     assert BEHAVIOUR["seen_after_commit"] == "approved"  # the row was committed before the hook ran
     assert "SMS gateway down" in caplog.text
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+def test_cli_decides_on_behalf_of_a_user(cm, nongxin_app, nongxin_settings):
+    from click.testing import CliRunner
+
+    from nongxin.core.cli import Console, main
+
+    app_id = new(nongxin_app, form={"tax_grade": "D"})
+    console = Console(nongxin_settings, runtime=nongxin_app.extensions["nongxin"])  # the test plugins loaded
+    result = CliRunner().invoke(main, ["applications", "decide", str(app_id), "--user", "jinan.cm"], obj=console,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "rejected (external_anti_fraud)" in result.output and "DT-ADM-001" in result.output
+    again = CliRunner().invoke(main, ["applications", "decide", str(app_id), "--user", "jinan.cm"], obj=console)
+    assert again.exit_code != 0 and "rejected" in again.output
