@@ -36,16 +36,18 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from sqlalchemy.dialects import postgresql, sqlite
+
 from nongxin.core.auth import Principal
 from nongxin.core.bureau import services as bureau
 from nongxin.core.credit import domain
 from nongxin.core.credit.applications import transition, visible_application
-from nongxin.core.credit.models import Application, ApplicationStatus, Decision
+from nongxin.core.credit.models import Application, ApplicationStatus, Decision, DecisionRuleBook
 from nongxin.core.credit.products import offered
 from nongxin.core.credit.review import start as start_review
 from nongxin.core.customers.models import Customer
 from nongxin.core.customers.services import applicant_of, customer_facts
-from nongxin.core.db import UnitOfWork
+from nongxin.core.db import UnitOfWork, utcnow
 from nongxin.core.errors import Conflict, NongxinError, NotFound
 from nongxin.core.institutions.models import Institution
 from nongxin.core.parameters.services import lpr as lpr_in_force
@@ -453,8 +455,45 @@ def _terms(app: Application, spec: ProductSpec | None) -> domain.Terms:
 
 def rule_book_hash(rules: tuple[Rule, ...] | list[Rule]) -> str:
     """SHA-256 of the rule definitions in force (sorted by code): equal hashes, equal rules."""
-    body = json.dumps(sorted((encode(r) for r in rules), key=lambda r: r["code"]), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return _definitions(rules)[0]
+
+
+def _definitions(rules: tuple[Rule, ...] | list[Rule]) -> tuple[str, list[dict[str, Any]]]:
+    encoded = sorted((encode(r) for r in rules), key=lambda r: r["code"])
+    body = json.dumps(encoded, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest(), encoded
+
+
+_BOOKS: weakref.WeakKeyDictionary[CompiledRuleSet, tuple[str, list[dict[str, Any]]]] = weakref.WeakKeyDictionary()
+
+
+def book_definitions(book: RuleBook) -> tuple[str, list[dict[str, Any]]]:
+    """(hash, encoded definitions) of a rule book, computed once per compiled book."""
+    if book.compiled is None:
+        return _definitions(book.rules)
+    known = _BOOKS.get(book.compiled)
+    if known is None:
+        known = _BOOKS[book.compiled] = _definitions(book.rules)
+    return known
+
+
+def keep_rule_book(session: Any, book: RuleBook) -> str:
+    """Store the book's definitions under their hash unless already stored; the hash."""
+    digest, definitions = book_definitions(book)
+    if session.get(DecisionRuleBook, digest) is None:
+        table = DecisionRuleBook.__table__
+        dialect = session.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        session.execute(insert.values(hash=digest, stage=book.stage, rule_count=len(definitions),
+                                      definitions=definitions, first_used_at=utcnow()).on_conflict_do_nothing())
+    return digest
+
+
+def stored_rule_book(session: Any, digest: str) -> list[Rule]:
+    row = session.get(DecisionRuleBook, digest)
+    if row is None:
+        raise NotFound(f"rule book {digest} is not stored", fields={"rule_book_hash": ["not stored"]})
+    return [decode(Rule, r, "rule") for r in row.definitions]
 
 
 def decide(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: int) -> Decided:
@@ -548,6 +587,7 @@ def decide(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: i
     started = time.perf_counter_ns()
     verdict = evaluation.verdict
     record = build_record(app, segment, spec, product_plugin, today, bureau_record, calls, facts, book, evaluation)
+    keep_rule_book(session, book)
     decision = Decision(application_id=app.id, outcome=verdict.outcome, refusal_category=verdict.refusal_category,
                         limit=evaluation.limit, rate=evaluation.rate,
                         score=evaluation.scored.total if evaluation.scored else None,
@@ -618,10 +658,10 @@ def build_record(app: Application, segment: str, spec: ProductSpec | None, produ
         "connectors": calls,
         "facts": values,
         "fact_types": types,
-        "rules": {"hash": rule_book_hash(ev.rules_in_force), "usable": book.usable, "error": book.error,
-                  "compiled": book.compiled is not None,
-                  "hits": [encode(h) for h in ev.rule_hits],
-                  "definitions": [encode(r) for r in ev.rules_in_force]},
+        # the definitions themselves are stored once per hash (``decision_rule_books``)
+        "rules": {"hash": book_definitions(book)[0], "usable": book.usable, "error": book.error,
+                  "compiled": book.compiled is not None, "rule_count": len(book.rules),
+                  "hits": [encode(h) for h in ev.rule_hits]},
         "score": None if ev.scored is None else {
             "code": ev.scored.code, "version": ev.scored.version, "total": ev.scored.total,
             "grade": ev.scored.grade.name if ev.scored.grade else None,
@@ -713,8 +753,7 @@ def replay(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: i
     if rules == "stored":
         compiled = None
         if record["rules"]["compiled"]:
-            definitions = [decode(Rule, r, "rule") for r in record["rules"]["definitions"]]
-            compiled = compile_rule_set(definitions, ADMISSION)
+            compiled = compile_rule_set(stored_rule_book(uow.session, record["rules"]["hash"]), ADMISSION)
         hits = apply_rules(compiled, facts)
         card = _decoded(record["scorecard"], ScorecardSpec)
         scored, _ = score_with(card, facts)

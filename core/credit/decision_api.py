@@ -18,6 +18,7 @@ from nongxin.core.credit.models import Decision
 from nongxin.core.permissions import Action
 from nongxin.core.schemas import OutSchema, StrictSchema
 from nongxin.core.web import principal, runtime, uow
+from nongxin.sdk._codec import encode
 
 blp = Blueprint("decisions", __name__, url_prefix="/api/applications",
                 description="The automated decision of loan applications, its record and its replay")
@@ -56,6 +57,8 @@ class DecideOut(OutSchema):
 
 class RecordOut(DecisionOut):
     record = fields.Dict(required=True, metadata={"description": "everything the decision used"})
+    rule_definitions = fields.List(fields.Dict(), required=True,
+                                   metadata={"description": "the admission rules in force (record.rules.hash)"})
 
 
 class ReplayIn(StrictSchema):
@@ -100,7 +103,8 @@ def decide(application_id: int) -> Any:
 def show(application_id: int) -> Any:
     """Why the application was decided so: the stored record, whole."""
     _, d = services.stored_decision(uow(), principal(), application_id, Action.DECISION_READ)
-    return {**_decision(d), "record": d.record}
+    rules = services.stored_rule_book(uow().session, d.record["rules"]["hash"])
+    return {**_decision(d), "record": d.record, "rule_definitions": [encode(r) for r in rules]}
 
 
 @blp.route("/<int:application_id>/decision/replay", methods=["POST"])

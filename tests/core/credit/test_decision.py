@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields
 
 from nongxin.core.bureau.models import BureauQueryLog
-from nongxin.core.credit.models import Application, Decision, ReviewTask
+from nongxin.core.credit.models import Application, Decision, DecisionRuleBook, ReviewTask
 from nongxin.core.testing import file_application
 from nongxin.sdk import (
     AmountRange, ConnectorSpec, Finding, LimitResult, Outcome, PluginInfo, PluginKind, PriceResult, ProductSpec,
@@ -191,10 +191,14 @@ def test_clean_small_application_is_approved_at_lpr_plus_spread_with_a_full_reco
     d = body["decision"]
     assert (d["outcome"], d["approved_amount"], d["rate"], d["grade"], d["score"]) == (
         "approved", "30000.00", "0.0385", "A", 600)
-    rec = record(cm, app_id)["record"]
+    shown = record(cm, app_id)
+    rec = shown["record"]
     assert rec["facts"]["employer_check"] == "verified" and rec["facts"]["amount"] == "30000.00"
     assert rec["fact_types"]["amount"] == "decimal" and rec["facts"]["bureau_dishonest_debtor"] is False
-    assert {r["code"] for r in rec["rules"]["definitions"]} >= {"DT-ADM-001", "DT-ADM-002"}
+    assert {r["code"] for r in shown["rule_definitions"]} >= {"DT-ADM-001", "DT-ADM-002"}
+    assert rec["rules"]["rule_count"] == len(shown["rule_definitions"])
+    books = rows(nongxin_uow, DecisionRuleBook)
+    assert [(b.hash, b.rule_count) for b in books] == [(rec["rules"]["hash"], rec["rules"]["rule_count"])]
     assert len(rec["rules"]["hash"]) == 64 and rec["rules"]["usable"] is True
     assert [(x["field"], x["bin"], x["points"]) for x in rec["score"]["lines"]] == [
         ("bureau_worst_overdue_days_24m", "[0, 1)", 60), ("age", "[18, 60)", 40)]
@@ -266,12 +270,13 @@ def test_a_connector_missing_the_field_is_manual_review(cm, nongxin_app, monkeyp
     assert any("connector hr (dtest): did not return employer_check" in r for r in reasons)
 
 
-def test_connector_answers_are_cached_for_their_ttl(cm, nongxin_app):
+def test_connector_answers_are_cached_for_their_ttl(cm, nongxin_app, nongxin_uow):
     decide(cm, new(nongxin_app))
     second = new(nongxin_app, id_number=CLEAN)
     decide(cm, second)
     assert [c for c in BEHAVIOUR["calls"] if c[0] == "hr"] == [("hr", CLEAN)]
     assert record(cm, second)["record"]["connectors"][0]["cached"] is True
+    assert len(rows(nongxin_uow, DecisionRuleBook)) == 1  # the same rules are stored once
 
 
 def test_an_unusable_rule_book_is_manual_review(cm, nongxin_app, monkeypatch):
