@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 from nongxin.core.credit import decision as services
 from nongxin.core.credit.models import Decision
 from nongxin.core.permissions import Action
-from nongxin.core.schemas import OutSchema, StrictSchema
+from nongxin.core.schemas import OutSchema, StrictSchema, Text, Timestamp
 from nongxin.core.web import principal, runtime, uow
 from nongxin.sdk._codec import encode
 
@@ -43,7 +43,7 @@ class DecisionOut(OutSchema):
     rule_book_hash = fields.String(required=True)
     business_date = fields.Date(required=True)
     decided_by = fields.String(required=True)
-    decided_at = fields.DateTime(required=True)
+    decided_at = Timestamp(required=True)
     duration_us = fields.Integer(required=True)
 
 
@@ -62,7 +62,7 @@ class RecordOut(DecisionOut):
 
 
 class ReplayIn(StrictSchema):
-    rules = fields.String(load_default="stored", validate=validate.OneOf(["stored", "current"]),
+    rules = Text(max_length=16, load_default="stored", validate=validate.OneOf(["stored", "current"]),
                           metadata={"description": "stored: the rules, scorecard and plugin answers stored with "
                                                    "the decision; current: today's"})
 
