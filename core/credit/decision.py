@@ -606,7 +606,7 @@ def decide(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: i
     decision.duration_us = durations["total"]
     session.add(decision)
     uow.commit()
-    announce(rt, session, where, app, decision)
+    announce(view, where, app, decision)  # the view built before the commit: no new transaction
     return Decided(app, decision)
 
 
@@ -682,11 +682,11 @@ def build_record(app: Application, segment: str, spec: ProductSpec | None, produ
     }
 
 
-def announce(rt: Runtime, session: Any, where: Institution, app: Application, decision: Decision) -> None:
+def announce(view: InstitutionView, where: Institution, app: Application, decision: Decision) -> None:
     """Tell the notification plugins, after the commit: their failures are logged by the dispatch
-    layer and never change the outcome."""
+    layer and never change the outcome. Nothing here touches the database (on SQLite a new write
+    transaction would hold the lock while the plugins run)."""
     try:
-        view = rt.plugins.view(session, where)
         view.notify("nongxin_on_decision", event=Event(
             "decision", app.number, where.code,
             {"outcome": decision.outcome, "refusal_category": decision.refusal_category,
