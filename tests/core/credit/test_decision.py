@@ -91,6 +91,10 @@ def nongxin_credit_limit(application, facts, ctx):
         return None
     if BEHAVIOUR["limit"] == "raise":
         raise ZeroDivisionError("limit formula divided by zero")
+    if BEHAVIOUR["limit"] == "wrong type":
+        return {"amount": "40000"}
+    if BEHAVIOUR["limit"] == "sub-fen":
+        return LimitResult(Decimal("40000.001"))
     return LimitResult(Decimal("40000"), "fixed test limit")
 
 
@@ -248,6 +252,15 @@ def test_a_raising_limit_hook_is_manual_review_naming_the_plugin(cm, nongxin_app
     body = decide(cm, new(nongxin_app))
     assert body["status"] == "manual_review"
     assert any("nongxin_credit_limit dtest" in r and "ZeroDivisionError" in r for r in body["decision"]["reasons"])
+
+
+@pytest.mark.parametrize("answer, says", [("wrong type", "returned dict, not a LimitResult"),
+                                          ("sub-fen", "not a non-negative Decimal amount of whole fen")])
+def test_a_limit_of_the_wrong_type_or_precision_is_manual_review(cm, nongxin_app, monkeypatch, answer, says):
+    monkeypatch.setitem(BEHAVIOUR, "limit", answer)
+    body = decide(cm, new(nongxin_app))
+    assert body["status"] == "manual_review"
+    assert any("nongxin_credit_limit dtest" in r and says in r for r in body["decision"]["reasons"])
 
 
 def test_a_failing_bureau_is_manual_review_never_approval(cm, nongxin_app, monkeypatch):
