@@ -75,6 +75,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     api.register_blueprint(customers_blp)
     app.register_blueprint(docs.bp)
 
+    from nongxin.core.credit.decision_api import blp as decisions_blp  # the automated decision (part D)
+
+    api.register_blueprint(decisions_blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

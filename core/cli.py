@@ -117,5 +117,9 @@ def _register() -> None:
     main.add_command(parameters)
     main.add_command(customers)
 
+    from nongxin.core.credit.decision_cli import register as register_decide
+
+    register_decide(applications)
+
 
 _register()

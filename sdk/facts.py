@@ -23,6 +23,11 @@ ADMISSION = Schema([
     Field("existing_debt", FieldType.DECIMAL, "本行负债"),
     Field("tax_grade", FieldType.STRING, "纳税等级"),
     Field("filed_revenue", FieldType.DECIMAL, "申报收入"),
+    Field("customer_kind", FieldType.STRING, "客户类型"),
+    Field("customer_segment", FieldType.STRING, "客户客群"),
+    Field("repayment_method", FieldType.STRING, "还款方式"),
+    Field("lpr_1y", FieldType.DECIMAL, "一年期LPR"),
+    Field("lpr_5y", FieldType.DECIMAL, "五年期以上LPR"),
 ])
 
 POST_LOAN = Schema([

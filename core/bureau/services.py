@@ -224,19 +224,35 @@ def authorization_ref(row: BureauAuthorization) -> AuthorizationRef:
 _REFUSAL_ORDER = (Refusal.REVOKED, Refusal.EXPIRED, Refusal.NOT_YET_VALID)
 
 
-def _live_authorization(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: Purpose) -> BureauAuthorization:
+def _consents(uow: UnitOfWork, bank: Institution, subject: BureauSubject,
+              purpose: Purpose) -> tuple[list[BureauAuthorization], set[Refusal]]:
+    """The authorizations of ``bank`` live now for ``subject`` and ``purpose``, and why the others
+    are not (the one check, ``AuthorizationRef.refusal``)."""
     rows = list(uow.session.execute(sa.select(BureauAuthorization).where(
         BureauAuthorization.county_bank_id == bank.id,
         BureauAuthorization.id_number == subject.id_number)).scalars())
     now = utcnow()
     answers = [(row, authorization_ref(row).refusal(subject, purpose, now)) for row in rows]
-    live = [row for row, refusal in answers if refusal is None]
+    return [row for row, refusal in answers if refusal is None], {r for _, r in answers if r is not None}
+
+
+def consent_refusal(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: Purpose) -> Refusal | None:
+    """Why no live authorization of ``bank`` covers querying ``subject`` for ``purpose`` now, or
+    None when one does: the check ``query`` makes, without raising and without writing (the
+    decision asks it before anything is queried). A name mismatch is left to ``query``."""
+    live, reasons = _consents(uow, bank, subject, purpose)
+    if live:
+        return None
+    return next((r for r in _REFUSAL_ORDER if r in reasons), Refusal.PURPOSE_NOT_COVERED)
+
+
+def _live_authorization(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: Purpose) -> BureauAuthorization:
+    live, reasons = _consents(uow, bank, subject, purpose)
     if live:
         named = [a for a in live if same_name(a.subject_name, subject.name)]
         if not named:
             raise _name_mismatch(subject, live[0].subject_name, "authorization")
         return max(named, key=lambda a: as_utc(a.expires_at))
-    reasons = {refusal for _, refusal in answers}
     for reason in _REFUSAL_ORDER:
         if reason in reasons:
             raise Forbidden(f"the authorization for purpose {purpose.value} {_REFUSAL_TEXT[reason]}",

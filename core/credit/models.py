@@ -185,3 +185,17 @@ class ReviewTask(Base):
     done_at: Mapped[datetime | None]
 
     assignee: Mapped[User] = relationship()
+
+
+class DecisionRuleBook(Base):
+    """The rule definitions a decision used, stored once per distinct rule book and named by
+    their hash (``Decision.rule_book_hash``): a thousand rules are not copied into every record,
+    and a replay recompiles exactly what was in force. Never updated or deleted."""
+
+    __tablename__ = "decision_rule_books"
+
+    hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    stage: Mapped[str] = mapped_column(sa.String(24))
+    rule_count: Mapped[int]
+    definitions: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    first_used_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,7 +18,8 @@ from marshmallow import fields
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 #: Who may write where (by URL prefix); anything else is tried as the province admin.
 WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params",
-           "/api/applications": "jinan.cm", "/api/customers": "jinan.cm"}
+           "/api/applications": "jinan.cm", "/api/customers": "jinan.cm",
+           "/api/applications/1/decide": "jinan.cm", "/api/applications/1/decision": "jinan.reviewer"}
 #: Path arguments naming things that exist, so the body is what decides the answer.
 PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1",
                "day": "2027-02-06", "application_id": "1"}
@@ -57,6 +58,8 @@ VALID = {
         "manager": "jinan.cm", "phone": "13900000000", "segment": "farmer", "annual_income": "36000.00",
         "household": {"village": "彩石村", "group": "一组", "household_no": "0016", "relation": "child"}},
     ("POST", "/api/customers/import"): {},
+    ("POST", "/api/applications/1/decide"): {},
+    ("POST", "/api/applications/1/decision/replay"): {"rules": "stored"},
 }
 
 

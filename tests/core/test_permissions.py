@@ -139,6 +139,27 @@ class World:
             self.applications.setdefault(s, app.id)
             return app.id
 
+    def decided(self, s: str) -> int:
+        """An application filed at PLACE[s] and decided (made once per scope)."""
+        from nongxin.core.credit.decision import decide
+        from nongxin.core.testing import file_application
+
+        if s == MISSING:
+            return 999999
+        key = f"decided:{s}"
+        if key not in self.names:
+            app_id = file_application(self.app, place=PLACE[s], id_number=PERSON["id_number"], consent=("02",),
+                                      filed_by="linyi.cm" if s == OTHER else "jinan.cm")
+            rt = self.app.extensions["nongxin"]
+            with UnitOfWork(rt.sessions) as unit:
+                place = institutions.get_by_code(unit.session, BANK[s])
+                assert place is not None
+                cm = Principal("linyi.cm" if s == OTHER else "jinan.cm", Role.CUSTOMER_MANAGER, place.id,
+                               place.code, place.path)
+                assert decide(unit, cm, rt, app_id).decision is not None
+            self.names[key] = str(app_id)
+        return int(self.names[key])
+
     def calendar_day(self) -> str:
         """A day of 2031 that has an override now (each call a new day), for DELETE to remove."""
         from datetime import date
@@ -283,6 +304,14 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
         Action.PARAMETER_READ, "subtree",
         lambda w, s: Call("GET", f"/api/parameters/lpr.1y/history?institution={PLACE[s]}")),
     ("POST", "/api/parameters"): Entry(Action.PARAMETER_CHANGE, "subtree", _parameter_body),
+    ("POST", "/api/applications/<int:application_id>/decide"): Entry(
+        Action.APPLICATION_DECIDE, "subtree",
+        lambda w, s: Call("POST", f"/api/applications/{w.application(s, fresh=True)}/decide")),
+    ("GET", "/api/applications/<int:application_id>/decision"): Entry(
+        Action.DECISION_READ, "subtree", lambda w, s: Call("GET", f"/api/applications/{w.decided(s)}/decision")),
+    ("POST", "/api/applications/<int:application_id>/decision/replay"): Entry(
+        Action.DECISION_REPLAY, "subtree",
+        lambda w, s: Call("POST", f"/api/applications/{w.decided(s)}/decision/replay", {"rules": "stored"})),
     ("GET", "/api/docs"): Entry(None, None, lambda w, s: Call("GET", "/api/docs")),
     ("GET", "/api/docs/plain"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/plain")),
     ("GET", "/api/docs/init.js"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/init.js")),
@@ -377,8 +406,7 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
                      Action.TOKEN_REVOKE, Action.INSTITUTION_MOVE, Action.BUREAU_FULL_ID,
                      Action.CUSTOMER_FULL_ID}
     # Actions whose endpoints land with the rest of the unified-credit issue; each part removes its own.
-    pending = {Action.APPLICATION_DECIDE, Action.DECISION_READ,
-               Action.DECISION_REPLAY, Action.REVIEW_INVESTIGATE, Action.REVIEW_REVIEW, Action.REVIEW_APPROVE,
+    pending = {Action.REVIEW_INVESTIGATE, Action.REVIEW_REVIEW, Action.REVIEW_APPROVE,
                Action.REVIEW_OVERDUE}
     not_over_http |= pending
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
