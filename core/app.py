@@ -67,6 +67,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     for blp in (health.blp, institutions_blp, users_blp, audit_blp, plugins_blp, products_blp, bureau_blp, rules_blp,
                 calendar_blp):
         api.register_blueprint(blp)
+    from nongxin.core.credit.review_api import blp as review_blp, users_blp as approval_limits_blp
+
+    for blp in (review_blp, approval_limits_blp):  # manual review (part E)
+        api.register_blueprint(blp)
     app.register_blueprint(docs.bp)
 
     from nongxin.core.logmask import install_on_loggers

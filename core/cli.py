@@ -111,6 +111,9 @@ def _register() -> None:
 
     for group in (db, institutions, users, tokens, audit, plugins, bureau, calendar, new):
         main.add_command(group)
+    from nongxin.core.credit.review_cli import review
+
+    main.add_command(review)  # manual review (part E)
 
 
 _register()

@@ -17,10 +17,10 @@ from marshmallow import fields
 
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 #: Who may write where (by URL prefix); anything else is tried as the province admin.
-WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params"}
+WRITERS = {"/api/applications/": "jinan.cm", "/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params"}
 #: Path arguments naming things that exist, so the body is what decides the answer.
 PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1",
-               "day": "2027-02-06"}
+               "day": "2027-02-06", "application_id": "1"}
 PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
 #: A valid body per endpoint: the generator breaks one part of it, so the hostile value gets past
 #: the shape checks and reaches the field validation and the services.
@@ -44,6 +44,9 @@ VALID = {
                                       "for": {"kind": "application", "ref": "APP-1"}},
     ("POST", "/api/rules/check"): {"stage": "admission", "expression": "age > 18", "code": "X1"},
     ("PUT", "/api/calendar/days/2027-02-06"): {"kind": "workday", "note": "春节调休"},
+    ("POST", "/api/applications/1/review"): {"opinion": "agree", "comment": "同意", "amount": "50000",
+                                             "rate": "0.05", "refusal_category": "other"},
+    ("PUT", "/api/users/jinan.reviewer/approval-limit"): {"amount": None},
 }
 
 
