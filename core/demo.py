@@ -64,6 +64,7 @@ def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
                           institution_code=inst)
         plain, _ = users.issue_token(uow, username, days=token_days, max_days=token_days)
         seeded.append(SeededUser(username, role, inst, plain))
+    _grant_approval_authority(uow)
     uow.commit()
     return seeded
 
@@ -96,3 +97,17 @@ def _book_demo_loans(uow: UnitOfWork) -> None:
     book_loan(uow, actor="system", institution_code="JNRCB-LX", loan_no="JNRCB-2026-000001", borrower_kind=kind,
               borrower_id_number=number, borrower_name=name, product_code="XIN_E_DAI",
               principal=Decimal("80000.00"), disbursed_on=date(2026, 3, 2), maturity_on=date(2027, 3, 2))
+
+
+#: The demo approvers' authority (授权额度), so manual review reaches approval (part E).
+APPROVAL_LIMITS = {"jinan.approver": "500000"}
+
+
+def _grant_approval_authority(uow: UnitOfWork) -> None:
+    from nongxin.core.credit.review import set_approval_limit
+    from nongxin.core.auth import system_principal
+
+    province = services.root(uow.session)
+    assert province is not None
+    for username, amount in APPROVAL_LIMITS.items():
+        set_approval_limit(uow, system_principal(province, "system"), username, amount)

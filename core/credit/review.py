@@ -173,10 +173,12 @@ class Acted:
     waiting: NoEligible | None = None
 
 
-def open_task(uow: UnitOfWork, app_id: int) -> ReviewTask | None:
-    return uow.session.execute(sa.select(ReviewTask).where(
-        ReviewTask.application_id == app_id, ReviewTask.done_at.is_(None)).order_by(ReviewTask.id.desc())
-    ).scalars().first()
+def open_task(uow: UnitOfWork, app_id: int, *, fresh: bool = False) -> ReviewTask | None:
+    """The application's open task (there is at most one); ``fresh`` re-reads rows already loaded."""
+    stmt = sa.select(ReviewTask).where(ReviewTask.application_id == app_id, ReviewTask.done_at.is_(None))
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    return uow.session.execute(stmt.order_by(ReviewTask.id.desc())).scalars().first()
 
 
 def _user(uow: UnitOfWork, principal: Principal) -> User:
@@ -278,6 +280,11 @@ def act(uow: UnitOfWork, principal: Principal, calendars: Calendars, directory: 
     else:  # nothing open: any review role may learn the state (after the scope check)
         action = next((a for a in ACTION.values() if may(principal, a)), Action.REVIEW_INVESTIGATE)
     app = visible_application(uow, principal, application_id, action, lock=True)
+    # Read the open task again now that the application row is locked: a concurrent step may have
+    # closed it (and opened the next) while this request waited for the lock.
+    task = open_task(uow, app.id, fresh=True)
+    if task is not None and ACTION[task.tier] is not action:
+        require(principal, ACTION[task.tier])
     if task is None or app.status is not STATE[task.tier]:
         if app.status is ApplicationStatus.REVIEWED and task is None:
             raise Conflict(f"application {app.number} is reviewed and waits for an approver to be drawn "

@@ -445,3 +445,8 @@ def test_the_cli_acts_on_behalf_of_a_user(nongxin_app, people) -> None:
     out = CliRunner().invoke(main, ["review", "act", str(app_id), "--user", "jinan.cm", "--opinion", "agree"],
                              obj=Console(nongxin_app.extensions["nongxin"].settings))
     assert out.exit_code == 2 and "rejected" in out.output
+
+
+def test_the_demo_approver_has_authority(nongxin_client) -> None:
+    listed = {u["username"]: u for u in nongxin_client.as_user("jinan.admin").get("/api/users").get_json()}
+    assert listed["jinan.approver"]["approval_limit"] == "500000.00"
