@@ -450,3 +450,28 @@ def test_the_cli_acts_on_behalf_of_a_user(nongxin_app, people) -> None:
 def test_the_demo_approver_has_authority(nongxin_client) -> None:
     listed = {u["username"]: u for u in nongxin_client.as_user("jinan.admin").get("/api/users").get_json()}
     assert listed["jinan.approver"]["approval_limit"] == "500000.00"
+
+
+def test_no_reviewer_to_draw_is_409_and_keeps_the_investigation_open(nongxin_app, nongxin_client, people,
+                                                                     db_snapshot) -> None:
+    app_id = manual_review_application(nongxin_app)
+    with UnitOfWork(nongxin_app.extensions["nongxin"].sessions) as unit:
+        for name in ("jinan.reviewer", "jinan.reviewer2"):
+            _user(unit, name).active = False
+        unit.commit()
+    before = db_snapshot()
+    resp = _post(nongxin_client, "jinan.cm", app_id, opinion="agree")
+    assert resp.status_code == 409 and resp.get_json()["error"] == "no_eligible_reviewer", resp.get_json()
+    assert db_snapshot() == before
+
+
+def test_an_approver_whose_authority_was_taken_away_cannot_approve(nongxin_app, nongxin_client, people) -> None:
+    app_id = manual_review_application(nongxin_app, amount="50000")
+    _, approver = _to_approval(nongxin_app, nongxin_client, app_id)
+    resp = nongxin_client.as_user("jinan.admin").put(f"/api/users/{approver}/approval-limit", json={"amount": None})
+    assert resp.status_code == 200
+    resp = _post(nongxin_client, approver, app_id, opinion="agree")
+    assert resp.status_code == 403 and resp.get_json()["error"] == "no_approval_authority"
+    # rejecting needs no authority over the amount
+    resp = _post(nongxin_client, approver, app_id, opinion="disagree", refusal_category="other")
+    assert resp.status_code == 200 and resp.get_json()["application"]["status"] == "rejected"
