@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from nongxin.core.credit import review
-from nongxin.core.credit.models import Application, Opinion, ReviewTask
+from nongxin.core.credit.models import Application, Opinion
 from nongxin.core.guards import json_body_required, permission_required
 from nongxin.core.institutions.models import Institution, User
 from nongxin.core.permissions import Action
@@ -168,5 +168,3 @@ def set_approval_limit(body: dict[str, Any], username: str) -> Any:
     unit.commit()
     return user
 
-
-__all__ = ["blp", "users_blp", "ReviewTask"]
