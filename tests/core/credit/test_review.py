@@ -475,3 +475,38 @@ def test_an_approver_whose_authority_was_taken_away_cannot_approve(nongxin_app, 
     # rejecting needs no authority over the amount
     resp = _post(nongxin_client, approver, app_id, opinion="disagree", refusal_category="other")
     assert resp.status_code == 200 and resp.get_json()["application"]["status"] == "rejected"
+
+
+def test_two_concurrent_opinions_on_one_task_give_one_step(nongxin_app, people) -> None:
+    """The second request waits for the application's row lock and then sees the task closed (on
+    PostgreSQL the open task is re-read under the lock; SQLite serializes writers already)."""
+    import threading
+    import time
+
+    from nongxin.core.errors import NongxinError
+
+    app_id = manual_review_application(nongxin_app)
+    rt = nongxin_app.extensions["nongxin"]
+    today = date(2026, 11, 23)
+    outcome: list[Any] = []
+
+    def second() -> None:
+        try:
+            with UnitOfWork(rt.sessions) as unit:
+                review.act(unit, users.principal_named(unit.session, "jinan.cm"), rt.calendar, rt.plugins, app_id,
+                           today, opinion=Opinion.AGREE)
+                unit.commit()
+                outcome.append("acted")
+        except NongxinError as exc:
+            outcome.append(exc)
+
+    with UnitOfWork(rt.sessions) as unit:
+        review.act(unit, users.principal_named(unit.session, "jinan.cm"), rt.calendar, rt.plugins, app_id, today,
+                   opinion=Opinion.AGREE)
+        racer = threading.Thread(target=second)
+        racer.start()
+        time.sleep(0.5)
+        unit.commit()
+    racer.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], NongxinError), outcome
+    assert [t.tier for t in _tasks(nongxin_app, app_id)] == [Tier.INVESTIGATION, Tier.REVIEW]
