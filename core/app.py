@@ -73,6 +73,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     from nongxin.core.customers.api import blp as customers_blp
 
     api.register_blueprint(customers_blp)
+    from nongxin.core.credit.review_api import blp as review_blp, users_blp as approval_limits_blp
+
+    for blp in (review_blp, approval_limits_blp):  # manual review (part E)
+        api.register_blueprint(blp)
     app.register_blueprint(docs.bp)
 
     from nongxin.core.credit.decision_api import blp as decisions_blp  # the automated decision (part D)

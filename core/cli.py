@@ -121,5 +121,9 @@ def _register() -> None:
 
     register_decide(applications)
 
+    from nongxin.core.credit.review_cli import review
+
+    main.add_command(review)  # manual review (part E)
+
 
 _register()

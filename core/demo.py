@@ -72,6 +72,7 @@ def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
         plain, _ = users.issue_token(uow, username, days=token_days, max_days=token_days)
         seeded.append(SeededUser(username, role, inst, plain))
     _file_demo_customers(uow)
+    _grant_approval_authority(uow)
     uow.commit()
     return seeded
 
@@ -203,3 +204,17 @@ def demo_customer(session: "Session", key: str) -> "Customer":
 
     number = next(data.id_number for k, _, data in _demo_customers() if k == key)
     return session.execute(sa.select(Customer).where(Customer.id_number == number)).scalar_one()
+
+
+#: The demo approvers' authority (授权额度), so manual review reaches approval (part E).
+APPROVAL_LIMITS = {"jinan.approver": "500000"}
+
+
+def _grant_approval_authority(uow: UnitOfWork) -> None:
+    from nongxin.core.credit.review import set_approval_limit
+    from nongxin.core.auth import system_principal
+
+    province = services.root(uow.session)
+    assert province is not None
+    for username, amount in APPROVAL_LIMITS.items():
+        set_approval_limit(uow, system_principal(province, "system"), username, amount)

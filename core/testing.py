@@ -7,6 +7,7 @@ package needs. The database is SQLite unless ``NONGXIN_TEST_DATABASE_URL`` (or t
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from dataclasses import dataclass
@@ -235,3 +236,55 @@ def file_application(app: Any, *, place: str = "JNRCB-LX", id_number: str, name:
 def nongxin_application(nongxin_app: Any, nongxin_demo: DemoProvince) -> Callable[..., int]:
     """``nongxin_application(id_number=..., form={...})``: see :func:`file_application`."""
     return lambda **kwargs: file_application(nongxin_app, **kwargs)
+
+
+# -- manual review (part E): an application already in manual review, made through the ORM -------
+
+def manual_review_application(app: Any, *, place: str = "JNRCB-LX", filed_by: str = "jinan.cm",
+                              amount: Any = None, product: str = "XIN_E_DAI", today: Any = None) -> int:
+    """File an application at ``place`` by ``filed_by`` straight into ``manual_review`` with its
+    investigation task open (``review.start``), as the decision does; returns its id. For tests of
+    the review steps, which need no filing or decision pipeline."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from nongxin.core.credit.models import Application, ApplicationStatus, Channel
+    from nongxin.core.credit.review import start
+    from nongxin.core.customers.models import Customer, CustomerKind
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.institutions import services as institutions
+    from nongxin.core.institutions.models import User
+    from nongxin.sdk.identity import make_resident_id
+
+    runtime = app.extensions["nongxin"]
+    day = today or runtime.clock.business_date()
+    with UnitOfWork(runtime.sessions) as unit:
+        session = unit.session
+        where = institutions.get_by_code(session, place)
+        assert where is not None, place
+        bank = institutions.county_bank_of(session, where)
+        assert bank is not None, place
+        filer = session.execute(sa.select(User).where(User.username == filed_by)).scalar_one()
+        seq = next(_REVIEW_SEQ)
+        customer = Customer(county_bank_id=bank.id, grid_id=where.id, manager_id=filer.id,
+                            kind=CustomerKind.INDIVIDUAL,
+                            id_number=make_resident_id("370102", date(1980, 1, 1) + timedelta(days=seq % 3000),
+                                                       (2 * seq + 1) % 1000),
+                            name=f"测试客户{seq}", birth_date=None, sex=None, segment="salaried", created_by=filed_by)
+        session.add(customer)
+        session.flush()
+        application = Application(number=f"{bank.code}-T{seq:06d}-{customer.id}", county_bank_id=bank.id,
+                                  institution_id=where.id, customer_id=customer.id, product_code=product,
+                                  amount=Decimal(amount if amount is not None else "80000"), term_months=12,
+                                  repayment_method="equal_installment", channel=Channel.COUNTER,
+                                  status=ApplicationStatus.MANUAL_REVIEW, filed_by_id=filer.id)
+        session.add(application)
+        session.flush()
+        start(unit, runtime.calendar, application, bank, day)
+        unit.commit()
+        return application.id
+
+
+_REVIEW_SEQ = itertools.count(1)

@@ -73,6 +73,22 @@ def users_create(ctx: click.Context, username: str, role: str, institution: str,
     click.echo(f"created user {username} ({role}) at {institution}")
 
 
+@users.command("approval-limit")
+@click.argument("username")
+@click.argument("amount")
+@click.pass_context
+def users_approval_limit(ctx: click.Context, username: str, amount: str) -> None:
+    """Set an approver's approval limit to AMOUNT yuan ("none" takes the authority away)."""
+    from nongxin.core.credit.review import set_approval_limit
+
+    with console_of(ctx).uow() as unit:
+        user = set_approval_limit(unit, province_operator(unit), username,
+                                  None if amount.strip().lower() == "none" else amount)
+        limit = user.approval_limit
+        unit.commit()
+    click.echo(f"{username}: approval limit {'none' if limit is None else f'{limit} yuan'}")
+
+
 @click.group()
 def tokens() -> None:
     """API token commands."""

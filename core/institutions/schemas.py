@@ -34,6 +34,8 @@ class UserOut(StrictSchema):
     role_label = fields.Function(lambda u: u.role.label)
     institution = fields.Function(lambda u: u.institution.code)
     active = fields.Boolean()
+    approval_limit = fields.Function(lambda u: None if u.approval_limit is None else str(u.approval_limit),
+                                     metadata={"description": "approvers: the largest amount they may approve"})
 
 
 class UserCreate(StrictSchema):

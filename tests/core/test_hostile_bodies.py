@@ -60,6 +60,9 @@ VALID = {
     ("POST", "/api/customers/import"): {},
     ("POST", "/api/applications/1/decide"): {},
     ("POST", "/api/applications/1/decision/replay"): {"rules": "stored"},
+    ("POST", "/api/applications/1/review"): {"opinion": "agree", "comment": "同意", "amount": "50000",
+                                             "rate": "0.05", "refusal_category": "other"},
+    ("PUT", "/api/users/jinan.reviewer/approval-limit"): {"amount": None},
 }
 
 
