@@ -78,6 +78,9 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
         click.echo("Demo province seeded. API tokens (shown once; keep them):")
         for user in seeded:
             click.echo(f"  {user.username:<16} {user.role.value:<18} {user.institution:<14} {user.token}")
+        click.echo("Demo applications, filed by jinan.cm and decided:")
+        for shown in demo_data.decide_demo_applications(console.runtime):
+            click.echo(f"  {shown.number}  {shown.status:<16} {shown.shows}: {shown.detail}")
     else:
         click.echo("Demo database already seeded; issue a new token with: nongxin tokens issue USERNAME")
     if not no_serve:

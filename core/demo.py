@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from nongxin.core.customers.models import Customer
+    from nongxin.core.runtime import Runtime
 
 TREE: list[tuple[str, str, Level, str | None]] = [
     ("SD", "山东省农村信用社联合社", Level.PROVINCE, None),
@@ -218,3 +219,64 @@ def _grant_approval_authority(uow: UnitOfWork) -> None:
     assert province is not None
     for username, amount in APPROVAL_LIMITS.items():
         set_approval_limit(uow, system_principal(province, "system"), username, amount)
+
+
+# -- demo applications: one per outcome of the decision ------------------------------------------
+#: (what it shows, customer key, product, amount, term in months, repayment method, consent purposes)
+DEMO_APPLICATIONS: tuple[tuple[str, str, str, str, int, str, tuple[str, ...]], ...] = (
+    ("approved at once (秒批)", "salaried", "XIN_E_DAI", "30000", 12, "equal_installment", ("02",)),
+    ("manual review (above the auto-approval ceiling)", "farmer_head", "FU_NONG_DAI", "150000", 24,
+     "quarterly_interest", ("02",)),
+    ("rejected with a category", "blacklisted", "XIN_E_DAI", "20000", 12, "equal_installment", ("02",)),
+    ("awaiting consent (nothing queried)", "owner", "XIN_E_DAI", "50000", 12, "equal_installment", ()),
+)
+
+
+@dataclass(frozen=True)
+class DemoApplication:
+    shows: str
+    number: str
+    status: str
+    detail: str
+
+
+def decide_demo_applications(runtime: "Runtime") -> list[DemoApplication]:
+    """File the demo applications as Jinan's customer manager (recording the customers' bureau
+    consent where the story has one) and decide each through the same services as the API, so
+    every outcome is there to look at: approved at once, manual review, rejected with a category,
+    awaiting consent. Each application commits on its own."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from nongxin.core.bureau.services import SubjectInput, evidence_digest, record_authorization
+    from nongxin.core.credit.applications import Filing, file
+    from nongxin.core.credit.decision import decide
+
+    done: list[DemoApplication] = []
+    for shows, key, product, amount, term, method, purposes in DEMO_APPLICATIONS:
+        with UnitOfWork(runtime.sessions) as uow:
+            cm = users.principal_named(uow.session, "jinan.cm")
+            customer = demo_customer(uow.session, key)
+            today = runtime.clock.business_date()
+            if purposes:
+                record_authorization(
+                    uow, cm, runtime.settings, subject=SubjectInput("resident_id", customer.id_number, customer.name),
+                    purposes=list(purposes), channel="paper", evidence_ref=f"archive://demo/consent-{key}.pdf",
+                    evidence_sha256=evidence_digest(f"demo consent {key}".encode()),
+                    granted_at=runtime.clock.now() - timedelta(days=1), today=today)
+            app = file(uow, cm, runtime.plugins, Filing(
+                customer_id=customer.id, product_code=product, amount=Decimal(amount), term_months=term,
+                repayment_method=method, channel="counter", purpose="demo"), today=today)
+            uow.commit()
+            decided = decide(uow, cm, runtime, app.id)
+            decision = decided.decision
+            if decision is None:
+                detail = "missing consent: " + ", ".join(f"{m['name']} ({m['purpose']})" for m in decided.missing_consent)
+            elif decision.outcome == "approved":
+                detail = f"{decided.application.approved_amount} yuan at {decided.application.approved_rate}"
+            elif decision.outcome == "rejected":
+                detail = f"category {decision.refusal_category}"
+            else:
+                detail = "; ".join(decision.record["outcome"]["reasons"])[:120]
+            done.append(DemoApplication(shows, decided.application.number, decided.application.status.value, detail))
+    return done

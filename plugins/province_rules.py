@@ -31,9 +31,14 @@ RULES: tuple[tuple[str, str, str, str, str, str], ...] = (
 )
 
 
+#: The refusal category each reject rule declares (nongxin.sdk.REFUSAL_CATEGORIES).
+CATEGORIES = {"PROV-ADM-001": "dishonest_debtor", "PROV-ADM-002": "court_consumption_restriction",
+              "PROV-ADM-003": "bureau_hard_reject"}
+
+
 @hookimpl(trylast=True)
 def nongxin_rules(ctx: HookContext) -> list[Rule]:
     province = ctx.ancestry[0] if ctx.ancestry else ctx.institution_code
     return [Rule(code=code, name=name, expression=expression, stage=stage, outcome=outcome, level="province",
-                 owner=province, reason=reason, origin=PLUGIN.name)
+                 owner=province, reason=reason, origin=PLUGIN.name, category=CATEGORIES.get(code, ""))
             for stage, code, name, expression, outcome, reason in RULES]

@@ -310,5 +310,10 @@ def withdraw(uow: UnitOfWork, principal: Principal, application_id: int, reason:
     bank = uow.session.get(Institution, app.county_bank_id)
     transition(uow, app, ApplicationStatus.WITHDRAWN, actor=principal.username,
                bank_code=bank.code if bank else "", note=reason.strip())
+    # open review steps end with it: nobody is left waiting on them, nor listed as overdue
+    for task in uow.session.execute(sa.select(ReviewTask).where(
+            ReviewTask.application_id == app.id, ReviewTask.done_at.is_(None))).scalars():
+        task.done_at = utcnow()
+        task.comment = f"withdrawn: {reason.strip()}"[:2000]
     uow.flush()
     return app
