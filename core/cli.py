@@ -128,5 +128,9 @@ def _register() -> None:
 
     main.add_command(review)  # manual review (part E)
 
+    from nongxin.core.credit.loans_cli import loans
+
+    main.add_command(loans)  # issue 11: each part registers its commands on the group below
+
 
 _register()

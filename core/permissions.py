@@ -60,6 +60,12 @@ The table (``tests/core/test_permissions.py`` checks that this docstring, the RE
 | `review.review` | give the central review opinion | | | | | | x | | |
 | `review.approve` | approve or reject after review | | | | | | | x | |
 | `review.overdue` | list overdue review steps | x | x | | | | | | |
+| `credit_line.read` | see credit lines | x | x | | | x | x | x | x |
+| `credit_line.freeze` | freeze and unfreeze credit lines | | x | | | | | x | x |
+| `credit_line.close` | close credit lines | | x | | | | | x | |
+| `loan.draw` | draw loans under credit lines | | | | | x | | | |
+| `loan.read` | see loans, schedules and transactions | x | x | | | x | x | x | x |
+| `loan.repay` | take repayments | | x | | | x | | | |
 <!-- permissions:end -->
 
 Roles: PA province_admin, CA county_admin, PM product_manager, PR parameter_admin,
@@ -135,6 +141,12 @@ class Action(str, enum.Enum):
     REVIEW_REVIEW = ("review.review", "give the central review opinion")
     REVIEW_APPROVE = ("review.approve", "approve or reject after review")
     REVIEW_OVERDUE = ("review.overdue", "list overdue review steps")
+    CREDIT_LINE_READ = ("credit_line.read", "see credit lines")
+    CREDIT_LINE_FREEZE = ("credit_line.freeze", "freeze and unfreeze credit lines")
+    CREDIT_LINE_CLOSE = ("credit_line.close", "close credit lines")
+    LOAN_DRAW = ("loan.draw", "draw loans under credit lines")
+    LOAN_READ = ("loan.read", "see loans, schedules and transactions")
+    LOAN_REPAY = ("loan.repay", "take repayments")
 
 
 EVERYONE = frozenset(Role)
@@ -193,6 +205,12 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
     Action.REVIEW_REVIEW: frozenset({Role.REVIEWER}),
     Action.REVIEW_APPROVE: frozenset({Role.APPROVER}),
     Action.REVIEW_OVERDUE: ADMINS,
+    Action.CREDIT_LINE_READ: BUREAU_READERS,
+    Action.CREDIT_LINE_FREEZE: frozenset({Role.COUNTY_ADMIN, Role.APPROVER, Role.POST_LOAN_CHECKER}),
+    Action.CREDIT_LINE_CLOSE: frozenset({Role.COUNTY_ADMIN, Role.APPROVER}),
+    Action.LOAN_DRAW: frozenset({Role.CUSTOMER_MANAGER}),
+    Action.LOAN_READ: BUREAU_READERS,
+    Action.LOAN_REPAY: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
 })
 
 

@@ -288,3 +288,52 @@ def manual_review_application(app: Any, *, place: str = "JNRCB-LX", filed_by: st
 
 
 _REVIEW_SEQ = itertools.count(1)
+
+
+# -- the ledger (issue 11): a loan on the books, made through the ledger's own primitive ----------
+
+def open_test_loan(app: Any, *, place: str = "JNRCB-LX", amount: str = "12000.00", annual_rate: str = "0.0435",
+                   term_months: int = 12, method: str = "equal_installment", start_on: Any = None,
+                   product: str = "XIN_E_DAI", penalty_markup: str = "0.5", manager: str = "jinan.cm",
+                   id_number: str | None = None, name: str = "李借款") -> str:
+    """A loan disbursed on ``start_on`` (default 2026-01-15) at ``place``'s county bank to an
+    individual customer (filed if new), with schedule version 1, through ``ledger.open_loan``
+    (no credit line); returns its loan number."""
+    from datetime import date
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from nongxin.core.credit.ledger import Borrower, LoanTerms, open_loan
+    from nongxin.core.customers.models import Customer, CustomerKind
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.institutions import services as institutions
+    from nongxin.core.institutions.models import User
+    from nongxin.sdk.identity import birth_date, make_resident_id
+
+    day = start_on or date(2026, 1, 15)
+    with UnitOfWork(app.extensions["nongxin"].sessions) as unit:
+        session = unit.session
+        inst = institutions.get_by_code(session, place)
+        bank = institutions.county_bank_of(session, inst) if inst is not None else None
+        assert inst is not None and bank is not None, f"{place} is not inside a county bank"
+        user = session.execute(sa.select(User).where(User.username == manager)).scalar_one()
+        number = id_number or make_resident_id("370102", date(1980, 1, 1), next(_loan_seq) % 999 + 1)
+        customer = session.execute(sa.select(Customer).where(Customer.county_bank_id == bank.id,
+                                                             Customer.id_number == number)).scalar_one_or_none()
+        if customer is None:
+            customer = Customer(county_bank_id=bank.id, grid_id=inst.id, manager_id=user.id,
+                                kind=CustomerKind.INDIVIDUAL, id_number=number, name=name,
+                                birth_date=birth_date(number), segment="salaried", created_by="test")
+            session.add(customer)
+            session.flush()
+        loan = open_loan(unit, bank=bank, institution=inst, borrower=Borrower.of(customer), actor="test",
+                         manager_id=user.id,
+                         terms=LoanTerms(product_code=product, amount=Decimal(amount), annual_rate=Decimal(annual_rate),
+                                         term_months=term_months, repayment_method=method, start_on=day,
+                                         penalty_markup=Decimal(penalty_markup)))
+        unit.commit()
+        return loan.loan_no
+
+
+_loan_seq = itertools.count()

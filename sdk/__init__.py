@@ -12,6 +12,7 @@ from nongxin.sdk.types import (
     Applicant,
     ApplicationData,
     CollateralData,
+    ALLOCATION_ORDER,
     ConnectorSpec,
     Event,
     Finding,
@@ -21,6 +22,7 @@ from nongxin.sdk.types import (
     PluginFailure,
     PluginInfo,
     PluginKind,
+    PREPAYMENT_POLICIES,
     PriceResult,
     ProductSpec,
     REFUSAL_CATEGORIES,
@@ -37,6 +39,7 @@ __version__ = "0.1.0"
 CORE_API_VERSION = "1.0"
 
 __all__ = [
+    "ALLOCATION_ORDER",
     "CORE_API_VERSION",
     "AmountRange",
     "Applicant",
@@ -54,6 +57,7 @@ __all__ = [
     "PluginFailure",
     "PluginInfo",
     "PluginKind",
+    "PREPAYMENT_POLICIES",
     "PriceResult",
     "ProductSpec",
     "REFUSAL_CATEGORIES",

@@ -99,6 +99,13 @@ class ProductSpec:
     collateral_kind: str | None = None  # None: credit-only (信用)
     auto_approval_ceiling: Decimal = Decimal("0")
     description: str = ""
+    # -- the ledger (credit lines, drawdowns, repayments); the defaults are DOMAIN.md's
+    revolving: bool = True  # 循环额度: repaid principal may be drawn again; False: one-off
+    line_months: int | None = None  # how long a credit line runs; None: the longest term_months
+    penalty_markup: Decimal = Decimal("0.5")  # 罚息上浮: penalty rate = rate x (1 + markup), 0.3..0.5
+    allocation_order: tuple[str, ...] = ()  # () means ALLOCATION_ORDER; else a permutation of it
+    prepayment: str = "shorten_term"  # one of PREPAYMENT_POLICIES
+    settlement_day: int = 20  # 按季结息: interest settles on this day of Mar, Jun, Sep and Dec
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +186,19 @@ REPAYMENT_METHODS: Mapping[str, str] = {
     "monthly_interest": "按月付息到期还本",
     "bullet": "利随本清",
     "quarterly_interest": "按季结息",
+}
+
+#: What a repayment pays, in the default order (DOMAIN.md): penalty interest, compound interest,
+#: overdue interest, overdue principal, current interest, current principal. A product may name
+#: another order in ``ProductSpec.allocation_order`` (a permutation of these).
+ALLOCATION_ORDER: tuple[str, ...] = ("penalty", "compound", "overdue_interest", "overdue_principal",
+                                     "interest", "principal")
+
+#: What a prepayment does to the rest of the schedule: 缩期 keeps the installment and ends sooner;
+#: 减额 keeps the term and lowers the installment.
+PREPAYMENT_POLICIES: Mapping[str, str] = {
+    "shorten_term": "缩短期限",
+    "lower_installment": "减少月供",
 }
 
 

@@ -29,7 +29,9 @@ from nongxin.core.credit.models import (
     Application,
     ApplicationStatus,
     Channel,
+    CreditLine,
     Decision,
+    Loan,
     ReviewTask,
 )
 from nongxin.core.credit.products import offered
@@ -202,16 +204,18 @@ def connector_fields(session: Session, directory: PluginDirectory, institution: 
     return {name for c in result.contributions for name in c.value.fields}
 
 
-def next_number(uow: UnitOfWork, bank: Institution, year: int) -> str:
-    """The county bank's next application number of ``year``: ``JNRCB-A2026-000042``.
+def next_number(uow: UnitOfWork, bank: Institution, year: int, series: str = "A") -> str:
+    """The county bank's next number of ``year`` in a series: applications ``JNRCB-A2026-000042``,
+    credit lines ``JNRCB-C2026-000007``, loans ``JNRCB-L2026-000311``.
 
     The bank's institution row is locked first (PostgreSQL ``FOR UPDATE``; SQLite's writers are
-    serialized already), so two filings never read the same last number: numbers are unique and
-    gapless per bank and year, and the lock is held until the filing commits or rolls back."""
+    serialized already), so two writers never read the same last number: numbers are unique and
+    gapless per bank, series and year, and the lock is held until the write commits or rolls back."""
+    column = {"A": Application.number, "C": CreditLine.number, "L": Loan.loan_no}[series]
     uow.session.execute(sa.select(Institution.id).where(Institution.id == bank.id).with_for_update())
-    prefix = f"{bank.code}-A{year}-"
-    last = uow.session.execute(sa.select(sa.func.max(Application.number)).where(
-        Application.county_bank_id == bank.id, Application.number.startswith(prefix, autoescape=True))).scalar()
+    prefix = f"{bank.code}-{series}{year}-"
+    last = uow.session.execute(sa.select(sa.func.max(column)).where(
+        column.class_.county_bank_id == bank.id, column.startswith(prefix, autoescape=True))).scalar()
     seq = int(last.removeprefix(prefix)) + 1 if last else 1
     return f"{prefix}{seq:06d}"
 

@@ -3,7 +3,8 @@
 An application (贷款申请) moves through the states of ``ApplicationStatus`` (``TRANSITIONS`` says
 which moves are allowed); its automated decision is stored whole, once (``Decision.record``); a
 decision sent to manual review opens review tasks, one per tier (investigation, review, approval).
-The loan ledger holds the loans each county bank has on its books.
+The loan ledger: credit lines (授信), the loans drawn under them (用信), their versioned repayment
+schedules, the money that moved, and what each business day close (日终) wrote.
 """
 
 from __future__ import annotations
@@ -38,12 +39,89 @@ class LoanStatus(str, enum.Enum):
 #: States in which the bank still holds a claim on the borrower.
 OPEN_STATUSES = (LoanStatus.APPROVED, LoanStatus.ACTIVE, LoanStatus.RESCHEDULED)
 
+#: The loan life cycle (DOMAIN.md, after Apache Fineract): the moves allowed from each state. A
+#: drawdown disburses at once, so a loan drawn under a credit line is born ``active``. Anything
+#: else is an error naming the current state, never a silent no-op.
+LOAN_TRANSITIONS: dict[LoanStatus, frozenset[LoanStatus]] = {
+    LoanStatus.SUBMITTED: frozenset({LoanStatus.APPROVED, LoanStatus.REJECTED, LoanStatus.WITHDRAWN}),
+    LoanStatus.APPROVED: frozenset({LoanStatus.ACTIVE, LoanStatus.WITHDRAWN}),
+    LoanStatus.ACTIVE: frozenset({LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF, LoanStatus.RESCHEDULED}),
+    LoanStatus.RESCHEDULED: frozenset({LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF}),
+    LoanStatus.CLOSED: frozenset(),
+    LoanStatus.WRITTEN_OFF: frozenset(),
+    LoanStatus.REJECTED: frozenset(),
+    LoanStatus.WITHDRAWN: frozenset(),
+}
+
+#: States in which repayments are taken and the day close runs.
+SERVICED_STATUSES = (LoanStatus.ACTIVE, LoanStatus.RESCHEDULED)
+
+
+class CreditLineStatus(str, enum.Enum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    EXPIRED = "expired"  # set by the day close once the business date passes ``end_on``
+    CLOSED = "closed"
+
+
+LINE_TRANSITIONS: dict[CreditLineStatus, frozenset[CreditLineStatus]] = {
+    CreditLineStatus.ACTIVE: frozenset({CreditLineStatus.FROZEN, CreditLineStatus.EXPIRED, CreditLineStatus.CLOSED}),
+    CreditLineStatus.FROZEN: frozenset({CreditLineStatus.ACTIVE, CreditLineStatus.EXPIRED, CreditLineStatus.CLOSED}),
+    CreditLineStatus.EXPIRED: frozenset({CreditLineStatus.CLOSED}),
+    CreditLineStatus.CLOSED: frozenset(),
+}
+
+
+class CreditLine(Base):
+    """A credit line (授信) granted to one customer at one county bank, from an approved application.
+
+    ``used`` is not stored: it is computed under the line's lock from the loans drawn on it (a
+    revolving line: their outstanding principal; a one-off line: all principal ever drawn), so it
+    can never drift from the ledger. Collateral pledged to the line arrives with the collateral issue.
+    """
+
+    __tablename__ = "credit_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(40), unique=True)  # <BANK>-C<YEAR>-<seq6>
+    county_bank_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(sa.ForeignKey("customers.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(sa.ForeignKey("applications.id"), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    annual_rate: Mapped[Decimal] = mapped_column(Rate())  # the approved rate drawdowns inherit
+    products: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    start_on: Mapped[date]
+    end_on: Mapped[date]
+    revolving: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[CreditLineStatus] = mapped_column(str_enum(CreditLineStatus, 16), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+
 
 class Loan(Base):
+    """One loan on a county bank's books: drawn under a credit line (用信), or booked from core
+    banking (``book_loan``: no line, no customer file).
+
+    Balances the day close and repayments keep, all integer fen in the database:
+
+    * ``outstanding``: principal not yet repaid (due or not);
+    * ``overdue_principal`` / ``overdue_interest``: the unpaid parts of installments past due;
+    * ``penalty_base`` / ``compound_base``: accumulated products (积数) in fen-days of overdue
+      principal and of overdue interest, one day added by each day close. Penalty interest owed is
+      ``round_half_up(penalty_base x annual_rate x (1 + penalty_markup) / 360)`` fen minus
+      ``penalty_paid`` (compound likewise at the same penalty rate): exact, and never a float.
+    * ``overdue_since``: the earliest unpaid due date; ``overdue_days`` as of ``closed_through``.
+    * ``closed_through``: the last business date the day close has processed for this loan: the
+      day close's per-(loan, date) idempotency guard.
+    """
+
     __tablename__ = "loans"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    loan_no: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    loan_no: Mapped[str] = mapped_column(sa.String(40), unique=True)  # <BANK>-L<YEAR>-<seq6>
     institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
     county_bank_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
     borrower_kind: Mapped[str] = mapped_column(sa.String(16))
@@ -56,6 +134,147 @@ class Loan(Base):
     disbursed_on: Mapped[date | None]
     maturity_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # -- drawn under a line (NULL for loans booked from core banking)
+    customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id"), index=True)
+    credit_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("credit_lines.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)  # 客户经理
+    # -- terms
+    term_months: Mapped[int] = mapped_column(default=0, server_default="0")
+    repayment_method: Mapped[str] = mapped_column(sa.String(24), default="bullet", server_default="bullet")
+    annual_rate: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"), server_default="0")
+    penalty_markup: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0.5"), server_default="500000")
+    account: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    schedule_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # -- balances kept by repayments and the day close
+    overdue_principal: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"), server_default="0")
+    overdue_interest: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"), server_default="0")
+    penalty_base: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")  # fen-days
+    compound_base: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")  # fen-days
+    penalty_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"), server_default="0")
+    compound_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"), server_default="0")
+    overdue_since: Mapped[date | None]
+    overdue_days: Mapped[int] = mapped_column(default=0, server_default="0")
+    closed_through: Mapped[date | None]
+    closed_on: Mapped[date | None]
+
+    customer: Mapped[Customer | None] = relationship()
+
+
+class InstallmentStatus(str, enum.Enum):
+    PENDING = "pending"  # not yet due
+    DUE = "due"  # due on the business date (the day close marks it)
+    OVERDUE = "overdue"  # unpaid at the close of its due date
+    PAID = "paid"
+
+
+class Installment(Base):
+    """One row of one version of a loan's repayment schedule.
+
+    A schedule is never edited: a prepayment or reschedule writes version n+1 (``LoanScheduleVersion``)
+    that carries the rows already due over unchanged and recomputes the rest, and moves
+    ``Loan.schedule_version``. ``due_on``, ``start_on``, ``principal`` and ``interest`` never change
+    once written; ``paid_*``, ``status`` and ``paid_on`` record what came in against the row.
+    The current schedule is the rows whose ``version`` is the loan's ``schedule_version``.
+    """
+
+    __tablename__ = "installments"
+    __table_args__ = (sa.UniqueConstraint("loan_id", "version", "seq"), sa.Index("ix_installments_due", "due_on", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(sa.ForeignKey("loans.id"), index=True)
+    version: Mapped[int]
+    seq: Mapped[int]  # 1-based period number
+    start_on: Mapped[date]  # interest accrues from this day (counted) to due_on (not counted)
+    due_on: Mapped[date]
+    principal: Mapped[Decimal] = mapped_column(MONEY)
+    interest: Mapped[Decimal] = mapped_column(MONEY)
+    paid_principal: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    paid_interest: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    status: Mapped[InstallmentStatus] = mapped_column(str_enum(InstallmentStatus, 16))
+    paid_on: Mapped[date | None]
+
+
+class LoanScheduleVersion(Base):
+    """Why and when each version of a loan's schedule was written (append-only)."""
+
+    __tablename__ = "loan_schedule_versions"
+    __table_args__ = (sa.UniqueConstraint("loan_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(sa.ForeignKey("loans.id"), index=True)
+    version: Mapped[int]
+    reason: Mapped[str] = mapped_column(sa.String(24))  # disbursement | prepayment | reschedule
+    business_date: Mapped[date]
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoanTransaction(Base):
+    """Money that moved on a loan (append-only): a disbursement or a repayment and how it was
+    allocated. The allocation columns sum to ``amount``."""
+
+    __tablename__ = "loan_transactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(sa.ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # disbursement | repayment
+    value_date: Mapped[date]  # the business date it counts for (paid_on)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    penalty: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    compound: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))
+    interest: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))  # overdue and current
+    principal: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))  # overdue, current, prepaid
+    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # the allocation by bucket
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key`` for one kind of write at one county bank: the same key with
+    the same body returns the first result; with a different body it is 409."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("county_bank_id", "scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_bank_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"))
+    scope: Mapped[str] = mapped_column(sa.String(24))  # drawdown | repayment
+    key: Mapped[str] = mapped_column(sa.String(100))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    result: Mapped[str] = mapped_column(sa.String(64))  # the loan number, or the transaction id
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DayClose(Base):
+    """One county bank's close of one business date (日终): written in the same transaction as the
+    day's work, so its presence means that day is done for that bank."""
+
+    __tablename__ = "day_closes"
+
+    county_bank_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), primary_key=True)
+    business_date: Mapped[date] = mapped_column(primary_key=True)
+    loans: Mapped[int] = mapped_column(default=0)
+    counts: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # due, overdue, expired lines, ...
+    seconds: Mapped[float] = mapped_column(sa.Float, default=0.0)  # timing, not money
+    finished_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoanSnapshot(Base):
+    """A loan's balances at the close of one business date: what the nightly scan reads and the
+    columnar ledger exports for a past date. Written set-wise by the day close."""
+
+    __tablename__ = "loan_snapshots"
+
+    business_date: Mapped[date] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(sa.ForeignKey("loans.id"), primary_key=True)
+    county_bank_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    outstanding: Mapped[Decimal] = mapped_column(MONEY)
+    overdue_principal: Mapped[Decimal] = mapped_column(MONEY)
+    overdue_interest: Mapped[Decimal] = mapped_column(MONEY)
+    penalty_due: Mapped[Decimal] = mapped_column(MONEY)
+    compound_due: Mapped[Decimal] = mapped_column(MONEY)
+    overdue_days: Mapped[int]
 
 
 class ApplicationStatus(str, enum.Enum):

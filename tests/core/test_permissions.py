@@ -437,8 +437,11 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     # POST /api/applications/{id}/review performs the action of the caller's task tier; the walk
     # exercises REVIEW_INVESTIGATE, tests/core/credit/test_review.py these two
     other_tiers = {Action.REVIEW_REVIEW, Action.REVIEW_APPROVE}
+    # issue 11 in progress: each part removes its actions from here as it adds their endpoints
+    pending = {Action.CREDIT_LINE_READ, Action.CREDIT_LINE_FREEZE, Action.CREDIT_LINE_CLOSE, Action.LOAN_DRAW,
+               Action.LOAN_READ, Action.LOAN_REPAY}
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
-    assert walked | not_over_http | other_tiers == set(Action)
+    assert walked | not_over_http | other_tiers | pending == set(Action)
     assert not walked & (not_over_http | other_tiers)
 
 
