@@ -42,61 +42,55 @@ GRADES = (
     ScorecardGrade("D", 500, Decimal("0.5")),
 )
 
+def _card(code: str, name: str, segment: str, *bins: tuple[ScorecardBin, ...]) -> ScorecardSpec:
+    """A default card: base 400 points, -10 for a missing value, the shared grade bands."""
+    return ScorecardSpec(code=code, name=name, segment=segment, version=1, base_points=400, missing_points=-10,
+                         grades=GRADES, bins=tuple(b for group in bins for b in group))
+
+
 AGE = _ranges("age", (18, 25, 10), (25, 35, 30), (35, 50, 40), (50, 60, 25), (60, 66, 5))
 OVERDUE = _ranges("bureau_worst_overdue_days_24m", (0, 1, 60), (1, 31, 20), (31, 91, -20), (91, None, -60))
 QUERIES = _ranges("bureau_loan_approval_queries_3m", (0, 2, 30), (2, 4, 10), (4, 8, -10), (8, None, -30))
 CARDS = _ranges("bureau_card_utilization", (0, "0.5", 25), ("0.5", "0.8", 10), ("0.8", "1", -5), (1, None, -25))
 
-FARMER = ScorecardSpec(
-    code="PROV-SC-FARMER", name="农户评分卡", segment="farmer", version=1, base_points=400, missing_points=-10,
-    grades=GRADES,
-    bins=(
-        *AGE,
-        *_ranges("annual_income", (0, 30000, 10), (30000, 60000, 30), (60000, 120000, 45), (120000, None, 55)),
-        *_values("peer_review", (("green",), 80), (("white",), 40), (("grey",), 0), (("black",), -100)),
-        *OVERDUE,
-        *QUERIES,
-        *_ranges("bureau_outstanding_debt", (0, 50000, 25), (50000, 200000, 10), (200000, None, -10)),
-    ),
+FARMER = _card(
+    "PROV-SC-FARMER", "农户评分卡", "farmer",
+    AGE,
+    _ranges("annual_income", (0, 30000, 10), (30000, 60000, 30), (60000, 120000, 45), (120000, None, 55)),
+    _values("peer_review", (("green",), 80), (("white",), 40), (("grey",), 0), (("black",), -100)),
+    OVERDUE,
+    QUERIES,
+    _ranges("bureau_outstanding_debt", (0, 50000, 25), (50000, 200000, 10), (200000, None, -10)),
 )
 
-MERCHANT = ScorecardSpec(
-    code="PROV-SC-MERCHANT", name="个体工商户评分卡", segment="merchant", version=1, base_points=400,
-    missing_points=-10, grades=GRADES,
-    bins=(
-        *AGE,
-        *_ranges("filed_revenue", (0, 200000, 10), (200000, 1000000, 35), (1000000, None, 50)),
-        *_values("tax_grade", (("A",), 60), (("B",), 40), (("M",), 20), (("C",), 0), (("D",), -60)),
-        *OVERDUE,
-        *QUERIES,
-        *CARDS,
-    ),
+MERCHANT = _card(
+    "PROV-SC-MERCHANT", "个体工商户评分卡", "merchant",
+    AGE,
+    _ranges("filed_revenue", (0, 200000, 10), (200000, 1000000, 35), (1000000, None, 50)),
+    _values("tax_grade", (("A",), 60), (("B",), 40), (("M",), 20), (("C",), 0), (("D",), -60)),
+    OVERDUE,
+    QUERIES,
+    CARDS,
 )
 
-SALARIED = ScorecardSpec(
-    code="PROV-SC-SALARIED", name="工薪族评分卡", segment="salaried", version=1, base_points=400, missing_points=-10,
-    grades=GRADES,
-    bins=(
-        *AGE,
-        *_ranges("annual_income", (0, 50000, 10), (50000, 100000, 35), (100000, 200000, 50), (200000, None, 60)),
-        *OVERDUE,
-        *QUERIES,
-        *CARDS,
-        *_ranges("bureau_outstanding_debt", (0, 100000, 25), (100000, 500000, 10), (500000, None, -15)),
-    ),
+SALARIED = _card(
+    "PROV-SC-SALARIED", "工薪族评分卡", "salaried",
+    AGE,
+    _ranges("annual_income", (0, 50000, 10), (50000, 100000, 35), (100000, 200000, 50), (200000, None, 60)),
+    OVERDUE,
+    QUERIES,
+    CARDS,
+    _ranges("bureau_outstanding_debt", (0, 100000, 25), (100000, 500000, 10), (500000, None, -15)),
 )
 
-SMALL_BUSINESS = ScorecardSpec(
-    code="PROV-SC-SMALL-BUSINESS", name="小微企业评分卡", segment="small_business", version=1, base_points=400,
-    missing_points=-10, grades=GRADES,
-    bins=(
-        *_ranges("filed_revenue", (0, 1000000, 10), (1000000, 5000000, 35), (5000000, None, 55)),
-        *_values("tax_grade", (("A",), 70), (("B",), 45), (("M",), 20), (("C",), 0), (("D",), -70)),
-        *OVERDUE,
-        *QUERIES,
-        *_ranges("bureau_guarantees_given", (0, 1, 20), (1, 1000000, 5), (1000000, None, -20)),
-        *_ranges("existing_debt", (0, 1, 20), (1, 1000000, 10), (1000000, None, -10)),
-    ),
+SMALL_BUSINESS = _card(
+    "PROV-SC-SMALL-BUSINESS", "小微企业评分卡", "small_business",
+    _ranges("filed_revenue", (0, 1000000, 10), (1000000, 5000000, 35), (5000000, None, 55)),
+    _values("tax_grade", (("A",), 70), (("B",), 45), (("M",), 20), (("C",), 0), (("D",), -70)),
+    OVERDUE,
+    QUERIES,
+    _ranges("bureau_guarantees_given", (0, 1, 20), (1, 1000000, 5), (1000000, None, -20)),
+    _ranges("existing_debt", (0, 1, 20), (1, 1000000, 10), (1000000, None, -10)),
 )
 
 SCORECARDS = (FARMER, MERCHANT, SALARIED, SMALL_BUSINESS)
