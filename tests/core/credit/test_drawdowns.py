@@ -43,12 +43,18 @@ def _module(name: str, **hooks: Any) -> ModuleType:
     return mod
 
 
+@hookimpl
+def raising_on_disbursed(event, ctx):
+    raise RuntimeError("SMS gateway down")
+
+
 DRAWTEST = _module("drawtest", nongxin_products=nongxin_products, nongxin_on_disbursed=nongxin_on_disbursed)
+LOUD = _module("drawtest_loud", nongxin_on_disbursed=raising_on_disbursed)
 
 
 @pytest.fixture
 def nongxin_plugins():
-    return [DRAWTEST]
+    return [LOUD, DRAWTEST]
 
 
 @pytest.fixture
@@ -168,6 +174,9 @@ def test_the_plugins_are_told_after_the_commit_and_only_where_enabled(nongxin_ap
     assert event.kind == "disbursed" and event.subject_id == loan["loan_no"] and event.institution_code == "JNRCB-LX"
     assert event.details["amount"] == "5000.50" and event.details["loan_no"] == loan["loan_no"]
     assert isinstance(event.details["loan_id"], int)
+    nongxin_enable("drawtest_loud", "JNRCB")  # a failing plugin is logged; the loan stands
+    assert post(cm, line, amount="1000.00").status_code == 201
+    assert len(SEEN["events"]) == 2
 
 
 def test_another_banks_line_is_404(nongxin_app, nongxin_client, db_snapshot):
