@@ -83,6 +83,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
 
     api.register_blueprint(decisions_blp)
 
+    from nongxin.core.credit.drawdowns_api import blp as drawdowns_blp  # issue 11 part C: drawdowns, loans
+    from nongxin.core.credit.loans_api import blp as loans_blp
+
+    for blp in (drawdowns_blp, loans_blp):
+        api.register_blueprint(blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

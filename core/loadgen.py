@@ -114,9 +114,11 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         self.tokens = tokens
 
-    def send(self, user: str, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def send(self, user: str, method: str, path: str, body: Any,
+             extra_headers: dict[str, str] | None = None) -> tuple[int, Any]:
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        headers = {"Authorization": f"Bearer {self.tokens[user]}", "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {self.tokens[user]}", "Content-Type": "application/json",
+                   **(extra_headers or {})}
         try:
             self.conn.request(method, path, body=payload, headers=headers)
             resp = self.conn.getresponse()

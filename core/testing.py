@@ -337,3 +337,56 @@ def open_test_loan(app: Any, *, place: str = "JNRCB-LX", amount: str = "12000.00
 
 
 _loan_seq = itertools.count()
+
+
+# -- drawdowns (issue 11 part C): a credit line through the ORM, until the credit line API grants one
+
+def open_test_line(app: Any, *, place: str = "JNRCB-LX", amount: str = "100000.00", products: Any = ("XIN_E_DAI",),
+                   annual_rate: str = "0.0435", start_on: Any = None, end_on: Any = None, revolving: bool = True,
+                   status: str = "active", manager: str = "jinan.cm", id_number: str | None = None,
+                   name: str = "王用信") -> int:
+    """An ``active`` credit line at ``place`` for an individual customer (filed if new, managed by
+    ``manager``), running from a year before the business date (``start_on``) to three years after
+    it (``end_on``); returns its id. Written through the ORM, as a test arranges data."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from nongxin.core.credit.applications import next_number
+    from nongxin.core.credit.models import CreditLine, CreditLineStatus
+    from nongxin.core.customers.models import Customer, CustomerKind
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.institutions import services as institutions
+    from nongxin.core.institutions.models import User
+    from nongxin.sdk.identity import birth_date, make_resident_id
+
+    runtime = app.extensions["nongxin"]
+    today = runtime.clock.business_date()
+    with UnitOfWork(runtime.sessions) as unit:
+        session = unit.session
+        inst = institutions.get_by_code(session, place)
+        bank = institutions.county_bank_of(session, inst) if inst is not None else None
+        assert inst is not None and bank is not None, f"{place} is not inside a county bank"
+        user = session.execute(sa.select(User).where(User.username == manager)).scalar_one()
+        number = id_number or make_resident_id("370102", date(1975, 6, 1), next(_line_seq) % 999 + 1)
+        customer = session.execute(sa.select(Customer).where(Customer.county_bank_id == bank.id,
+                                                             Customer.id_number == number)).scalar_one_or_none()
+        if customer is None:
+            customer = Customer(county_bank_id=bank.id, grid_id=inst.id, manager_id=user.id,
+                                kind=CustomerKind.INDIVIDUAL, id_number=number, name=name,
+                                birth_date=birth_date(number), segment="salaried", created_by="test")
+            session.add(customer)
+            session.flush()
+        line = CreditLine(number=next_number(unit, bank, today.year, "C"), county_bank_id=bank.id,
+                          institution_id=inst.id, customer_id=customer.id, amount=Decimal(amount),
+                          annual_rate=Decimal(annual_rate), products=list(products),
+                          start_on=start_on or today - timedelta(days=365),
+                          end_on=end_on or today + timedelta(days=3 * 365), revolving=revolving,
+                          status=CreditLineStatus(status))
+        session.add(line)
+        unit.commit()
+        return line.id
+
+
+_line_seq = itertools.count()

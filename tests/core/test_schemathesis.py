@@ -30,7 +30,7 @@ from schemathesis.checks import (
 EXAMPLES_PER_OPERATION = 6
 #: Who calls what (by path prefix); the province admin calls the rest.
 CALLERS = {"/api/bureau/": "jinan.cm", "/api/plugins": "jinan.pm", "/api/products": "jinan.pm",
-           "/api/rules": "jinan.params", "/api/customers": "jinan.cm"}
+           "/api/rules": "jinan.params", "/api/customers": "jinan.cm", "/api/credit-lines": "jinan.cm"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
