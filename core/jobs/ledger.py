@@ -6,7 +6,8 @@ rate as int64 millionths, its overdue days, status, product, repayment method, c
 branch (the lending institution's code), customer manager (username) and customer key. No money
 value ever passes through a float: the rows travel from the database to Arrow through ADBC (on
 PostgreSQL the driver reads the query with ``COPY ... TO STDOUT (FORMAT binary)``; on SQLite the
-driver's C reader), never through ``pandas.read_sql`` or ORM rows.
+driver's C reader), never through ``pandas.read_sql`` or ORM rows. County bank, branch and manager
+travel as ids and are labelled in Arrow from small lookups (no per-row join in SQL).
 
 Which rows "as of" a date means, per county bank:
 
@@ -41,7 +42,7 @@ from nongxin.core.institutions.models import Institution, Level
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LEDGER_SCHEMA", "MONEY_COLUMNS", "ledger_table", "ledger_frame", "fetch_arrow"]
+__all__ = ["LEDGER_SCHEMA", "MONEY_COLUMNS", "ledger_table", "ledger_frame", "fetch_arrow", "snapshot_sql"]
 
 #: Money columns, all int64 fen (1 yuan = 100 fen); never float.
 MONEY_COLUMNS = ("principal_fen", "outstanding_fen", "overdue_principal_fen", "overdue_interest_fen",
@@ -68,7 +69,11 @@ LEDGER_SCHEMA = pa.schema([
 
 _LIVE_EXTRA = ("penalty_base", "compound_base", "penalty_markup", "penalty_paid", "compound_paid")
 #: Columns SQLite's reader might see as all-NULL in its first batch and type wrongly: read as ''.
-_SQLITE_BLANKABLE = ("manager", "disbursed_on", "maturity_on")
+_SQLITE_BLANKABLE = ("disbursed_on", "maturity_on")
+#: Columns read as ids and labelled in Arrow from a small lookup (no per-row join in SQL):
+#: column -> the lookup's query (id, label).
+_LABELLED = {"county_bank": "SELECT id, code FROM institutions", "branch": "SELECT id, code FROM institutions",
+             "manager": "SELECT id, username FROM users"}
 
 
 def ledger_table(engine: Engine, as_of: date, *, county_banks: list[str] | None = None,
@@ -81,10 +86,11 @@ def ledger_table(engine: Engine, as_of: date, *, county_banks: list[str] | None 
     parts = []
     snapshot_ids = [bank_id for bank_id, source in sources.items() if source == "snapshot"]
     live_ids = [bank_id for bank_id, source in sources.items() if source == "live"]
+    labels = _labels(engine) if sources else {}
     if snapshot_ids:
-        parts.append(_finish(fetch_arrow(engine, _snapshot_sql(engine, as_of, snapshot_ids)), engine))
+        parts.append(_finish(fetch_arrow(engine, snapshot_sql(engine, as_of, snapshot_ids)), engine, labels))
     if live_ids:
-        parts.append(_finish(_with_penalties(fetch_arrow(engine, _live_sql(engine, live_ids))), engine))
+        parts.append(_finish(_with_penalties(fetch_arrow(engine, _live_sql(engine, live_ids))), engine, labels))
     table = pa.concat_tables(parts) if parts else LEDGER_SCHEMA.empty_table()
     if len(parts) > 1:
         table = table.sort_by("loan_id")
@@ -160,27 +166,23 @@ def _sources(engine: Engine, as_of: date, banks: dict[int, str], business_date: 
 
 
 def _common(engine: Engine) -> list[str]:
-    return ["l.id AS loan_id", "l.loan_no AS loan_no", "b.code AS county_bank", "i.code AS branch",
-            _blank(engine, "u.username", "manager"), "l.customer_id AS customer_id", "l.product_code AS product",
-            "l.repayment_method AS repayment_method"]
+    return ["l.id AS loan_id", "l.loan_no AS loan_no", "l.county_bank_id AS county_bank",
+            "l.institution_id AS branch", "l.manager_id AS manager", "l.customer_id AS customer_id",
+            "l.product_code AS product", "l.repayment_method AS repayment_method"]
 
 
 def _dates(engine: Engine) -> list[str]:
     return [_blank(engine, "l.disbursed_on", "disbursed_on"), _blank(engine, "l.maturity_on", "maturity_on")]
 
 
-def _joins() -> str:
-    return ("JOIN institutions b ON b.id = l.county_bank_id JOIN institutions i ON i.id = l.institution_id "
-            "LEFT JOIN users u ON u.id = l.manager_id")
-
-
-def _snapshot_sql(engine: Engine, as_of: date, bank_ids: Iterable[int]) -> str:
+def snapshot_sql(engine: Engine, as_of: date, bank_ids: Iterable[int]) -> str:
+    """The query the export runs for closed banks (county bank, branch and manager as ids)."""
     columns = [*_common(engine), "s.status AS status", "l.principal AS principal_fen",
                "s.outstanding AS outstanding_fen", "s.overdue_principal AS overdue_principal_fen",
                "s.overdue_interest AS overdue_interest_fen", "s.penalty_due AS penalty_due_fen",
                "s.compound_due AS compound_due_fen", "l.annual_rate AS annual_rate_millionths",
                "s.overdue_days AS overdue_days", *_dates(engine)]
-    return (f"SELECT {', '.join(columns)} FROM loan_snapshots s JOIN loans l ON l.id = s.loan_id {_joins()} "
+    return (f"SELECT {', '.join(columns)} FROM loan_snapshots s JOIN loans l ON l.id = s.loan_id "
             f"WHERE s.business_date = '{as_of.isoformat()}' AND s.county_bank_id IN ({_ids(bank_ids)}) "
             "ORDER BY s.loan_id")
 
@@ -192,7 +194,7 @@ def _live_sql(engine: Engine, bank_ids: Iterable[int]) -> str:
                "l.overdue_interest AS overdue_interest_fen", "0 AS penalty_due_fen", "0 AS compound_due_fen",
                "l.annual_rate AS annual_rate_millionths", "l.overdue_days AS overdue_days", *_dates(engine),
                *(f"l.{name} AS {name}" for name in _LIVE_EXTRA)]
-    return (f"SELECT {', '.join(columns)} FROM loans l {_joins()} "
+    return (f"SELECT {', '.join(columns)} FROM loans l "
             f"WHERE l.county_bank_id IN ({_ids(bank_ids)}) AND l.status IN ({statuses}) ORDER BY l.id")
 
 
@@ -231,10 +233,25 @@ def _with_penalties(table: pa.Table) -> pa.Table:
     return table.drop_columns(list(_LIVE_EXTRA))
 
 
-def _finish(table: pa.Table, engine: Engine) -> pa.Table:
-    """Cast to ``LEDGER_SCHEMA`` (int32 -> int64, SQLite's date text -> date32); '' -> null."""
+def _labels(engine: Engine) -> dict[str, tuple[pa.Array, pa.Array]]:
+    """Each labelled column's lookup: (ids, labels), a few thousand rows at most."""
+    with engine.connect() as conn:
+        found = {sql: conn.execute(sa.text(sql)).all() for sql in set(_LABELLED.values())}
+    return {column: (pa.array([row[0] for row in found[sql]], pa.int64()),
+                     pa.array([row[1] for row in found[sql]], pa.string())) for column, sql in _LABELLED.items()}
+
+
+def _finish(table: pa.Table, engine: Engine, labels: dict[str, tuple[pa.Array, pa.Array]]) -> pa.Table:
+    """Label the id columns, cast to ``LEDGER_SCHEMA`` (int32 -> int64, SQLite's date text ->
+    date32; '' -> null)."""
     import pyarrow.compute as pc
 
+    if table.num_rows == 0:
+        return LEDGER_SCHEMA.empty_table()
+    for name, (ids, names) in labels.items():
+        index = table.schema.get_field_index(name)
+        positions = pc.index_in(table.column(index).cast(pa.int64()), value_set=ids)
+        table = table.set_column(index, name, pc.take(names, positions))
     if engine.dialect.name == "sqlite":
         for name in _SQLITE_BLANKABLE:
             index = table.schema.get_field_index(name)

@@ -106,6 +106,8 @@ def test_the_current_business_date_reads_the_live_books_with_exact_penalties(boo
         conn.execute(sa.update(Loan).where(Loan.loan_no == books["big"]).values(
             overdue_principal=Decimal("500.00"), penalty_base=base, compound_base=3, penalty_paid=Decimal("1.00"),
             overdue_days=12))
+        # a loan booked without a manager or a maturity: nulls, not '' or 0, on both databases
+        conn.execute(sa.update(Loan).where(Loan.loan_no == books["small"]).values(manager_id=None, maturity_on=None))
     table = ledger_table(engine, date(2026, 2, 16), county_banks=["JNRCB"], business_date=date(2026, 2, 16))
     assert table.schema.equals(LEDGER_SCHEMA)
     rows = {row["loan_no"]: row for row in table.to_pylist()}
@@ -117,6 +119,8 @@ def test_the_current_business_date_reads_the_live_books_with_exact_penalties(boo
     assert (big["outstanding_fen"], big["overdue_principal_fen"], big["overdue_days"]) == (
         999_999_999_999, 50_000, 12)
     assert rows[books["small"]]["penalty_due_fen"] == 0
+    assert (rows[books["small"]]["manager"], rows[books["small"]]["maturity_on"]) == (None, None)
+    assert rows[books["small"]]["disbursed_on"] == date(2026, 1, 15)
     assert table.schema.metadata[b"nongxin.sources"] == b'{"JNRCB": "live"}'
     # a closed date is read from its snapshots even when it is also the current date
     closed = ledger_table(engine, CLOSED, county_banks=["JNRCB"], business_date=CLOSED)
