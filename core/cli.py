@@ -132,5 +132,9 @@ def _register() -> None:
 
     main.add_command(loans)  # issue 11: each part registers its commands on the group below
 
+    from nongxin.core.jobs.ledger_cli import ledger
+
+    main.add_command(ledger)  # the columnar ledger export (issue 11, part E)
+
 
 _register()
