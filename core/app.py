@@ -83,6 +83,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
 
     api.register_blueprint(decisions_blp)
 
+    from nongxin.core.credit.repayments_api import blp as repayments_blp  # repayments (issue 11, part A)
+
+    api.register_blueprint(repayments_blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

@@ -132,5 +132,9 @@ def _register() -> None:
 
     main.add_command(loans)  # issue 11: each part registers its commands on the group below
 
+    from nongxin.core.credit.repayments_cli import register as register_repay
+
+    register_repay(loans)  # loans repay (part A)
+
 
 _register()
