@@ -23,6 +23,8 @@ WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/
 #: Path arguments naming things that exist, so the body is what decides the answer.
 PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1",
                "day": "2027-02-06", "application_id": "1"}
+PATH_VALUES["loan_no"] = "JNRCB-L2026-000001"  # repayments (issue 11, part A)
+WRITERS["/api/loans/"] = "jinan.cm"
 PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
 #: A valid body per endpoint: the generator breaks one part of it, so the hostile value gets past
 #: the shape checks and reaches the field validation and the services.
@@ -63,6 +65,7 @@ VALID = {
     ("POST", "/api/applications/1/review"): {"opinion": "agree", "comment": "同意", "amount": "50000",
                                              "rate": "0.05", "refusal_category": "other"},
     ("PUT", "/api/users/jinan.reviewer/approval-limit"): {"amount": None},
+    ("POST", "/api/loans/JNRCB-L2026-000001/repayments"): {"amount": "1052.35", "paid_on": "2026-02-15"},
 }
 
 
