@@ -349,3 +349,49 @@ def rt_app(rt: Any) -> Any:
 class _AppLike:
     def __init__(self, rt: Any) -> None:
         self.extensions = {"nongxin": rt}
+
+
+def test_concurrent_retries_under_one_key_pay_once(rt: Any) -> None:
+    """The key is looked up after the loan's lock: eight racing retries write one repayment."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loan_no = open_test_loan(rt_app(rt), amount="12000.00")
+
+    def attempt(_: int) -> int:
+        return int(pay(rt, loan_no, "300.00", date(2026, 2, 15), key="race-1")["txn"])
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(attempt, range(8)))
+    loan, _ = loan_of(rt, loan_no)
+    with UnitOfWork(rt.sessions) as unit:
+        count = unit.session.execute(sa.select(sa.func.count()).select_from(LoanTransaction).where(
+            LoanTransaction.loan_id == loan.id, LoanTransaction.kind == "repayment")).scalar_one()
+    assert len(ids) == 1 and count == 1
+    assert loan.outstanding == D("12000.00") - (D("300.00") - D("43.50"))
+
+
+def test_only_serviced_loans_take_repayments_of_whole_fen(rt: Any) -> None:
+    loan_no = open_test_loan(rt_app(rt))
+    with pytest.raises(ValidationFailed, match="amount: must be a positive amount"):
+        pay(rt, loan_no, "1.001", date(2026, 2, 15))
+    with UnitOfWork(rt.sessions) as unit:
+        unit.session.execute(sa.update(Loan).where(Loan.loan_no == loan_no).values(status=LoanStatus.WRITTEN_OFF))
+        unit.commit()
+    with pytest.raises(Conflict, match="is written_off: repayments are taken only on active or rescheduled"):
+        pay(rt, loan_no, "1.00", date(2026, 2, 15))
+
+
+def test_a_payoff_mid_period_pays_the_interest_accrued_to_that_day(rt: Any) -> None:
+    loan_no = open_test_loan(rt_app(rt), amount="6000.00", method="equal_principal", term_months=6,
+                             annual_rate="0.036")
+    _, rows = loan_of(rt, loan_no)
+    pay(rt, loan_no, str(rows[0].principal + rows[0].interest), date(2026, 2, 15))
+    # 5000 left, 20 days into the period from 15 Feb: 5000 x 3.6% x 20 / 360 = 10.00
+    with pytest.raises(ValidationFailed, match="payoff of 5010.00 on 2026-03-07"):
+        pay(rt, loan_no, "6000.00", date(2026, 3, 7))
+    out = pay(rt, loan_no, "5010.00", date(2026, 3, 7))
+    assert (out["allocation"]["prepaid_principal"], out["allocation"]["prepaid_interest"], out["closed"]) == (
+        "5000.00", "10.00", True)
+    loan, rows = loan_of(rt, loan_no)
+    assert loan.outstanding == 0 and loan.status is LoanStatus.CLOSED
+    assert [(r.seq, r.status) for r in rows if r.version == 2] == [(1, InstallmentStatus.PAID)]
