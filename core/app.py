@@ -86,7 +86,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     from nongxin.core.credit.drawdowns_api import blp as drawdowns_blp  # issue 11 part C: drawdowns, loans
     from nongxin.core.credit.loans_api import blp as loans_blp
 
-    for blp in (drawdowns_blp, loans_blp):
+    from nongxin.core.credit.repayments_api import blp as repayments_blp  # part A: repayments
+
+    for blp in (drawdowns_blp, loans_blp, repayments_blp):
         api.register_blueprint(blp)
 
     from nongxin.core.logmask import install_on_loggers

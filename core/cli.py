@@ -136,5 +136,9 @@ def _register() -> None:
 
     main.add_command(ledger)  # the columnar ledger export (issue 11, part E)
 
+    from nongxin.core.credit.repayments_cli import register as register_repay
+
+    register_repay(loans)  # loans repay (part A)
+
 
 _register()

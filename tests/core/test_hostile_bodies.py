@@ -25,6 +25,8 @@ WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/
 #: Path arguments naming things that exist, so the body is what decides the answer.
 PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1",
                "day": "2027-02-06", "application_id": "1", "line_id": "1"}
+PATH_VALUES["loan_no"] = "JNRCB-L2026-000001"  # repayments (issue 11, part A)
+WRITERS["/api/loans/"] = "jinan.cm"
 PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
 #: A valid body per endpoint: the generator breaks one part of it, so the hostile value gets past
 #: the shape checks and reaches the field validation and the services.
@@ -68,10 +70,12 @@ VALID = {
     ("POST", "/api/credit-lines/1/drawdowns"): {"amount": "12000.00", "term_months": 12,
                                                 "repayment_method": "equal_installment", "account": "6228480000000001",
                                                 "product": "XIN_E_DAI"},
+    ("POST", "/api/loans/JNRCB-L2026-000001/repayments"): {"amount": "1052.35", "paid_on": "2026-02-15"},
 }
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).
-HEADERS = {"/api/credit-lines/": lambda: {"Idempotency-Key": uuid.uuid4().hex}}
+HEADERS = {"/api/credit-lines/": lambda: {"Idempotency-Key": uuid.uuid4().hex},
+           "/api/loans/": lambda: {"Idempotency-Key": uuid.uuid4().hex}}
 
 
 def _arrange(app: Any, path: str) -> None:

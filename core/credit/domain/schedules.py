@@ -29,7 +29,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 from nongxin.sdk.types import REPAYMENT_METHODS
 
-__all__ = ["FEN", "DAYS_IN_YEAR", "Period", "add_months", "fen", "schedule", "simple_interest"]
+__all__ = ["FEN", "DAYS_IN_YEAR", "Period", "add_months", "fen", "remaining_schedule", "schedule", "simple_interest"]
 
 FEN = Decimal("0.01")
 #: The day count basis: annual rate / 360 per actual day (never 365; see DOMAIN.md on Fineract).
@@ -156,3 +156,81 @@ def _quarter_dues(start_on: date, maturity: date, settlement_day: int) -> list[d
         if month > 12:
             year, month = year + 1, 1
     return [*dues, maturity]
+
+
+def remaining_schedule(balance: Decimal, annual_rate: Decimal, method: str, future: tuple[Period, ...], *,
+                       policy: str) -> tuple[Period, ...]:
+    """The rest of a schedule recomputed after a prepayment: ``balance`` (the principal still to
+    collect) over ``future``, the periods of the current version not yet due.
+
+    The first period keeps its ``start_on`` and its interest is computed on the new balance for the
+    whole period (the prepaid principal's interest up to the prepayment was paid with it); periods
+    keep their ``seq`` numbers and due dates. ``policy`` (``sdk.PREPAYMENT_POLICIES``):
+
+    * ``lower_installment`` (减少月供): the same due dates, the method's formula over the new
+      balance (equal installment: a new, lower M over the remaining periods);
+    * ``shorten_term`` (缩短期限): equal installment keeps M = the first future period's total,
+      equal principal keeps its principal part, and the schedule ends as soon as the balance is
+      repaid (the last period absorbs the rounding), on the old due dates.
+
+    For the methods that repay principal at maturity (``monthly_interest``, ``bullet``,
+    ``quarterly_interest``) both policies keep the dates and lower the interest: there is no
+    installment of principal to keep. The principal always sums to ``balance`` exactly; a zero
+    balance has no periods left.
+    """
+    if not isinstance(balance, Decimal) or balance < 0 or balance != fen(balance):
+        raise ValueError(f"balance must be a non-negative Decimal of whole fen, not {balance!r}")
+    if policy not in ("shorten_term", "lower_installment"):
+        raise ValueError(f"unknown prepayment policy {policy!r}; one of: shorten_term, lower_installment")
+    if method not in REPAYMENT_METHODS:
+        raise ValueError(f"unknown repayment method {method!r}; one of: {', '.join(REPAYMENT_METHODS)}")
+    if balance == 0 or not future:
+        if balance:
+            raise ValueError(f"a balance of {balance} needs at least one period left")
+        return ()
+    start_on, dues = future[0].start_on, [p.due_on for p in future]
+    if method == "equal_installment":
+        if policy == "shorten_term" and len(future) > 1:
+            periods = _keep_installment(balance, annual_rate, start_on, dues, future[0].total)
+        else:
+            periods = _equal_installment(balance, annual_rate, start_on, dues)
+    elif method == "equal_principal":
+        if policy == "shorten_term" and len(future) > 1:
+            periods = _keep_part(balance, annual_rate, start_on, dues, future[0].principal)
+        else:
+            periods = _equal_principal(balance, annual_rate, start_on, dues)
+    else:
+        periods = _interest_only(balance, annual_rate, start_on, dues)
+    first = future[0].seq
+    return tuple(Period(first + p.seq - 1, p.start_on, p.due_on, p.principal, p.interest) for p in periods)
+
+
+def _keep_installment(balance: Decimal, annual_rate: Decimal, start_on: date, dues: list[date],
+                      payment: Decimal) -> tuple[Period, ...]:
+    """Equal installments of ``payment`` until ``balance`` is repaid; the last takes the rest."""
+    with localcontext(_PRECISE):
+        r = annual_rate / 12
+        periods, left = [], balance
+        for k, (start, due) in enumerate(zip(_starts(start_on, dues), dues), start=1):
+            interest = fen(left * r)
+            part = left if k == len(dues) else min(left, max(payment - interest, FEN))
+            periods.append(Period(k, start, due, part, interest))
+            left -= part
+            if left == 0:
+                break
+    return tuple(periods)
+
+
+def _keep_part(balance: Decimal, annual_rate: Decimal, start_on: date, dues: list[date],
+               part: Decimal) -> tuple[Period, ...]:
+    """Principal of ``part`` a period until ``balance`` is repaid; interest on the balance."""
+    with localcontext(_PRECISE):
+        r = annual_rate / 12
+        periods, left = [], balance
+        for k, (start, due) in enumerate(zip(_starts(start_on, dues), dues), start=1):
+            this = left if k == len(dues) else min(left, part)
+            periods.append(Period(k, start, due, this, fen(left * r)))
+            left -= this
+            if left == 0:
+                break
+    return tuple(periods)
