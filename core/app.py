@@ -83,6 +83,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
 
     api.register_blueprint(decisions_blp)
 
+    from nongxin.core.credit.lines_api import blp as credit_lines_blp  # credit lines (issue 11, part B)
+
+    api.register_blueprint(credit_lines_blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

@@ -132,5 +132,9 @@ def _register() -> None:
 
     main.add_command(loans)  # issue 11: each part registers its commands on the group below
 
+    from nongxin.core.credit.lines_cli import lines
+
+    main.add_command(lines)  # credit lines (issue 11, part B)
+
 
 _register()

@@ -19,10 +19,11 @@ WRITE_METHODS = {"POST", "PUT", "PATCH"}
 #: Who may write where (by URL prefix); anything else is tried as the province admin.
 WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params",
            "/api/applications": "jinan.cm", "/api/customers": "jinan.cm",
-           "/api/applications/1/decide": "jinan.cm", "/api/applications/1/decision": "jinan.reviewer"}
+           "/api/applications/1/decide": "jinan.cm", "/api/applications/1/decision": "jinan.reviewer",
+           "/api/credit-lines/": "jinan.admin"}
 #: Path arguments naming things that exist, so the body is what decides the answer.
 PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1",
-               "day": "2027-02-06", "application_id": "1"}
+               "day": "2027-02-06", "application_id": "1", "line_id": "1"}
 PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
 #: A valid body per endpoint: the generator breaks one part of it, so the hostile value gets past
 #: the shape checks and reaches the field validation and the services.
@@ -63,6 +64,9 @@ VALID = {
     ("POST", "/api/applications/1/review"): {"opinion": "agree", "comment": "同意", "amount": "50000",
                                              "rate": "0.05", "refusal_category": "other"},
     ("PUT", "/api/users/jinan.reviewer/approval-limit"): {"amount": None},
+    ("POST", "/api/credit-lines/1/freeze"): {"reason": "客户涉诉"},
+    ("POST", "/api/credit-lines/1/unfreeze"): {"reason": "诉讼已了结"},
+    ("POST", "/api/credit-lines/1/close"): {"reason": "客户结清销户"},
 }
 
 

@@ -162,6 +162,30 @@ class World:
             self.names[key] = str(app_id)
         return int(self.names[key])
 
+    def line(self, s: str, *, fresh: bool = False, status: str = "active") -> int:
+        """A credit line granted at PLACE[s] to the scope's customer (for MISSING an id that does
+        not exist); ``fresh``: a new one each call (freezing and closing move it)."""
+        if s == MISSING:
+            return 999999
+        key = f"line:{s}:{status}"
+        if key in self.names and not fresh:
+            return int(self.names[key])
+        from nongxin.core.credit.models import CreditLine, CreditLineStatus
+        from nongxin.core.customers.models import Customer
+
+        with UnitOfWork(self.app.extensions["nongxin"].sessions) as unit:
+            inst = institutions.get_by_code(unit.session, PLACE[s])
+            customer = unit.session.get(Customer, self.customers[s])
+            assert inst is not None and customer is not None
+            line = CreditLine(number=self.unique(f"WALK-C-{s}-"), county_bank_id=customer.county_bank_id,
+                              institution_id=inst.id, customer_id=customer.id, amount=Decimal("50000.00"),
+                              annual_rate=Decimal("0.05"), products=["XIN_E_DAI"], start_on=date(2026, 1, 1),
+                              end_on=date(2029, 1, 1), status=CreditLineStatus(status))
+            unit.session.add(line)
+            unit.commit()
+            self.names.setdefault(key, str(line.id))
+            return line.id
+
     def calendar_day(self) -> str:
         """A day of 2031 that has an override now (each call a new day), for DELETE to remove."""
         from datetime import date
@@ -341,6 +365,20 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("PUT", "/api/users/<username>/approval-limit"): Entry(
         Action.USER_ACTIVATE, "subtree",
         lambda w, s: Call("PUT", f"/api/users/{TARGETS[s]}/approval-limit", {"amount": None})),
+    # credit lines (issue 11, part B)
+    ("GET", "/api/credit-lines"): Entry(
+        Action.CREDIT_LINE_READ, None, lambda w, s: Call("GET", "/api/credit-lines")),
+    ("GET", "/api/credit-lines/<int:line_id>"): Entry(
+        Action.CREDIT_LINE_READ, "subtree", lambda w, s: Call("GET", f"/api/credit-lines/{w.line(s)}")),
+    ("POST", "/api/credit-lines/<int:line_id>/freeze"): Entry(
+        Action.CREDIT_LINE_FREEZE, "subtree",
+        lambda w, s: Call("POST", f"/api/credit-lines/{w.line(s, fresh=True)}/freeze", {"reason": "排查"})),
+    ("POST", "/api/credit-lines/<int:line_id>/unfreeze"): Entry(
+        Action.CREDIT_LINE_FREEZE, "subtree",
+        lambda w, s: Call("POST", f"/api/credit-lines/{w.line(s, fresh=True, status='frozen')}/unfreeze", {})),
+    ("POST", "/api/credit-lines/<int:line_id>/close"): Entry(
+        Action.CREDIT_LINE_CLOSE, "subtree",
+        lambda w, s: Call("POST", f"/api/credit-lines/{w.line(s, fresh=True)}/close", {"reason": "结清"})),
     ("GET", "/api/docs"): Entry(None, None, lambda w, s: Call("GET", "/api/docs")),
     ("GET", "/api/docs/plain"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/plain")),
     ("GET", "/api/docs/init.js"): Entry(None, None, lambda w, s: Call("GET", "/api/docs/init.js")),
@@ -438,8 +476,7 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     # exercises REVIEW_INVESTIGATE, tests/core/credit/test_review.py these two
     other_tiers = {Action.REVIEW_REVIEW, Action.REVIEW_APPROVE}
     # issue 11 in progress: each part removes its actions from here as it adds their endpoints
-    pending = {Action.CREDIT_LINE_READ, Action.CREDIT_LINE_FREEZE, Action.CREDIT_LINE_CLOSE, Action.LOAN_DRAW,
-               Action.LOAN_READ, Action.LOAN_REPAY}
+    pending = {Action.LOAN_DRAW, Action.LOAN_READ, Action.LOAN_REPAY}
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
     assert walked | not_over_http | other_tiers | pending == set(Action)
     assert not walked & (not_over_http | other_tiers)
@@ -640,6 +677,28 @@ def _rotate(unit: UnitOfWork, me: Principal, w: World) -> Any:
     return users.rotate_token(unit, me, w.tokens[me.username], days=1, max_days=30)
 
 
+def _credit_lines() -> Any:
+    from nongxin.core.credit import lines
+
+    return lines
+
+
+def _line_in(unit: UnitOfWork, w: World) -> int:
+    """An active credit line of the county bank, written in the caller's own unit of work."""
+    from nongxin.core.credit.models import CreditLine, CreditLineStatus
+    from nongxin.core.customers.models import Customer
+
+    customer = unit.session.get(Customer, w.customers[OWN])
+    assert customer is not None
+    line = CreditLine(number=w.unique("SVC-C-"), county_bank_id=customer.county_bank_id,
+                      institution_id=customer.county_bank_id, customer_id=customer.id, amount=Decimal("50000.00"),
+                      annual_rate=Decimal("0.05"), products=["XIN_E_DAI"], start_on=date(2026, 1, 1),
+                      end_on=date(2029, 1, 1), status=CreditLineStatus.ACTIVE)
+    unit.session.add(line)
+    unit.flush()
+    return line.id
+
+
 SERVICE_CALLS: Mapping[Action, ServiceCall] = {
     Action.INSTITUTION_CREATE: lambda unit, me, w: institutions.create(
         unit, me, code=w.unique("S-"), name="新网点", level=Level.BRANCH, parent_code="JNRCB"),
@@ -656,6 +715,9 @@ SERVICE_CALLS: Mapping[Action, ServiceCall] = {
     Action.TOKEN_REVOKE: lambda unit, me, w: users.revoke_token(unit, w.tokens[TARGETS[OWN]], principal=me),
     Action.CUSTOMER_CREATE: lambda unit, me, w: _file_customer(unit, me, w, "JNRCB-ZQ-G01"),
     Action.CUSTOMER_IMPORT: lambda unit, me, w: _import_customers(unit, me, w),
+    Action.CREDIT_LINE_READ: lambda unit, me, w: _credit_lines().list_lines(unit, me),
+    Action.CREDIT_LINE_FREEZE: lambda unit, me, w: _credit_lines().freeze(unit, me, _line_in(unit, w)),
+    Action.CREDIT_LINE_CLOSE: lambda unit, me, w: _credit_lines().close(unit, me, _line_in(unit, w)),
 }
 
 
