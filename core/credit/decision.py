@@ -12,10 +12,11 @@
 4. facts: form, customer file, bureau summary, connector fields and the application's terms,
    typed against ``nongxin.sdk.facts.ADMISSION``;
 5.-8. ``evaluate``: the in-memory step (admission rules, the segment's scorecard, the product
-   plugin's findings, limit and price, then ``domain.combine``), no database;
+   plugin's findings, limit and price, then ``domain.combine``, which also weighs the room the
+   customer's exposure cap leaves, read before), no database;
 
-then stores the whole ``Decision`` record, moves the application to its outcome, opens manual
-review when needed, commits, and only then tells the ``nongxin_on_decision`` plugins (which never
+then stores the whole ``Decision`` record, moves the application to its outcome (an approval
+writes its credit line, ``lines.grant``), opens manual review when needed, commits, and only then tells the ``nongxin_on_decision`` plugins (which never
 change the outcome). Every hook is called through the dispatch layer; any failure fails closed
 (manual review naming the plugin), never a 500 and never an approval.
 

@@ -370,3 +370,11 @@ def test_the_cli_lists_shows_and_moves_lines(nongxin_app, nongxin_client, heard)
     assert _line_row(nongxin_app, line["id"]).status is CreditLineStatus.CLOSED
     hidden = run("show", str(line["id"]), "--user", "linyi.admin")
     assert hidden.exit_code != 0 and "not found" in hidden.output
+
+
+def test_a_plugin_not_enabled_at_the_lending_bank_is_not_told(nongxin_app, nongxin_client, heard) -> None:
+    app_id = file_application(nongxin_app, place="LYRCB-LS", id_number=PERSON, amount="30000", filed_by="linyi.cm")
+    resp = nongxin_client.as_user("linyi.cm").post(f"/api/applications/{app_id}/decide")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "approved", resp.get_json()
+    (line,) = _lines_of(nongxin_client, "linyi.admin")
+    assert line["number"].startswith("LYRCB-C") and heard == []  # enabled at JNRCB only
