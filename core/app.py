@@ -91,6 +91,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     for blp in (drawdowns_blp, loans_blp, repayments_blp):
         api.register_blueprint(blp)
 
+    from nongxin.core.credit.lines_api import blp as credit_lines_blp  # credit lines (issue 11, part B)
+
+    api.register_blueprint(credit_lines_blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

@@ -140,5 +140,9 @@ def _register() -> None:
 
     register_repay(loans)  # loans repay (part A)
 
+    from nongxin.core.credit.lines_cli import lines
+
+    main.add_command(lines)  # credit lines (issue 11, part B)
+
 
 _register()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -46,6 +46,9 @@ from nongxin.core.plugin_state.services import PluginDirectory
 from nongxin.sdk.identity import mask_identity
 from nongxin.sdk.types import ConnectorSpec, ProductSpec
 
+if TYPE_CHECKING:
+    from nongxin.core.credit.lines import Approval
+
 CLOSED = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.REJECTED, ApplicationStatus.WITHDRAWN})
 
 
@@ -66,8 +69,9 @@ def visible_application(uow: UnitOfWork, principal: Principal, application_id: i
 
 
 def transition(uow: UnitOfWork, app: Application, to: ApplicationStatus, *, actor: str, bank_code: str,
-               note: str = "") -> None:
-    """Move ``app`` to ``to`` or refuse with 409 naming the state it is in."""
+               note: str = "", approval: Approval | None = None) -> None:
+    """Move ``app`` to ``to`` or refuse with 409 naming the state it is in. Approving grants the
+    application's credit line in the same transaction (``lines.grant``, from ``approval``)."""
     before = app.status
     if to not in TRANSITIONS[before]:
         raise Conflict(f"application {app.number} is {before.value}; it cannot become {to.value}",
@@ -78,6 +82,12 @@ def transition(uow: UnitOfWork, app: Application, to: ApplicationStatus, *, acto
     record(uow.session, actor=actor, action=f"application.{to.value}", target=f"application:{app.number}",
            institution_code=bank_code, before={"status": before.value},
            after={"status": to.value, **({"note": note} if note else {})})
+    if to is ApplicationStatus.APPROVED:
+        from nongxin.core.credit.lines import grant  # lines numbers its lines through this module
+
+        if approval is None:
+            raise TypeError(f"approving {app.number} grants its credit line: pass approval=")
+        grant(uow, app, approval, actor=actor)
 
 
 # -- filing ------------------------------------------------------------------------------------

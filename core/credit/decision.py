@@ -12,10 +12,11 @@
 4. facts: form, customer file, bureau summary, connector fields and the application's terms,
    typed against ``nongxin.sdk.facts.ADMISSION``;
 5.-8. ``evaluate``: the in-memory step (admission rules, the segment's scorecard, the product
-   plugin's findings, limit and price, then ``domain.combine``), no database;
+   plugin's findings, limit and price, then ``domain.combine``, which also weighs the room the
+   customer's exposure cap leaves, read before), no database;
 
-then stores the whole ``Decision`` record, moves the application to its outcome, opens manual
-review when needed, commits, and only then tells the ``nongxin_on_decision`` plugins (which never
+then stores the whole ``Decision`` record, moves the application to its outcome (an approval
+writes its credit line, ``lines.grant``), opens manual review when needed, commits, and only then tells the ``nongxin_on_decision`` plugins (which never
 change the outcome). Every hook is called through the dispatch layer; any failure fails closed
 (manual review naming the plugin), never a 500 and never an approval.
 
@@ -42,6 +43,7 @@ from nongxin.core.auth import Principal
 from nongxin.core.bureau import services as bureau
 from nongxin.core.credit import domain
 from nongxin.core.credit.applications import transition, visible_application
+from nongxin.core.credit.lines import Approval, exposure
 from nongxin.core.credit.models import Application, ApplicationStatus, Decision, DecisionRuleBook
 from nongxin.core.credit.products import offered
 from nongxin.core.credit.review import start as start_review
@@ -447,10 +449,10 @@ def evaluate(view: InstitutionView, book: RuleBook, scorecards: HookResult[Score
 
 # -- the pipeline ----------------------------------------------------------------------------
 
-def _terms(app: Application, spec: ProductSpec | None) -> domain.Terms:
+def _terms(app: Application, spec: ProductSpec | None, room: Decimal | None = None) -> domain.Terms:
     if spec is None:  # no product: nothing can be approved; the failure says why
-        return domain.Terms(app.amount, app.amount, Decimal(0), (Decimal(0), Decimal(0)))
-    return domain.Terms(app.amount, spec.amount.minimum, spec.auto_approval_ceiling, spec.annual_rate)
+        return domain.Terms(app.amount, app.amount, Decimal(0), (Decimal(0), Decimal(0)), room)
+    return domain.Terms(app.amount, spec.amount.minimum, spec.auto_approval_ceiling, spec.annual_rate, room)
 
 
 def rule_book_hash(rules: tuple[Rule, ...] | list[Rule]) -> str:
@@ -580,13 +582,15 @@ def decide(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: i
     book = rt.rulebooks.get(session, where, "admission", today)
     scorecards = view.collect("nongxin_scorecards", expect=ScorecardSpec)
     durations["load_rules_and_scorecards"] = _us(started)
-    evaluation = evaluate(view, book, scorecards, application, facts, _terms(app, spec), failures)
+    room = exposure(session, bank, customer.id, today, lock=True).room  # the credit line's cap
+    evaluation = evaluate(view, book, scorecards, application, facts, _terms(app, spec, room), failures)
     durations.update(evaluation.durations_us)
 
     # store, move, review
     started = time.perf_counter_ns()
     verdict = evaluation.verdict
-    record = build_record(app, segment, spec, product_plugin, today, bureau_record, calls, facts, book, evaluation)
+    record = build_record(app, segment, spec, product_plugin, today, bureau_record, calls, facts, book, evaluation,
+                          room=room)
     keep_rule_book(session, book)
     decision = Decision(application_id=app.id, outcome=verdict.outcome, refusal_category=verdict.refusal_category,
                         limit=evaluation.limit, rate=evaluation.rate,
@@ -597,7 +601,7 @@ def decide(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: i
     app.approved_amount, app.approved_rate = verdict.approved_amount, verdict.rate
     app.refusal_category = verdict.refusal_category
     transition(uow, app, OUTCOME_STATUS[verdict.outcome], actor=principal.username, bank_code=bank.code,
-               note="; ".join(verdict.reasons)[:500])
+               note="; ".join(verdict.reasons)[:500], approval=Approval(today, spec, view))
     if verdict.outcome == domain.MANUAL_REVIEW:
         start_review(uow, rt.calendar, app, bank, today)
     durations["store"] = _us(started)
@@ -637,7 +641,7 @@ def _contribution(c: Contribution[Any] | None) -> dict[str, Any] | None:
 
 def build_record(app: Application, segment: str, spec: ProductSpec | None, product_plugin: str, today: date,
                  bureau_record: dict[str, Any], calls: list[dict[str, Any]], facts: Mapping[str, Any],
-                 book: RuleBook, ev: Evaluation) -> dict[str, Any]:
+                 book: RuleBook, ev: Evaluation, *, room: Decimal | None = None) -> dict[str, Any]:
     """Everything the decision used, JSON-safe (Decimals as strings), enough to replay it exactly."""
     values, types = encode_facts(facts)
     verdict = ev.verdict
@@ -652,7 +656,8 @@ def build_record(app: Application, segment: str, spec: ProductSpec | None, produ
                         "repayment_method": app.repayment_method},
         "terms": {"minimum": encode(spec.amount.minimum) if spec else None,
                   "ceiling": encode(spec.auto_approval_ceiling) if spec else None,
-                  "rate_range": encode(spec.annual_rate) if spec else None},
+                  "rate_range": encode(spec.annual_rate) if spec else None,
+                  "exposure_room": encode(room)},
         "business_date": today.isoformat(),
         "bureau": bureau_record,
         "connectors": calls,
@@ -720,10 +725,12 @@ def _decoded(raw: Mapping[str, Any] | None, cls: type[Any]) -> Contribution[Any]
 def _stored_terms(record: Mapping[str, Any]) -> domain.Terms:
     amount = Decimal(record["application"]["amount"])
     terms = record["terms"]
+    room = None if terms.get("exposure_room") is None else Decimal(terms["exposure_room"])
     if terms["minimum"] is None:
-        return domain.Terms(amount, amount, Decimal(0), (Decimal(0), Decimal(0)))
+        return domain.Terms(amount, amount, Decimal(0), (Decimal(0), Decimal(0)), room)
     low, high = terms["rate_range"]
-    return domain.Terms(amount, Decimal(terms["minimum"]), Decimal(terms["ceiling"]), (Decimal(low), Decimal(high)))
+    return domain.Terms(amount, Decimal(terms["minimum"]), Decimal(terms["ceiling"]), (Decimal(low), Decimal(high)),
+                        room)
 
 
 def _summary(verdict: domain.Verdict, hits: tuple[domain.RuleHit, ...], scored: ScoreResult | None,

@@ -33,6 +33,7 @@ from nongxin.core.audit.services import record
 from nongxin.core.auth import Principal
 from nongxin.core.calendar.services import Calendars
 from nongxin.core.credit.applications import transition, visible_application
+from nongxin.core.credit.lines import approval_of
 from nongxin.core.credit.models import Application, ApplicationStatus, Decision, Opinion, ReviewTask, Tier
 from nongxin.core.db import MAX_FEN, UnitOfWork, utcnow
 from nongxin.core.errors import Conflict, Forbidden, invalid
@@ -316,11 +317,11 @@ def act(uow: UnitOfWork, principal: Principal, calendars: Calendars, directory: 
                   **({"amount": str(task.approved_amount)} if task.approved_amount is not None else {}),
                   **({"rate": str(task.approved_rate)} if task.approved_rate is not None else {}),
                   **({"refusal_category": task.refusal_category} if task.refusal_category else {})})
-    return _next(uow, calendars, principal, app, task, today)
+    return _next(uow, calendars, principal, app, task, today, directory)
 
 
 def _next(uow: UnitOfWork, calendars: Calendars, principal: Principal, app: Application, task: ReviewTask,
-          today: date) -> Acted:
+          today: date, directory: PluginDirectory | None = None) -> Acted:
     me, bank = principal.username, _bank(uow, app)
     if task.opinion is Opinion.DISAGREE and task.tier is not Tier.REVIEW:
         app.refusal_category = task.refusal_category
@@ -348,7 +349,7 @@ def _next(uow: UnitOfWork, calendars: Calendars, principal: Principal, app: Appl
         return Acted(app, task, _assign_drawn(uow, calendars, app, Tier.REVIEW, today, actor=me))
     app.approved_amount, app.approved_rate = task.approved_amount, task.approved_rate
     transition(uow, app, ApplicationStatus.APPROVED, actor=me, bank_code=bank.code,
-               note=f"approval: {task.approved_amount} yuan")
+               note=f"approval: {task.approved_amount} yuan", approval=approval_of(uow, directory, app, today))
     return Acted(app, task, None)
 
 

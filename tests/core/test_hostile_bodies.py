@@ -21,7 +21,7 @@ WRITE_METHODS = {"POST", "PUT", "PATCH"}
 WRITERS = {"/api/bureau/": "jinan.cm", "/api/plugins/": "jinan.pm", "/api/rules/": "jinan.params",
            "/api/applications": "jinan.cm", "/api/customers": "jinan.cm",
            "/api/applications/1/decide": "jinan.cm", "/api/applications/1/decision": "jinan.reviewer",
-           "/api/credit-lines/": "jinan.cm"}
+           "/api/credit-lines/1/drawdowns": "jinan.cm", "/api/credit-lines/": "jinan.admin"}
 #: Path arguments naming things that exist, so the body is what decides the answer.
 PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau_sim", "auth_id": "1",
                "day": "2027-02-06", "application_id": "1", "line_id": "1"}
@@ -71,6 +71,9 @@ VALID = {
                                                 "repayment_method": "equal_installment", "account": "6228480000000001",
                                                 "product": "XIN_E_DAI"},
     ("POST", "/api/loans/JNRCB-L2026-000001/repayments"): {"amount": "1052.35", "paid_on": "2026-02-15"},
+    ("POST", "/api/credit-lines/1/freeze"): {"reason": "客户涉诉"},
+    ("POST", "/api/credit-lines/1/unfreeze"): {"reason": "诉讼已了结"},
+    ("POST", "/api/credit-lines/1/close"): {"reason": "客户结清销户"},
 }
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).

@@ -71,3 +71,14 @@ def test_rate_is_lpr_plus_spread_or_the_whole_rate():
 def test_graded_limit_never_rounds_up():
     assert domain.graded_limit(Decimal("10000"), Decimal("0.85")) == Decimal("8500")
     assert domain.graded_limit(Decimal("999.99"), Decimal("1")) == Decimal("999")
+
+
+def test_a_granted_limit_above_the_exposure_room_is_manual_review_at_or_below_it_approved():
+    from dataclasses import replace
+
+    tight = decide(terms=replace(TERMS, exposure_room=Decimal("29999.99")))
+    assert tight.outcome == "manual_review" and tight.approved_amount is None
+    assert tight.reasons == ("limit 30000.00 is above the 29999.99 left under the customer's exposure cap",)
+    assert decide(terms=replace(TERMS, exposure_room=Decimal("30000.00"))).outcome == "approved"
+    # the room counts against what is granted (the graded limit), not what was asked
+    assert decide(limit=Decimal("20000"), terms=replace(TERMS, exposure_room=Decimal("20000"))).outcome == "approved"

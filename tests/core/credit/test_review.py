@@ -214,7 +214,7 @@ def test_the_approver_stays_within_the_amount_their_authority_and_the_rate_range
         unit.commit()
     resp = _post(nongxin_client, approver, app_id, opinion="agree")
     assert resp.status_code == 422 and "approval limit of 50000.00" in resp.get_json()["fields"]["amount"][0]
-    resp = _post(nongxin_client, approver, app_id, opinion="agree", amount="50000")
+    resp = _post(nongxin_client, approver, app_id, opinion="agree", amount="50000", rate="0.052")
     assert resp.status_code == 200 and resp.get_json()["application"]["approved_amount"] == "50000.00"
 
 
