@@ -132,5 +132,9 @@ def _register() -> None:
 
     main.add_command(loans)  # issue 11: each part registers its commands on the group below
 
+    from nongxin.core.jobs.close_day import close_day
+
+    main.add_command(close_day)  # the business day close (part D)
+
 
 _register()
