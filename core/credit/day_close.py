@@ -199,10 +199,19 @@ def _close(session: Session, bank: Institution, day: date, dialect: str,
     due = _changed(session, sa.update(ROWS).where(ROWS.c.due_on == day, ROWS.c.status == InstallmentStatus.PENDING,
                                                   current).values(status=InstallmentStatus.DUE))
     step("due")
+    # In the nightly rhythm only rows due on the day can newly go overdue. A loan's first close, a
+    # gap since its last close, or a rewritten schedule (version > 1) may leave earlier rows
+    # pending: those loans' rows are looked at through their loan, so no statement scans the
+    # province's past installments.
+    unsettled = sa.or_(LOANS.c.closed_through.is_(None), LOANS.c.closed_through < day - timedelta(days=1),
+                       LOANS.c.schedule_version > 1)
     unpaid = sa.or_(_fen(ROWS.c.paid_principal) < _fen(ROWS.c.principal),
                     _fen(ROWS.c.paid_interest) < _fen(ROWS.c.interest))
-    overdue = _changed(session, sa.update(ROWS).where(
-        ROWS.c.due_on <= day, ROWS.c.status.in_((InstallmentStatus.PENDING, InstallmentStatus.DUE)), unpaid,
+    waiting = ROWS.c.status.in_((InstallmentStatus.PENDING, InstallmentStatus.DUE))
+    overdue = _changed(session, sa.update(ROWS).where(ROWS.c.due_on == day, waiting, unpaid, current).values(
+        status=InstallmentStatus.OVERDUE))
+    overdue += _changed(session, sa.update(ROWS).where(
+        ROWS.c.loan_id.in_(sa.select(LOANS.c.id).where(*todo, unsettled)), ROWS.c.due_on < day, waiting, unpaid,
         current).values(status=InstallmentStatus.OVERDUE))
     step("overdue")
 
@@ -213,13 +222,17 @@ def _close(session: Session, bank: Institution, day: date, dialect: str,
     days = today + 1 - first_day  # days of [first_day, day] this close accrues
     left_principal = _fen(ROWS.c.principal) - _fen(ROWS.c.paid_principal)
     left_interest = _fen(ROWS.c.interest) - _fen(ROWS.c.paid_interest)
+    # The loans that can have overdue rows: overdue before (repayments keep overdue_since), just
+    # made overdue on the day, or unsettled.
+    went_overdue = sa.select(ROWS.c.loan_id).where(ROWS.c.due_on == day, ROWS.c.status == InstallmentStatus.OVERDUE)
+    candidate = sa.or_(LOANS.c.overdue_since.is_not(None), unsettled, LOANS.c.id.in_(went_overdue))
     agg = (sa.select(ROWS.c.loan_id.label("loan_id"), sa.func.sum(left_principal).label("principal"),
                      sa.func.sum(left_interest).label("interest"), sa.func.min(ROWS.c.due_on).label("since"),
                      sa.func.sum(left_principal * days).label("penalty"),
                      sa.func.sum(left_interest * days).label("compound"))
-           .join_from(ROWS, LOANS, LOANS.c.id == ROWS.c.loan_id)
-           .where(ROWS.c.due_on <= day, ROWS.c.status == InstallmentStatus.OVERDUE,
-                  ROWS.c.version == LOANS.c.schedule_version, *todo)
+           .select_from(LOANS.join(ROWS, sa.and_(ROWS.c.loan_id == LOANS.c.id,
+                                                 ROWS.c.version == LOANS.c.schedule_version)))
+           .where(*todo, candidate, ROWS.c.status == InstallmentStatus.OVERDUE)
            .group_by(ROWS.c.loan_id).subquery("agg"))
     overdue_loans = _changed(session, sa.update(LOANS).where(LOANS.c.id == agg.c.loan_id, *todo).values(
         overdue_principal=agg.c.principal, overdue_interest=agg.c.interest, overdue_since=agg.c.since,

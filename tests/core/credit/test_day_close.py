@@ -137,6 +137,26 @@ def test_a_first_close_after_the_due_date_counts_every_day_since(nongxin_app: An
     assert (a.penalty_base, a.compound_base) == (b.penalty_base, b.compound_base) != (0, 0)
 
 
+def test_a_rewritten_schedule_is_closed_on_its_own_rows(nongxin_app: Any, nongxin_demo: Any) -> None:
+    from nongxin.core.credit.domain.schedules import schedule
+    from nongxin.core.credit.ledger import write_schedule
+
+    number = open_test_loan(nongxin_app)
+    close(nongxin_app, FIRST_DUE - timedelta(days=1))
+    with UnitOfWork(rt(nongxin_app).sessions) as unit:  # version 2, its first row due before the books' date
+        row = unit.session.execute(sa.select(Loan).where(Loan.loan_no == number)).scalar_one()
+        periods = schedule(row.outstanding, row.annual_rate, 12, "equal_installment", date(2026, 1, 10))
+        write_schedule(unit, row, periods, version=2, reason="reschedule", business_date=FIRST_DUE, actor="test")
+        unit.commit()
+    assert close(nongxin_app, FIRST_DUE).newly_overdue == 1
+    got = loan(nongxin_app, number)
+    assert (got.overdue_since, got.overdue_days, got.schedule_version) == (date(2026, 2, 10), 6, 2)
+    with UnitOfWork(rt(nongxin_app).sessions, write=False) as unit:
+        statuses = dict(unit.session.execute(sa.select(Installment.version, Installment.status).where(
+            Installment.seq == 1, Installment.loan_id == got.id)).all())
+    assert statuses == {1: InstallmentStatus.PENDING, 2: InstallmentStatus.OVERDUE}  # version 1 is history
+
+
 PENALTY_CASES = [  # (annual rate, markup, base fen-days, paid)
     ("0.036", "0.5", 10000, "0"),  # 1.5 fen exactly: rounds half up to 2
     ("0.036", "0.5", 3333, "0"),
