@@ -130,9 +130,10 @@ def _penalty_sql(base: Any, dialect: str) -> Any:
     rate, markup = _fen(LOANS.c.annual_rate), _fen(LOANS.c.penalty_markup)
     if dialect == "postgresql":
         numerator = sa.cast(base, sa.Numeric) * sa.cast(rate, sa.Numeric) * (sa.cast(markup, sa.Numeric) + 10**6)
-        rounded = sa.func.div(numerator * 2 + DIVISOR, 2 * DIVISOR)
-        return sa.cast(rounded, sa.BigInteger)
-    return sa.case((base == 0, 0), else_=sa.func.nongxin_penalty_fen(base, rate, markup))
+        rounded: Any = sa.cast(sa.func.div(numerator * 2 + DIVISOR, 2 * DIVISOR), sa.BigInteger)
+    else:
+        rounded = sa.func.nongxin_penalty_fen(base, rate, markup)
+    return sa.case((base == 0, 0), else_=rounded)  # most loans were never overdue
 
 
 def _register_sqlite_functions(session: Session) -> None:
@@ -304,8 +305,8 @@ def _as_datetime(value: Any) -> datetime:
 class Books:
     """``Clock(books=Books(engine))``: the stored business date, read with one small query and
     kept for ``ttl`` seconds (the decision's hot path reads the business date often); the day close
-    calls ``refresh()`` after each date. A database that cannot answer (no schema yet) reads as
-    the last date known, else None."""
+    calls ``refresh()`` after each date. A database that cannot answer (no SQLite file, no schema
+    yet) reads as the last date known, else None; asking never creates a SQLite file."""
 
     def __init__(self, engine: Engine, ttl: float = 30.0) -> None:
         self.engine = engine
@@ -316,6 +317,10 @@ class Books:
     def __call__(self) -> date | None:
         now = time.monotonic()
         if self._read_at is not None and now - self._read_at < self.ttl:
+            return self._value
+        from nongxin.core.migrate import _missing_sqlite_file
+
+        if _missing_sqlite_file(self.engine):  # never create an empty SQLite file by asking the date
             return self._value
         try:
             with self.engine.connect() as conn:

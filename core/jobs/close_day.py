@@ -3,8 +3,9 @@ in order, each county bank in its own transaction (``credit.day_close.close_bank
 
 The promise: dates are closed one at a time and in order; a (bank, date) already closed is skipped,
 so a run that crashed half way resumes at the first (bank, date) not in ``day_closes``, and a second
-run is a no-op. ``to`` before the books' date is refused with a message, nothing is closed. Each
-county bank gets a progress bar while it closes and a log line with its counts and seconds.
+run is a no-op. ``to`` before the books' date, or after today's date in China, is refused with a
+message, and nothing is closed. Each county bank gets a progress bar while it closes and a log line
+with its counts and seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Callable
 import click
 import sqlalchemy as sa
 
+from nongxin.core.clock import CHINA
 from nongxin.core.credit.day_close import STEPS, BankClose, close_bank_day
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import ValidationFailed
@@ -43,6 +45,10 @@ def run(runtime: Runtime, *, to: date, progress: bool = True, actor: str = "clos
     if to < start:
         raise ValidationFailed(f"--to {to} is before the books' date {start}: closed days are never closed again",
                                fields={"to": [f"must be on or after {start}"]})
+    today = runtime.clock.now().astimezone(CHINA).date()
+    if to > today:
+        raise ValidationFailed(f"--to {to} has not begun yet: today is {today} in China",
+                               fields={"to": [f"must be on or before {today}"]})
     banks = _county_banks(runtime)
     done: list[BankClose] = []
     day = start

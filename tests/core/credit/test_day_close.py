@@ -336,3 +336,15 @@ def test_close_day_cli(nongxin_settings: Any, nongxin_app: Any, nongxin_demo: An
                               catch_exceptions=False)
     assert back.exit_code == 2 and "before the books' date 2026-02-19" in back.output
     assert "Traceback" not in back.output
+    ahead = CliRunner().invoke(main, ["close-day", "--to", "2999-01-01"], obj=Console(nongxin_settings),
+                               catch_exceptions=False)
+    assert ahead.exit_code == 2 and "has not begun yet" in ahead.output and "Traceback" not in ahead.output
+
+
+def test_asking_the_books_never_creates_a_database(tmp_path: Any) -> None:
+    from nongxin.core.credit.day_close import Books
+    from nongxin.core.db import make_engine
+
+    path = tmp_path / "none.db"
+    books = Books(make_engine(f"sqlite:///{path}"))
+    assert books() is None and not path.exists()
