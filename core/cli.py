@@ -144,5 +144,9 @@ def _register() -> None:
 
     main.add_command(lines)  # credit lines (issue 11, part B)
 
+    from nongxin.core.jobs.close_day import close_day
+
+    main.add_command(close_day)  # the business day close (part D)
+
 
 _register()

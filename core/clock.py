@@ -3,9 +3,9 @@
 ``Clock.now()`` is the aware UTC wall time (timestamps in rows and logs). ``Clock.business_date()``
 is the date the books are at: an explicit as-of date when one was set (``clock.as_of(day)``, used
 by tests and by jobs run for a past date with ``--as-of``), else what the ``books`` callable says.
-Today ``books`` is unset and the business date is the calendar date in China (UTC+8, no daylight
-saving since 1991); the day close of a later issue stores the date the books are at and passes
-``books=`` a reader of it, nothing else changes.
+``bootstrap`` passes ``books=`` the day close's cached reader (``credit.day_close.Books``): the day
+after the last date every county bank has closed. Until a day was ever closed it says None and the
+business date is the calendar date in China (UTC+8, no daylight saving since 1991).
 
 Nothing else in ``core/``, ``sdk/`` or ``plugins/`` calls ``date.today()`` or ``datetime.now()``
 (a test greps the tree); a hook reads the business date from ``ctx.business_date``.
@@ -35,7 +35,7 @@ class Clock:
     """Injected callables, no globals: a test passes ``wall=lambda: fixed`` or uses ``as_of``."""
 
     wall: Callable[[], datetime] = utc_now
-    #: The day close's stored business date (a later issue); None means "no books yet".
+    #: The day close's stored business date; None means "no books yet".
     books: Callable[[], date | None] = lambda: None
     fixed: date | None = None
 

@@ -54,7 +54,8 @@ def bootstrap(settings: Settings, *, plugins: Sequence[Any] = (), discover: bool
               clock: Clock | None = None) -> Runtime:
     """Check the settings, open the engine (lazily: nothing connects yet), load the installed
     plugins (``discover``) and ``plugins`` given here (tests, a plugin author's own run), and build
-    the rule books. Raises ConfigurationError for settings production must refuse."""
+    the rule books. Without a ``clock``, the business date is the one the day close stored.
+    Raises ConfigurationError for settings production must refuse."""
     from nongxin.core.audit.chain import session_factory
     from nongxin.core.calendar.services import Calendars
     from nongxin.core.db import make_engine
@@ -64,8 +65,11 @@ def bootstrap(settings: Settings, *, plugins: Sequence[Any] = (), discover: bool
     from nongxin.core.rules.books import RuleBooks
 
     settings.check()
-    clock = clock or Clock()
     engine = make_engine(settings.database_url)
+    if clock is None:  # the business date the day close stored (one small query, cached)
+        from nongxin.core.credit.day_close import Books
+
+        clock = Clock(books=Books(engine))
     host = PluginHost(Breakers(settings.breaker_threshold, settings.breaker_cooldown_seconds),
                       trace=settings.trace_plugins,
                       timeouts={"nongxin_bureau_query": float(settings.bureau_timeout_seconds),
