@@ -78,6 +78,11 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
         click.echo("Demo province seeded. API tokens (shown once; keep them):")
         for user in seeded:
             click.echo(f"  {user.username:<16} {user.role.value:<18} {user.institution:<14} {user.token}")
+        click.echo(f"Demo books opened {demo_data.DEMO_BOOKS_DAYS} days ago: credit lines, drawdowns, repayments "
+                   "and every day closed since:")
+        for loan in demo_data.demo_ledger(console.runtime):
+            overdue = f", {loan.overdue_days} days overdue" if loan.overdue_days else ""
+            click.echo(f"  {loan.loan_no}  {loan.method:<18} {loan.status:<8} outstanding {loan.outstanding}{overdue}")
         click.echo("Demo applications, filed by jinan.cm and decided:")
         for shown in demo_data.decide_demo_applications(console.runtime):
             click.echo(f"  {shown.number}  {shown.status:<16} {shown.shows}: {shown.detail}")

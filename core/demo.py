@@ -280,3 +280,103 @@ def decide_demo_applications(runtime: "Runtime") -> list[DemoApplication]:
                 detail = "; ".join(decision.record["outcome"]["reasons"])[:120]
             done.append(DemoApplication(shows, decided.application.number, decided.application.status.value, detail))
     return done
+
+
+# -- the ledger: lines, loans of every method, repayments and closed days (issue 11) ---------------
+
+#: Credit lines carried over from core banking (存量授信) when the demo's books open:
+#: (customer key, its manager, product, amount, rate).
+DEMO_LINES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("salaried", "jinan.cm", "XIN_E_DAI", "100000.00", "0.0435"),
+    ("farmer_head", "jinan.cm", "FU_NONG_DAI", "200000.00", "0.048"),
+    ("linyi_farmer", "linyi.cm", "FU_NONG_DAI", "80000.00", "0.05"),
+)
+#: Drawdowns on the first day of the books: (line index, amount, term, method, repaid on time?).
+DEMO_DRAWDOWNS: tuple[tuple[int, str, int, str, bool], ...] = (
+    (0, "24000.00", 12, "equal_installment", True),
+    (0, "12000.00", 12, "monthly_interest", False),
+    (1, "60000.00", 12, "equal_principal", True),
+    (1, "50000.00", 12, "quarterly_interest", True),
+    (2, "30000.00", 6, "bullet", True),
+    (2, "20000.00", 6, "equal_principal", False),
+)
+#: How many days before today the demo's books open.
+DEMO_BOOKS_DAYS = 65
+
+
+@dataclass(frozen=True)
+class DemoLoan:
+    loan_no: str
+    method: str
+    status: str
+    outstanding: str
+    overdue_days: int
+
+
+def demo_ledger(runtime: "Runtime") -> list[DemoLoan]:
+    """Open the demo's books ``DEMO_BOOKS_DAYS`` days ago: credit lines carried over from core
+    banking, drawdowns of every repayment method through the drawdown service, then each day in
+    turn the installments the good payers owe repaid on their due date through the repayment
+    service and the day closed by the day close, up to yesterday; so the books are at today, some
+    loans are current and some overdue. Runs from ``nongxin demo`` only (it takes seconds)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from nongxin.core.credit.applications import next_number
+    from nongxin.core.credit.drawdowns import DrawRequest, draw
+    from nongxin.core.credit.models import CreditLine, CreditLineStatus, Installment, InstallmentStatus, Loan
+    from nongxin.core.credit.repayments import repay
+    from nongxin.core.jobs.close_day import run as close_days
+
+    opened = runtime.clock.business_date() - timedelta(days=DEMO_BOOKS_DAYS)
+    at_open = runtime.as_of(opened)
+    line_ids: list[int] = []
+    with UnitOfWork(runtime.sessions) as uow:
+        for key, _manager, product, amount, rate in DEMO_LINES:
+            customer = demo_customer(uow.session, key)
+            bank = services.county_bank_of(uow.session, customer.county_bank)
+            assert bank is not None
+            line = CreditLine(number=next_number(uow, bank, opened.year, "C"), county_bank_id=bank.id,
+                              institution_id=customer.grid_id, customer_id=customer.id, amount=Decimal(amount),
+                              annual_rate=Decimal(rate), products=[product], start_on=opened,
+                              end_on=opened + timedelta(days=730), revolving=True, status=CreditLineStatus.ACTIVE)
+            uow.session.add(line)
+            uow.flush()
+            record(uow.session, actor="system", action="credit_line.migrate", target=f"credit_line:{line.number}",
+                   institution_code=bank.code, after={"amount": amount, "product": product})
+            line_ids.append(line.id)
+        uow.commit()
+    good: dict[str, str] = {}  # loan number -> the manager who takes its repayments
+    loans: list[str] = []
+    for n, (index, amount, term, method, pays) in enumerate(DEMO_DRAWDOWNS):
+        manager = DEMO_LINES[index][1]
+        with UnitOfWork(at_open.sessions) as uow:
+            drawn = draw(uow, users.principal_named(uow.session, manager), at_open, line_ids[index],
+                         DrawRequest(Decimal(amount), term, method, f"62284800000000{n:02d}"), f"demo-draw-{n}")
+            loans.append(drawn.loan.loan_no)
+            if pays:
+                good[drawn.loan.loan_no] = manager
+    day = opened
+    yesterday = runtime.clock.business_date() - timedelta(days=1)
+    while day <= yesterday:
+        on_day = runtime.as_of(day)
+        with UnitOfWork(on_day.sessions) as uow:
+            due = uow.session.execute(
+                sa.select(Loan.loan_no, Installment.principal, Installment.interest)
+                .join(Installment, (Installment.loan_id == Loan.id) & (Installment.version == Loan.schedule_version))
+                .where(Loan.loan_no.in_(good), Installment.due_on == day,
+                       Installment.status != InstallmentStatus.PAID)).all()
+        for loan_no, principal, interest in due:
+            with UnitOfWork(on_day.sessions) as uow:
+                repay(uow, users.principal_named(uow.session, good[loan_no]), on_day, loan_no, principal + interest,
+                      day, f"demo-repay-{loan_no}-{day}")
+                uow.commit()
+        close_days(on_day, to=day, progress=False)
+        day += timedelta(days=1)
+    with UnitOfWork(runtime.sessions, write=False) as uow:
+        rows = uow.session.execute(sa.select(Loan).where(Loan.loan_no.in_(loans)).order_by(Loan.loan_no)).scalars()
+        return [DemoLoan(r.loan_no, r.repayment_method, r.status.value, str(r.outstanding), r.overdue_days)
+                for r in rows]
+

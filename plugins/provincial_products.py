@@ -50,7 +50,7 @@ def nongxin_products(ctx: HookContext) -> list[ProductSpec]:
         ProductSpec(code=FU_NONG_DAI, name="富农贷", segment="farmer",
                     amount=AmountRange(Decimal("5000"), Decimal("500000")), term_months=(6, 36),
                     annual_rate=(Decimal("0.0400"), Decimal("0.0700")),
-                    repayment_methods=("quarterly_interest", "equal_principal"),
+                    repayment_methods=("quarterly_interest", "equal_principal", "bullet"),  # 利随本清: seasonal
                     auto_approval_ceiling=Decimal("100000")),
     ]
 

@@ -51,7 +51,7 @@ class InstallmentPaidOut(OutSchema):
     interest = _money()
 
 
-class TransactionOut(OutSchema):
+class RepaymentTransactionOut(OutSchema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True)
     value_date = fields.Date(required=True)
@@ -77,7 +77,7 @@ class RepaymentOut(OutSchema):
     loan = fields.String(required=True, metadata={"description": "the loan number"})
     replayed = fields.Boolean(required=True, metadata={"description": "true: an earlier request under the same "
                                                                      "key; nothing was written"})
-    transaction = fields.Nested(TransactionOut, required=True)
+    transaction = fields.Nested(RepaymentTransactionOut, required=True)
     allocation = fields.Nested(AllocationOut, required=True)
     installments = fields.List(fields.Nested(InstallmentPaidOut), required=True,
                                metadata={"description": "what went to each installment"})

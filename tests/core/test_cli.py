@@ -89,6 +89,7 @@ def test_db_upgrade_is_idempotent(nongxin_settings):
 def test_demo_seeds_once(nongxin_settings):
     first = run(nongxin_settings, "demo", "--no-serve")
     assert "province.admin" in first.output and "nx_" in first.output
+    assert "days overdue" in first.output and "bullet" in first.output  # the demo books (issue 11)
     second = run(nongxin_settings, "demo", "--no-serve")
     assert "already seeded" in second.output
 
