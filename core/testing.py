@@ -302,31 +302,15 @@ def open_test_loan(app: Any, *, place: str = "JNRCB-LX", amount: str = "12000.00
     from datetime import date
     from decimal import Decimal
 
-    import sqlalchemy as sa
-
     from nongxin.core.credit.ledger import Borrower, LoanTerms, open_loan
-    from nongxin.core.customers.models import Customer, CustomerKind
     from nongxin.core.db import UnitOfWork
-    from nongxin.core.institutions import services as institutions
-    from nongxin.core.institutions.models import User
-    from nongxin.sdk.identity import birth_date, make_resident_id
+    from nongxin.sdk.identity import make_resident_id
 
     day = start_on or date(2026, 1, 15)
     with UnitOfWork(app.extensions["nongxin"].sessions) as unit:
-        session = unit.session
-        inst = institutions.get_by_code(session, place)
-        bank = institutions.county_bank_of(session, inst) if inst is not None else None
-        assert inst is not None and bank is not None, f"{place} is not inside a county bank"
-        user = session.execute(sa.select(User).where(User.username == manager)).scalar_one()
-        number = id_number or make_resident_id("370102", date(1980, 1, 1), next(_loan_seq) % 999 + 1)
-        customer = session.execute(sa.select(Customer).where(Customer.county_bank_id == bank.id,
-                                                             Customer.id_number == number)).scalar_one_or_none()
-        if customer is None:
-            customer = Customer(county_bank_id=bank.id, grid_id=inst.id, manager_id=user.id,
-                                kind=CustomerKind.INDIVIDUAL, id_number=number, name=name,
-                                birth_date=birth_date(number), segment="salaried", created_by="test")
-            session.add(customer)
-            session.flush()
+        inst, bank, user, customer = _borrower(
+            unit.session, place, manager, name,
+            id_number or make_resident_id("370102", date(1980, 1, 1), next(_loan_seq) % 999 + 1))
         loan = open_loan(unit, bank=bank, institution=inst, borrower=Borrower.of(customer), actor="test",
                          manager_id=user.id,
                          terms=LoanTerms(product_code=product, amount=Decimal(amount), annual_rate=Decimal(annual_rate),
@@ -351,33 +335,18 @@ def open_test_line(app: Any, *, place: str = "JNRCB-LX", amount: str = "100000.0
     from datetime import date, timedelta
     from decimal import Decimal
 
-    import sqlalchemy as sa
-
     from nongxin.core.credit.applications import next_number
     from nongxin.core.credit.models import CreditLine, CreditLineStatus
-    from nongxin.core.customers.models import Customer, CustomerKind
     from nongxin.core.db import UnitOfWork
-    from nongxin.core.institutions import services as institutions
-    from nongxin.core.institutions.models import User
-    from nongxin.sdk.identity import birth_date, make_resident_id
+    from nongxin.sdk.identity import make_resident_id
 
     runtime = app.extensions["nongxin"]
     today = runtime.clock.business_date()
     with UnitOfWork(runtime.sessions) as unit:
         session = unit.session
-        inst = institutions.get_by_code(session, place)
-        bank = institutions.county_bank_of(session, inst) if inst is not None else None
-        assert inst is not None and bank is not None, f"{place} is not inside a county bank"
-        user = session.execute(sa.select(User).where(User.username == manager)).scalar_one()
-        number = id_number or make_resident_id("370102", date(1975, 6, 1), next(_line_seq) % 999 + 1)
-        customer = session.execute(sa.select(Customer).where(Customer.county_bank_id == bank.id,
-                                                             Customer.id_number == number)).scalar_one_or_none()
-        if customer is None:
-            customer = Customer(county_bank_id=bank.id, grid_id=inst.id, manager_id=user.id,
-                                kind=CustomerKind.INDIVIDUAL, id_number=number, name=name,
-                                birth_date=birth_date(number), segment="salaried", created_by="test")
-            session.add(customer)
-            session.flush()
+        inst, bank, user, customer = _borrower(
+            session, place, manager, name,
+            id_number or make_resident_id("370102", date(1975, 6, 1), next(_line_seq) % 999 + 1))
         line = CreditLine(number=next_number(unit, bank, today.year, "C"), county_bank_id=bank.id,
                           institution_id=inst.id, customer_id=customer.id, amount=Decimal(amount),
                           annual_rate=Decimal(annual_rate), products=list(products),
@@ -390,3 +359,28 @@ def open_test_line(app: Any, *, place: str = "JNRCB-LX", amount: str = "100000.0
 
 
 _line_seq = itertools.count()
+
+
+def _borrower(session: Any, place: str, manager: str, name: str, number: str) -> tuple[Any, Any, Any, Any]:
+    """``place``, its county bank, the user ``manager`` and the individual customer ``number`` of that
+    bank (filed at ``place`` if new): what the ledger helpers above lend to."""
+    import sqlalchemy as sa
+
+    from nongxin.core.customers.models import Customer, CustomerKind
+    from nongxin.core.institutions import services as institutions
+    from nongxin.core.institutions.models import User
+    from nongxin.sdk.identity import birth_date
+
+    inst = institutions.get_by_code(session, place)
+    bank = institutions.county_bank_of(session, inst) if inst is not None else None
+    assert inst is not None and bank is not None, f"{place} is not inside a county bank"
+    user = session.execute(sa.select(User).where(User.username == manager)).scalar_one()
+    customer = session.execute(sa.select(Customer).where(Customer.county_bank_id == bank.id,
+                                                         Customer.id_number == number)).scalar_one_or_none()
+    if customer is None:
+        customer = Customer(county_bank_id=bank.id, grid_id=inst.id, manager_id=user.id, kind=CustomerKind.INDIVIDUAL,
+                            id_number=number, name=name, birth_date=birth_date(number), segment="salaried",
+                            created_by="test")
+        session.add(customer)
+        session.flush()
+    return inst, bank, user, customer
