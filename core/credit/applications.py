@@ -38,10 +38,11 @@ from nongxin.core.credit.products import offered
 from nongxin.core.customers.models import Customer
 from nongxin.core.customers.services import customer_facts, visible_customer
 from nongxin.core.db import MAX_FEN, UnitOfWork, utcnow
-from nongxin.core.errors import Conflict, NotFound, ValidationFailed, invalid
+from nongxin.core.errors import Conflict, ValidationFailed, invalid
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution, User
 from nongxin.core.permissions import Action, may, require
+from nongxin.core.scoping import PAGE, in_subtree, page, visible_row
 from nongxin.core.plugin_state.services import PluginDirectory
 from nongxin.sdk.identity import mask_identity
 from nongxin.sdk.types import ConnectorSpec, ProductSpec
@@ -57,15 +58,8 @@ def visible_application(uow: UnitOfWork, principal: Principal, application_id: i
     """The application if the caller's subtree holds the institution it was filed at; else 404.
     ``lock`` takes the row for the rest of the transaction (PostgreSQL ``FOR UPDATE``; SQLite's
     writers are serialized already), so two state changes never interleave."""
-    stmt = sa.select(Application).where(Application.id == application_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    app = uow.session.execute(stmt).scalar_one_or_none()
-    where = uow.session.get(Institution, app.institution_id) if app is not None else None
-    if app is None or where is None or not principal.can_see(where):
-        raise NotFound(f"application {application_id} not found", fields={"application": ["not found"]})
-    require(principal, action)
-    return app
+    return visible_row(uow, principal, sa.select(Application).where(Application.id == application_id), action,
+                       what=f"application {application_id}", field="application", lock=lock)
 
 
 def transition(uow: UnitOfWork, app: Application, to: ApplicationStatus, *, actor: str, bank_code: str,
@@ -232,9 +226,6 @@ def next_number(uow: UnitOfWork, bank: Institution, year: int, series: str = "A"
 
 # -- reading -----------------------------------------------------------------------------------
 
-#: Default and largest page of a listing.
-PAGE, MAX_PAGE = 50, 500
-
 
 @dataclass(frozen=True)
 class Filters:
@@ -255,8 +246,7 @@ def list_applications(uow: UnitOfWork, principal: Principal, filters: Filters = 
     if filters.institution is not None:
         top_path = institutions.visible_for(session, principal, filters.institution, Action.APPLICATION_READ).path
     require(principal, Action.APPLICATION_READ)
-    stmt = (sa.select(Application).join(Institution, Institution.id == Application.institution_id)
-            .where(Institution.path.startswith(top_path, autoescape=True)))
+    stmt = in_subtree(sa.select(Application), Application.institution_id, top_path)
     if filters.status is not None:
         stmt = stmt.where(Application.status == filters.status)
     if filters.customer_id is not None:
@@ -266,9 +256,8 @@ def list_applications(uow: UnitOfWork, principal: Principal, filters: Filters = 
         tasks = sa.select(ReviewTask.application_id).where(ReviewTask.assignee_id == me, ReviewTask.done_at.is_(None))
         stmt = stmt.where(sa.or_(Application.id.in_(tasks), sa.and_(
             Application.filed_by_id == me, Application.status.in_(OPEN_APPLICATION_STATUSES))))
-    stmt = stmt.order_by(Application.filed_at.desc(), Application.id.desc())
-    limit = max(1, min(filters.limit, MAX_PAGE))
-    return list(session.execute(stmt.limit(limit).offset(max(0, filters.offset))).scalars())
+    stmt = page(stmt.order_by(Application.filed_at.desc(), Application.id.desc()), filters.limit, filters.offset)
+    return list(session.execute(stmt).scalars())
 
 
 def _user_id(session: Session, principal: Principal) -> int | None:

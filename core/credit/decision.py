@@ -513,8 +513,9 @@ def decide(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: i
     assert bank is not None and where is not None
     today = rt.clock.business_date()
     customer = app.customer
-    guarantors = [g for g in (session.get(Customer, i) for i in app.guarantor_ids) if g is not None]
-    unknown_guarantors = [i for i in app.guarantor_ids if session.get(Customer, i) is None]
+    found = {i: session.get(Customer, i) for i in app.guarantor_ids}
+    guarantors = [g for g in found.values() if g is not None]
+    unknown_guarantors = [i for i, g in found.items() if g is None]
 
     # 1. consent: without it, nothing is queried
     started = time.perf_counter_ns()

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from nongxin.core.after_commit import after_commit
 from nongxin.core.audit.services import record
 from nongxin.core.auth import Principal
-from nongxin.core.credit.applications import MAX_PAGE, PAGE, next_number, product_at
+from nongxin.core.credit.applications import next_number, product_at
 from nongxin.core.credit.domain.schedules import add_months
 from nongxin.core.credit.ledger import line_used
 from nongxin.core.credit.models import (
@@ -48,12 +48,13 @@ from nongxin.core.credit.models import (
 )
 from nongxin.core.customers.models import Customer
 from nongxin.core.db import UnitOfWork
-from nongxin.core.errors import Conflict, NotFound, ValidationFailed, invalid
+from nongxin.core.errors import Conflict, ValidationFailed, invalid
 from nongxin.core.institutions.models import Institution
 from nongxin.core.parameters.services import value
 from nongxin.core.permissions import Action, may, require
 from nongxin.core.plugin_state.services import PluginDirectory
 from nongxin.core.plugins.dispatch import InstitutionView
+from nongxin.core.scoping import PAGE, in_subtree, page, visible_row
 from nongxin.sdk.identity import mask_identity
 from nongxin.sdk.types import Event, ProductSpec
 
@@ -77,15 +78,8 @@ def visible_line(uow: UnitOfWork, principal: Principal, line_id: int, action: Ac
     ``lock`` takes the row for the rest of the transaction (PostgreSQL ``FOR UPDATE``; SQLite's
     writers are serialized already): drawdowns on one line queue behind each other, so a line
     is never over-drawn."""
-    stmt = sa.select(CreditLine).where(CreditLine.id == line_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    line = uow.session.execute(stmt).scalar_one_or_none()
-    where = uow.session.get(Institution, line.institution_id) if line is not None else None
-    if line is None or where is None or not principal.can_see(where):
-        raise NotFound(f"credit line {line_id} not found", fields={"credit_line": ["not found"]})
-    require(principal, action)
-    return line
+    return visible_row(uow, principal, sa.select(CreditLine).where(CreditLine.id == line_id), action,
+                       what=f"credit line {line_id}", field="credit_line", lock=lock)
 
 
 def available(session: Session, line: CreditLine) -> Decimal:
@@ -215,15 +209,13 @@ class LineFilters:
 def list_lines(uow: UnitOfWork, principal: Principal, filters: LineFilters = LineFilters()) -> list[CreditLine]:
     """Lines granted in the caller's subtree, newest first."""
     require(principal, Action.CREDIT_LINE_READ)
-    stmt = (sa.select(CreditLine).join(Institution, Institution.id == CreditLine.institution_id)
-            .where(Institution.path.startswith(principal.institution_path, autoescape=True)))
+    stmt = in_subtree(sa.select(CreditLine), CreditLine.institution_id, principal.institution_path)
     if filters.customer_id is not None:
         stmt = stmt.where(CreditLine.customer_id == filters.customer_id)
     if filters.status is not None:
         stmt = stmt.where(CreditLine.status == filters.status)
-    stmt = stmt.order_by(CreditLine.id.desc())
-    limit = max(1, min(filters.limit, MAX_PAGE))
-    return list(uow.session.execute(stmt.limit(limit).offset(max(0, filters.offset))).scalars())
+    stmt = page(stmt.order_by(CreditLine.id.desc()), filters.limit, filters.offset)
+    return list(uow.session.execute(stmt).scalars())
 
 
 def details(uow: UnitOfWork, principal: Principal, line: CreditLine, *, loans: bool = True) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from nongxin.core.credit import lines
-from nongxin.core.credit.applications import MAX_PAGE, PAGE
+from nongxin.core.scoping import MAX_PAGE, PAGE
 from nongxin.core.credit.models import CreditLineStatus
 from nongxin.core.credit.schemas import CustomerRefOut
 from nongxin.core.permissions import Action

@@ -26,9 +26,9 @@ from nongxin.core.credit.models import (
     LoanTransaction,
 )
 from nongxin.core.db import UnitOfWork
-from nongxin.core.errors import NotFound
 from nongxin.core.institutions.models import Institution, User
 from nongxin.core.permissions import Action, may, require
+from nongxin.core.scoping import PAGE, in_subtree, page, visible_row
 from nongxin.sdk.identity import mask_identity
 
 
@@ -36,21 +36,12 @@ def visible_loan(uow: UnitOfWork, principal: Principal, loan_no: str, action: Ac
     """The loan if the caller's subtree holds the institution that lent it; else 404. ``lock``
     takes the row for the rest of the transaction, so repayments and the day close never
     interleave on one loan."""
-    stmt = sa.select(Loan).where(Loan.loan_no == loan_no)
-    if lock:
-        stmt = stmt.with_for_update()
-    loan = uow.session.execute(stmt).scalar_one_or_none()
-    where = uow.session.get(Institution, loan.institution_id) if loan is not None else None
-    if loan is None or where is None or not principal.can_see(where):
-        raise NotFound(f"loan {loan_no} not found", fields={"loan": ["not found"]})
-    require(principal, action)
-    return loan
+    return visible_row(uow, principal, sa.select(Loan).where(Loan.loan_no == loan_no), action,
+                       what=f"loan {loan_no}", field="loan", lock=lock)
 
 
 # -- reading (the API and the CLI render these) -------------------------------------------------
 
-#: Default and largest page of a listing.
-PAGE, MAX_PAGE = 50, 500
 
 
 @dataclass(frozen=True)
@@ -65,8 +56,7 @@ class LoanFilters:
 def list_loans(uow: UnitOfWork, principal: Principal, filters: LoanFilters = LoanFilters()) -> list[Loan]:
     """Loans lent in the caller's subtree, newest first."""
     require(principal, Action.LOAN_READ)
-    stmt = (sa.select(Loan).join(Institution, Institution.id == Loan.institution_id)
-            .where(Institution.path.startswith(principal.institution_path, autoescape=True)))
+    stmt = in_subtree(sa.select(Loan), Loan.institution_id, principal.institution_path)
     if filters.status is not None:
         stmt = stmt.where(Loan.status == filters.status)
     if filters.overdue is True:
@@ -75,9 +65,8 @@ def list_loans(uow: UnitOfWork, principal: Principal, filters: LoanFilters = Loa
         stmt = stmt.where(Loan.overdue_days == 0)
     if filters.customer_id is not None:
         stmt = stmt.where(Loan.customer_id == filters.customer_id)
-    stmt = stmt.order_by(Loan.created_at.desc(), Loan.id.desc())
-    limit = max(1, min(filters.limit, MAX_PAGE))
-    return list(uow.session.execute(stmt.limit(limit).offset(max(0, filters.offset))).scalars())
+    stmt = page(stmt.order_by(Loan.created_at.desc(), Loan.id.desc()), filters.limit, filters.offset)
+    return list(uow.session.execute(stmt).scalars())
 
 
 def _money(value: Decimal) -> str:

@@ -13,6 +13,7 @@ from nongxin.core.credit import loans
 from nongxin.core.credit.models import LoanStatus
 from nongxin.core.permissions import Action
 from nongxin.core.schemas import OutSchema, StrictSchema, Text, Timestamp
+from nongxin.core.scoping import MAX_PAGE, PAGE
 from nongxin.core.web import principal, uow
 
 blp = Blueprint("loans", __name__, url_prefix="/api/loans", description="Loans (贷款) on the books")
@@ -24,7 +25,7 @@ class LoanFilter(StrictSchema):
     status = Text(max_length=16, validate=validate.OneOf([s.value for s in LoanStatus]))
     overdue = fields.Boolean(metadata={"description": "true: overdue days > 0; false: not overdue"})
     customer = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1), metadata={"description": "customer id"})
-    limit = fields.Integer(load_default=loans.PAGE, validate=validate.Range(min=1, max=loans.MAX_PAGE))
+    limit = fields.Integer(load_default=PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
 
 

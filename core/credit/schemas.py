@@ -13,7 +13,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from nongxin.core.credit.applications import MAX_GUARANTORS, MAX_PAGE, PAGE
+from nongxin.core.credit.applications import MAX_GUARANTORS
+from nongxin.core.scoping import MAX_PAGE, PAGE
 from nongxin.core.credit.models import Application as A
 from nongxin.core.credit.models import ApplicationStatus, Channel
 from nongxin.core.institutions.models import Institution
