@@ -145,6 +145,10 @@ def _register() -> None:
 
     register_repay(loans)  # loans repay (part A)
 
+    from nongxin.core.collateral.cli import collateral
+
+    main.add_command(collateral)  # issue 12: each part registers its commands on this group
+
     from nongxin.core.credit.lines_cli import lines
 
     main.add_command(lines)  # credit lines (issue 11, part B)

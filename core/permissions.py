@@ -66,6 +66,11 @@ The table (``tests/core/test_permissions.py`` checks that this docstring, the RE
 | `loan.draw` | draw loans under credit lines | | | | | x | | | |
 | `loan.read` | see loans, schedules and transactions | x | x | | | x | x | x | x |
 | `loan.repay` | take repayments | | x | | | x | | | |
+| `collateral.read` | see collateral, valuations and pledges | x | x | | | x | x | x | x |
+| `collateral.register` | register collateral items | | x | | | x | | | |
+| `collateral.value` | value collateral | | x | | | x | | | x |
+| `collateral.pledge` | pledge collateral and record its registration | | x | | | x | | | |
+| `collateral.release` | release collateral from credit lines | | x | | | | | x | |
 <!-- permissions:end -->
 
 Roles: PA province_admin, CA county_admin, PM product_manager, PR parameter_admin,
@@ -147,6 +152,11 @@ class Action(str, enum.Enum):
     LOAN_DRAW = ("loan.draw", "draw loans under credit lines")
     LOAN_READ = ("loan.read", "see loans, schedules and transactions")
     LOAN_REPAY = ("loan.repay", "take repayments")
+    COLLATERAL_READ = ("collateral.read", "see collateral, valuations and pledges")
+    COLLATERAL_REGISTER = ("collateral.register", "register collateral items")
+    COLLATERAL_VALUE = ("collateral.value", "value collateral")
+    COLLATERAL_PLEDGE = ("collateral.pledge", "pledge collateral and record its registration")
+    COLLATERAL_RELEASE = ("collateral.release", "release collateral from credit lines")
 
 
 EVERYONE = frozenset(Role)
@@ -211,6 +221,11 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
     Action.LOAN_DRAW: frozenset({Role.CUSTOMER_MANAGER}),
     Action.LOAN_READ: BUREAU_READERS,
     Action.LOAN_REPAY: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
+    Action.COLLATERAL_READ: BUREAU_READERS,
+    Action.COLLATERAL_REGISTER: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
+    Action.COLLATERAL_VALUE: frozenset({Role.CUSTOMER_MANAGER, Role.POST_LOAN_CHECKER, Role.COUNTY_ADMIN}),
+    Action.COLLATERAL_PLEDGE: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
+    Action.COLLATERAL_RELEASE: frozenset({Role.APPROVER, Role.COUNTY_ADMIN}),
 })
 
 

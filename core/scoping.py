@@ -50,7 +50,7 @@ def visible_row(uow: UnitOfWork, principal: Principal, stmt: sa.Select[tuple[T]]
     if lock:
         stmt = stmt.with_for_update()
     row = uow.session.execute(stmt).scalar_one_or_none()
-    where = uow.session.get(Institution, row.institution_id) if row is not None else None  # type: ignore[attr-defined]
+    where = uow.session.get(Institution, row.institution_id) if row is not None else None
     if row is None or where is None or not principal.can_see(where):
         raise NotFound(f"{what} not found", fields={field: ["not found"]})
     require(principal, action)

@@ -384,3 +384,84 @@ def _borrower(session: Any, place: str, manager: str, name: str, number: str) ->
         session.add(customer)
         session.flush()
     return inst, bank, user, customer
+
+
+# -- collateral (issue 12): an item with one valuation, pledged to a line, through the ORM ------------
+
+#: Valid fields for each kind, for tests that need an item and do not care which.
+SAMPLE_COLLATERAL_FIELDS: dict[str, dict[str, str]] = {
+    "real_estate": {"certificate_no": "鲁(2024)济南市不动产权第{n:07d}号", "address": "历城区港沟街道{n}号"},
+    "vehicle": {"vin": "LSVAM418C2{n:06d}", "plate": "鲁A{n:05d}"},
+    "deposit": {"account": "62284800{n:08d}", "bank": "济南农商银行历下支行", "balance": "200000.00"},
+    "land_rights": {"certificate_no": "LQ3701{n:08d}", "address": "章丘区官庄街道", "area_mu": "30"},
+    "forest_rights": {"certificate_no": "LZ3701{n:08d}", "address": "莱芜区雪野街道", "area_mu": "120"},
+    "warehouse_receipt": {"receipt_no": "CD{n:08d}", "warehouse": "济南粮食储备库", "goods": "小麦",
+                          "quantity": "200吨"},
+    "guarantee_company": {"contract_no": "BZ{n:08d}", "guarantor": "山东省农业发展信贷担保有限责任公司",
+                          "guarantor_uscc": "91370000MA3C9QXK1Y", "amount": "500000.00"},
+    "guarantee_person": {"contract_no": "GR{n:08d}", "amount": "100000.00"},
+}
+
+
+def open_test_item(app: Any, *, place: str = "JNRCB-LX", kind: str = "real_estate", value: str = "500000.00",
+                   valued_on: Any = None, valid_until: Any = None, data: dict[str, str] | None = None,
+                   owner_id_number: str | None = None, owner_name: str = "赵抵押", manager: str = "jinan.cm",
+                   line_id: int | None = None, rank: int = 1, registration: str | None = None) -> int:
+    """A collateral item of ``kind`` registered at ``place`` for an individual owner (filed if new),
+    valued at ``value`` on ``valued_on`` (default: the business date; valid a year unless
+    ``valid_until``), and pledged to ``line_id`` at ``rank`` when given (``registration``: default
+    ``registered`` for kinds that register, else ``not_required``); returns the item's id.
+    Written through the ORM, as a test arranges data: no check of the services is relied on."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from nongxin.core.collateral.models import (
+        CollateralItem,
+        CollateralValuation,
+        Pledge,
+        PledgeStatus,
+        Registration,
+    )
+    from nongxin.core.credit.applications import next_number
+    from nongxin.core.db import UnitOfWork
+    from nongxin.sdk.collateral import check_fields, kind_spec, make_vin
+    from nongxin.sdk.identity import make_resident_id
+
+    runtime = app.extensions["nongxin"]
+    today = runtime.clock.business_date()
+    n = next(_item_seq)
+    fields = data if data is not None else {k: v.format(n=n) for k, v in SAMPLE_COLLATERAL_FIELDS[kind].items()}
+    if data is None and kind == "vehicle":
+        fields["vin"] = make_vin(fields["vin"])
+    clean, problems = check_fields(kind, fields)
+    assert not problems, problems
+    spec = kind_spec(kind)
+    with UnitOfWork(runtime.sessions) as unit:
+        session = unit.session
+        inst, bank, _user, owner = _borrower(
+            session, place, manager, owner_name,
+            owner_id_number or make_resident_id("370102", date(1970, 3, 1), n % 999 + 1))
+        identifier = clean[spec.key]
+        item = CollateralItem(number=next_number(unit, bank, today.year, "K", CollateralItem.number),
+                              county_bank_id=bank.id, institution_id=inst.id, owner_id=owner.id, kind=kind,
+                              identifier=identifier, description=f"test {kind}", declared_value=Decimal(value),
+                              data=clean, registered_by="test")
+        session.add(item)
+        session.flush()
+        day = valued_on or today
+        session.add(CollateralValuation(item_id=item.id, value=Decimal(value),
+                                        method=spec.methods[0], valuer_kind="internal", valuer="test",
+                                        valued_on=day, valid_until=valid_until or day + timedelta(days=365),
+                                        recorded_by="test"))
+        if line_id is not None:
+            state = registration or ("registered" if spec.registrable else "not_required")
+            session.add(Pledge(item_id=item.id, credit_line_id=line_id, rank=rank, status=PledgeStatus.PLEDGED,
+                               registration=Registration(state),
+                               registration_no="鲁(2024)济南市不动产证明第0000001号" if state == "registered" else None,
+                               registered_on=today if state == "registered" else None, pledged_on=today,
+                               pledged_by="test"))
+        unit.commit()
+        return item.id
+
+
+_item_seq = itertools.count(1)

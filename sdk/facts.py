@@ -43,13 +43,23 @@ POST_LOAN = Schema([
     *_BUREAU,
 ])
 
+#: One row per pledged position (an item securing a credit line): the item's figures, and its line's.
+#: A valuation no longer valid counts as zero in ``value`` and everything computed from it.
 COLLATERAL = Schema([
     Field("kind", FieldType.STRING, "押品类型"),
     Field("value", FieldType.DECIMAL, "评估价值"),
-    Field("secured_outstanding", FieldType.DECIMAL, "担保余额"),
+    Field("secured_outstanding", FieldType.DECIMAL, "担保敞口(授信项下贷款余额)"),
     Field("valued_on", FieldType.DATE, "评估日"),
     Field("as_of", FieldType.DATE, "检查日"),
-    Field("ltv_limit", FieldType.NUMBER, "抵质押率上限"),
+    Field("ltv_limit", FieldType.NUMBER, "抵质押率上限(按押品组合)"),
+    Field("eligible_value", FieldType.DECIMAL, "有效担保价值"),
+    Field("ltv", FieldType.NUMBER, "抵质押率"),
+    Field("shortfall", FieldType.DECIMAL, "押品缺口"),
+    Field("valuation_age_days", FieldType.INTEGER, "评估距今天数"),
+    Field("valuation_expired", FieldType.BOOLEAN, "评估已过期"),
+    Field("registration", FieldType.STRING, "登记状态"),
+    Field("rank", FieldType.INTEGER, "顺位"),
+    Field("product_code", FieldType.STRING, "产品代码"),
 ])
 
 #: The schema of each rule stage.

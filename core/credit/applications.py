@@ -208,14 +208,16 @@ def connector_fields(session: Session, directory: PluginDirectory, institution: 
     return {name for c in result.contributions for name in c.value.fields}
 
 
-def next_number(uow: UnitOfWork, bank: Institution, year: int, series: str = "A") -> str:
+def next_number(uow: UnitOfWork, bank: Institution, year: int, series: str = "A", column: Any = None) -> str:
     """The county bank's next number of ``year`` in a series: applications ``JNRCB-A2026-000042``,
     credit lines ``JNRCB-C2026-000007``, loans ``JNRCB-L2026-000311``.
 
     The bank's institution row is locked first (PostgreSQL ``FOR UPDATE``; SQLite's writers are
     serialized already), so two writers never read the same last number: numbers are unique and
-    gapless per bank, series and year, and the lock is held until the write commits or rolls back."""
-    column = {"A": Application.number, "C": CreditLine.number, "L": Loan.loan_no}[series]
+    gapless per bank, series and year, and the lock is held until the write commits or rolls back.
+    Another module's series names its own ``column`` (collateral items: "K", ``CollateralItem.number``)."""
+    if column is None:
+        column = {"A": Application.number, "C": CreditLine.number, "L": Loan.loan_no}[series]
     uow.session.execute(sa.select(Institution.id).where(Institution.id == bank.id).with_for_update())
     prefix = f"{bank.code}-{series}{year}-"
     last = uow.session.execute(sa.select(sa.func.max(column)).where(

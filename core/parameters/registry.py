@@ -19,13 +19,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from nongxin.core.institutions.models import Level
+from nongxin.sdk.collateral import KINDS
 
 
 @dataclass(frozen=True)
 class Parameter:
     name: str
     label: str
-    kind: str  # "rate" (Decimal fraction), "money" (Decimal yuan), "days" (int)
+    kind: str  # "rate" (Decimal fraction), "money" (Decimal yuan), "days" (int), "flag" (bool)
     default: Any
     levels: tuple[Level, ...]  # where it may be set
     tighten: str | None = None
@@ -38,6 +39,13 @@ class Parameter:
         A rate may be written as a fraction ("0.0345") or in percent ("3.45%"); it is kept to the
         millionth (0.01 basis point), as the ``Rate`` column stores rates."""
         raw = str(text).strip()
+        if self.kind == "flag":
+            folded = raw.lower()
+            if folded in FLAG_TRUE:
+                return True
+            if folded in FLAG_FALSE:
+                return False
+            raise ValueError(f"{text!r} is not yes or no (write true or false)")
         if self.kind == "days":
             if not raw.isascii() or not raw.lstrip("+-").isdigit() or len(raw) > 6:
                 raise ValueError(f"{text!r} is not a whole number of days")
@@ -74,6 +82,8 @@ class Parameter:
         """The stored and displayed text form of a parsed value ("0.0345", "5", "3000000.00")."""
         if self.kind == "days":
             return str(int(value))
+        if self.kind == "flag":
+            return "true" if value else "false"
         return format(Decimal(value).normalize() if self.kind == "rate" else Decimal(value), "f")
 
     def looser(self, value: Any, than: Any) -> bool:
@@ -89,8 +99,34 @@ class Parameter:
         return min(values) if self.tighten == "lower" else max(values)
 
 
+FLAG_TRUE = frozenset({"true", "yes", "1", "on", "是"})
+FLAG_FALSE = frozenset({"false", "no", "0", "off", "否"})
+
 PROVINCE_ONLY = (Level.PROVINCE,)
 DOWN_TO_COUNTY = (Level.PROVINCE, Level.CITY, Level.COUNTY)
+
+#: The province's defaults per kind of collateral (DOMAIN.md): haircut (折扣率; a county may only
+#: raise it), maximum loan-to-value (抵质押率上限; a county may only lower it) and revaluation
+#: interval (重估周期; a county may only shorten it).
+COLLATERAL_DEFAULTS: dict[str, tuple[str, str, int]] = {
+    # kind: (haircut, ltv_max, revalue_days)
+    "real_estate": ("0.10", "0.70", 365),
+    "vehicle": ("0.20", "0.50", 180),
+    "deposit": ("0", "0.90", 365),
+    "land_rights": ("0.20", "0.50", 365),
+    "forest_rights": ("0.20", "0.50", 365),
+    "warehouse_receipt": ("0.20", "0.60", 90),
+    "guarantee_company": ("0", "1", 365),
+    "guarantee_person": ("0", "1", 365),
+}
+COLLATERAL_PARAMETERS = tuple(p for kind, (haircut, ltv, days) in COLLATERAL_DEFAULTS.items() for p in (
+    Parameter(f"collateral.{kind}.haircut", f"{KINDS[kind].label}折扣率", "rate", Decimal(haircut), DOWN_TO_COUNTY,
+              tighten="higher", minimum=Decimal("0"), maximum=Decimal("1")),
+    Parameter(f"collateral.{kind}.ltv_max", f"{KINDS[kind].label}抵质押率上限", "rate", Decimal(ltv), DOWN_TO_COUNTY,
+              tighten="lower", minimum=Decimal("0"), maximum=Decimal("1")),
+    Parameter(f"collateral.{kind}.revalue_days", f"{KINDS[kind].label}重估周期(天)", "days", days, DOWN_TO_COUNTY,
+              tighten="lower", minimum=1, maximum=3650),
+))
 
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("lpr.1y", "一年期LPR", "rate", Decimal("0.0300"), PROVINCE_ONLY,
@@ -102,4 +138,6 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("review.approval_days", "审批时限(工作日)", "days", 2, DOWN_TO_COUNTY, minimum=1, maximum=60),
     Parameter("credit.customer_exposure_cap", "单户授信上限", "money", Decimal("3000000"), DOWN_TO_COUNTY,
               tighten="lower", minimum=Decimal("0")),
+    *COLLATERAL_PARAMETERS,
+    Parameter("collateral.shortfall_freezes_line", "押品不足冻结额度", "flag", False, DOWN_TO_COUNTY),
 )}
