@@ -1,8 +1,12 @@
 """The products offered at an institution: whatever its enabled product plugins contribute.
 
-A product naming a repayment method outside ``nongxin.sdk.REPAYMENT_METHODS`` is not offered: it is
-dropped and reported as its plugin's failure (an application could never be filed or repaid on a
-method the core does not know), while the plugin's other products stay on offer.
+A product the core could not lend on is not offered: it is dropped and reported as its plugin's
+failure, while the plugin's other products stay on offer. That is a product naming a repayment
+method outside ``nongxin.sdk.REPAYMENT_METHODS`` (or none), an allocation order that is not a
+permutation of ``ALLOCATION_ORDER``, a prepayment policy outside ``PREPAYMENT_POLICIES``, a penalty
+markup outside 0.3..0.5, a settlement day outside 1..28, or a collateral kind the core does not
+know (``nongxin.sdk.collateral.KINDS``): an application could never be filed, drawn or repaid on
+terms the core cannot honour.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from nongxin.core.institutions.models import Institution
 from nongxin.core.plugin_state.services import PluginDirectory
-from nongxin.sdk.types import REPAYMENT_METHODS, PluginFailure, ProductSpec
+from nongxin.core.credit.domain.interest import checked_markup
+from nongxin.sdk.collateral import KINDS
+from nongxin.sdk.types import ALLOCATION_ORDER, PREPAYMENT_POLICIES, REPAYMENT_METHODS, PluginFailure, ProductSpec
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,22 @@ def spec_problem(spec: ProductSpec) -> str | None:
                 f"known: {', '.join(REPAYMENT_METHODS)}")
     if not spec.repayment_methods:
         return f"product {spec.code} names no repayment method; known: {', '.join(REPAYMENT_METHODS)}"
+    if spec.allocation_order and sorted(spec.allocation_order) != sorted(ALLOCATION_ORDER):
+        return (f"product {spec.code}'s allocation_order {list(spec.allocation_order)} is not an order of "
+                f"all of {', '.join(ALLOCATION_ORDER)}")
+    if spec.prepayment not in PREPAYMENT_POLICIES:
+        return (f"product {spec.code}'s prepayment {spec.prepayment!r} is not one of "
+                f"{', '.join(PREPAYMENT_POLICIES)}")
+    try:
+        checked_markup(spec.penalty_markup)
+    except ValueError as exc:
+        return f"product {spec.code}: {exc}"
+    if isinstance(spec.settlement_day, bool) or not isinstance(spec.settlement_day, int) \
+            or not 1 <= spec.settlement_day <= 28:
+        return f"product {spec.code}'s settlement_day {spec.settlement_day!r} is not a day from 1 to 28"
+    if spec.collateral_kind is not None and spec.collateral_kind not in KINDS:
+        return (f"product {spec.code} needs collateral of kind {spec.collateral_kind!r}, which the core does not "
+                f"know; one of: {', '.join(KINDS)}")
     return None
 
 
