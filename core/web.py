@@ -218,7 +218,13 @@ class NongxinApi(Api):
         if status == 405 and not _path_matches(getattr(error, "valid_methods", None) or ()):
             status, error = 404, NotFoundHTTP()
         code = (error.name or "error").lower().replace(" ", "_")
-        return _json_error(status, code, error.description or error.name or "error", fields)
+        response = jsonify({"error": code, "message": error.description or error.name or "error",
+                            "fields": flat_fields(fields)})
+        response.status_code = status
+        allowed = getattr(error, "valid_methods", None)
+        if status == 405 and allowed:  # RFC 9110: a 405 names the methods the resource has
+            response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
 
 
 def _path_matches(methods: Any) -> bool:
