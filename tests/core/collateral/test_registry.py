@@ -186,3 +186,13 @@ def test_a_haircut_of_1_2_and_a_county_loosening_are_422_naming_the_parameter(no
     higher_ltv = county.post("/api/parameters", json={"name": "collateral.vehicle.ltv_max", "institution": "JNRCB",
                                                       "value": "0.60"})
     assert higher_ltv.status_code == 422
+
+
+def test_a_same_day_correction_is_the_current_value() -> None:
+    from datetime import date
+
+    from nongxin.core.collateral.domain import Valued, current_value
+
+    day, until = date(2026, 3, 1), date(2026, 12, 31)
+    history = [Valued(Decimal("750000.00"), day, until), Valued(Decimal("700000.00"), day, until)]  # oldest first
+    assert current_value(history, day) == Decimal("700000.00")
