@@ -116,7 +116,8 @@ def register(uow: UnitOfWork, principal: Principal, request: RegisterRequest, to
     inst = institutions.visible_for(session, principal, request.institution or principal.institution_code,
                                     Action.COLLATERAL_REGISTER)
     bank = _bank_of(session, inst)
-    owner = session.get(Customer, request.owner) if isinstance(request.owner, int) else None
+    owner = (session.get(Customer, request.owner)
+             if isinstance(request.owner, int) and not isinstance(request.owner, bool) else None)
     if owner is None or owner.county_bank_id != bank.id or not principal.can_see(owner.grid):
         raise NotFound(f"customer {request.owner} not found at {bank.code}", fields={"owner": ["not found"]})
     problems: dict[str, list[str]] = {}

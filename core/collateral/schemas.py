@@ -27,7 +27,7 @@ class CollateralRegisterIn(StrictSchema):
     kind = Text(max_length=24, required=True, metadata={"description": f"one of: {', '.join(KINDS)}"})
     owner = fields.Integer(required=True, strict=True, validate=_ID,
                            metadata={"description": "the owner's customer id (possibly not the borrower)"})
-    fields_ = fields.Dict(data_key="fields", keys=fields.String(validate=validate.Length(max=40)),
+    fields_ = fields.Dict(data_key="fields", keys=Text(max_length=40),
                           values=fields.Raw(allow_none=True), required=True, validate=validate.Length(max=16),
                           metadata={"description": "the kind's fields (GET /api/collateral/kinds)"})
     declared_value = MoneyField(metadata={"description": "yuan; default: the first valuation's value"})
