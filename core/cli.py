@@ -148,6 +148,9 @@ def _register() -> None:
     from nongxin.core.collateral.cli import collateral
 
     main.add_command(collateral)  # issue 12: each part registers its commands on this group
+    from nongxin.core.collateral.registry_cli import register as register_registry
+
+    register_registry(collateral)  # the registry and manual valuations (issue 12, part A)
 
     from nongxin.core.credit.lines_cli import lines
 

@@ -48,11 +48,12 @@ class Valued:
 
 def current_value(history: Iterable[Valued], on: date) -> Decimal:
     """The value of the latest valuation made on or before ``on`` that is still valid on ``on``
-    (``valid_until`` inclusive); zero when none is: an expired valuation lends nothing."""
+    (``valid_until`` inclusive); zero when none is: an expired valuation lends nothing. Of two made
+    the same day, the later in ``history`` (recorded later: a same-day correction) wins."""
     valid = [v for v in history if v.valued_on <= on <= v.valid_until]
     if not valid:
         return Decimal("0.00")
-    return max(valid, key=lambda v: v.valued_on).value
+    return max(reversed(valid), key=lambda v: v.valued_on).value
 
 
 def lendable(holding: Holding) -> Decimal:

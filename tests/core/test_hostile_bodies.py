@@ -27,6 +27,8 @@ PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau
                "day": "2027-02-06", "application_id": "1", "line_id": "1"}
 PATH_VALUES["loan_no"] = "JNRCB-L2026-000001"  # repayments (issue 11, part A)
 WRITERS["/api/loans/"] = "jinan.cm"
+WRITERS["/api/collateral"] = "jinan.cm"  # collateral registry (issue 12, part A)
+PATH_VALUES["item_id"] = "1"
 PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
 #: A valid body per endpoint: the generator breaks one part of it, so the hostile value gets past
 #: the shape checks and reaches the field validation and the services.
@@ -74,6 +76,15 @@ VALID = {
     ("POST", "/api/credit-lines/1/freeze"): {"reason": "客户涉诉"},
     ("POST", "/api/credit-lines/1/unfreeze"): {"reason": "诉讼已了结"},
     ("POST", "/api/credit-lines/1/close"): {"reason": "客户结清销户"},
+    # collateral registry (issue 12, part A): customer 1 is a demo customer of JNRCB
+    ("POST", "/api/collateral"): {"kind": "guarantee_person", "owner": 1, "description": "保证人",
+                                  "fields": {"contract_no": "GR-HOSTILE-1", "amount": "100000.00"},
+                                  "declared_value": "100000.00",
+                                  "valuation": {"value": "100000.00", "method": "face_value", "valuer": "钱经理",
+                                                "valued_on": "2026-01-05"}},
+    ("POST", "/api/collateral/1/valuations"): {"value": "480000.00", "method": "market", "valuer": "钱经理",
+                                               "valuer_kind": "external", "valued_on": "2026-01-05",
+                                               "note": "复评"},
 }
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).
@@ -83,6 +94,10 @@ HEADERS = {"/api/credit-lines/": lambda: {"Idempotency-Key": uuid.uuid4().hex},
 
 def _arrange(app: Any, path: str) -> None:
     """What an endpoint's path names, where the demo does not have it yet: credit line 1."""
+    if path.startswith("/api/collateral/1/"):
+        from nongxin.core.testing import open_test_item
+
+        open_test_item(app)
     if path.startswith("/api/credit-lines/1/"):
         from nongxin.core.testing import open_test_line
 
