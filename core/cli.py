@@ -148,6 +148,9 @@ def _register() -> None:
     from nongxin.core.collateral.cli import collateral
 
     main.add_command(collateral)  # issue 12: each part registers its commands on this group
+    from nongxin.core.collateral.pledges_cli import register as register_pledges
+
+    register_pledges(collateral)  # pledge, register-mortgage, release, cover (issue 12 part B)
 
     from nongxin.core.credit.lines_cli import lines
 

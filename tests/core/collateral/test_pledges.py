@@ -230,3 +230,38 @@ def test_two_pledges_of_one_item_at_one_rank_one_wins(nongxin_app: Any, nongxin_
     assert all(body["error"] == "rank_taken" for status, body in answers if status == 409)
     assert nongxin_uow.session.execute(sa.select(sa.func.count()).select_from(Pledge).where(
         Pledge.item_id == item, Pledge.status == PledgeStatus.PLEDGED)).scalar_one() == 1
+
+
+def test_the_cli_pledges_registers_shows_and_releases(nongxin_app: Any, nongxin_demo: Any) -> None:
+    from click.testing import CliRunner
+
+    from nongxin.core.cli import main
+    from nongxin.core.clikit import Console
+
+    console = Console(nongxin_app.extensions["nongxin"].settings)
+    today = _today(nongxin_app)
+    line = open_test_line(nongxin_app)
+    item = open_test_item(nongxin_app, value="1000000.00")
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(main, ["collateral", *args], obj=console)
+
+    pledged = run("pledge", str(item), "--line", str(line), "--user", "jinan.cm")
+    assert pledged.exit_code == 0 and "rank 1 (pending)" in pledged.output, pledged.output
+    pledge = int(pledged.output.split()[1].rstrip(":"))
+    taken = run("pledge", str(open_test_item(nongxin_app)), "--line", str(line), "--rank", "0", "--user", "jinan.cm")
+    assert taken.exit_code != 0 and "rank" in taken.output and "Traceback" not in taken.output
+    future = run("register-mortgage", str(pledge), "--registration-no", "鲁(2026)济南市不动产证明第0000009号",
+                 "--registered-on", (today + timedelta(days=1)).isoformat(), "--user", "jinan.cm")
+    assert future.exit_code != 0 and "registered_on" in future.output
+    ok = run("register-mortgage", str(pledge), "--registration-no", "鲁(2026)济南市不动产证明第0000009号",
+             "--registered-on", today.isoformat(), "--user", "jinan.cm")
+    assert ok.exit_code == 0 and "is registered" in ok.output, ok.output
+    cover = run("cover", str(line), "--user", "jinan.cm")
+    assert cover.exit_code == 0 and "limit 630000.00" in cover.output and "registered" in cover.output, cover.output
+    shown = CliRunner().invoke(main, ["lines", "show", str(line), "--user", "jinan.cm"], obj=console)
+    assert shown.exit_code == 0 and "collateral  eligible 900000.00  limit 630000.00" in shown.output, shown.output
+    released = run("release", str(pledge), "--reason", "结清", "--user", "jinan.approver")
+    assert released.exit_code == 0 and f"released on {today}" in released.output, released.output
+    hidden = run("cover", str(line), "--user", "linyi.cm")
+    assert hidden.exit_code != 0 and "not found" in hidden.output
