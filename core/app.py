@@ -94,6 +94,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     from nongxin.core.credit.lines_api import blp as credit_lines_blp  # credit lines (issue 11, part B)
 
     api.register_blueprint(credit_lines_blp)
+    from nongxin.core.collateral.pledges_api import blp as collateral_pledges_blp  # issue 12 part B: pledges
+
+    api.register_blueprint(collateral_pledges_blp)
 
     from nongxin.core.collateral.api import blp as collateral_blp  # collateral registry (issue 12, part A)
 

@@ -152,6 +152,10 @@ def _register() -> None:
 
     register_registry(collateral)  # the registry and manual valuations (issue 12, part A)
 
+    from nongxin.core.collateral.pledges_cli import register as register_pledges
+
+    register_pledges(collateral)  # pledge, register-mortgage, release, cover (issue 12 part B)
+
     from nongxin.core.credit.lines_cli import lines
 
     main.add_command(lines)  # credit lines (issue 11, part B)

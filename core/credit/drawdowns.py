@@ -13,8 +13,11 @@ The promise:
   written: the line not active (409 ``line_not_active``), more than is available (422
   ``exceeds_available``), maturity after the line's end (422 ``maturity_after_line_end``), a
   product not on the line or not offered at the lending institution, a method, term or amount
-  outside the product's (422 ``validation_failed``), a product that needs collateral (422
-  ``collateral_not_registered``);
+  outside the product's (422 ``validation_failed``); a product that needs collateral
+  (``collateral_kind``) without an active pledge of that kind on the line, or with such pledges
+  none of which is registered yet (422 ``collateral_not_registered``), or a drawdown that would
+  take the line's exposure above its collateral limit (422 ``collateral_shortfall``, naming the
+  exposure, the eligible value, the loan-to-value and the limit);
 * the loan, its schedule, its disbursement, the audit entry and the key commit together, and
   only then are the ``nongxin_on_disbursed`` plugins enabled at the lending institution told.
 """
@@ -23,9 +26,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from nongxin.core.auth import Principal
 from nongxin.core.credit import idempotency
@@ -101,12 +106,9 @@ def draw(uow: UnitOfWork, principal: Principal, runtime: Runtime, line_id: int, 
                        fields={"credit_line": [f"runs {line.start_on} to {line.end_on}, not on {today}"]})
     spec = _product(uow, runtime, where, line, request.product)
     _check_terms(spec, request)
-    if spec.collateral_kind is not None:
-        # Registering collateral arrives with the collateral issue; until then no collateral is
-        # ever registered, so a product that needs it cannot be drawn.
-        raise invalid("product", f"{spec.code} requires {spec.collateral_kind} collateral, and none is registered "
-                                 "for this line", code="collateral_not_registered")
     amount = request.amount.quantize(Decimal("0.01"))
+    if spec.collateral_kind is not None:
+        _check_collateral(session, line, spec, amount, today)
     available = line.amount - line_used(session, line)
     if amount > available:
         raise invalid("amount", f"{amount} exceeds what credit line {line.number} has available, {available}",
@@ -136,6 +138,35 @@ def draw(uow: UnitOfWork, principal: Principal, runtime: Runtime, line_id: int, 
     uow.commit()
     announce(view, where, loan)
     return Drawn(loan, replayed=False)
+
+
+def _check_collateral(session: Session, line: CreditLine, spec: ProductSpec, amount: Decimal, today: date) -> None:
+    """A product with ``collateral_kind`` is drawn only on a line holding an active, perfected pledge
+    of that kind, and only while the line's exposure after the drawdown stays within its
+    collateral limit (``collateral.services.cover_of_line``)."""
+    from nongxin.core.collateral import services as collateral
+    from nongxin.core.collateral.models import PERFECTED, CollateralItem, Pledge, PledgeStatus
+
+    kind = spec.collateral_kind
+    held = session.execute(sa.select(CollateralItem.number, Pledge.registration).join(
+        CollateralItem, Pledge.item_id == CollateralItem.id).where(
+        Pledge.credit_line_id == line.id, Pledge.status == PledgeStatus.PLEDGED, CollateralItem.kind == kind)
+        .order_by(CollateralItem.number)).all()
+    if not held:
+        raise invalid("product", f"{spec.code} requires {kind} collateral, and none is pledged to credit line "
+                                 f"{line.number}", code="collateral_not_registered")
+    if not any(registration in PERFECTED for _, registration in held):
+        numbers = ", ".join(number for number, _ in held)
+        raise invalid("product", f"{spec.code} requires registered {kind} collateral: {numbers} pledged to credit "
+                                 f"line {line.number} is not registered yet (record its mortgage registration, "
+                                 "抵押登记)", code="collateral_not_registered")
+    cover = collateral.cover_of_line(session, line, today, extra_exposure={line.id: amount})
+    if cover.shortfall > 0:
+        room = max(cover.limit - (cover.exposure - amount), Decimal("0.00"))
+        reason = (f"after drawing {amount} the line's exposure would be {cover.exposure} yuan, above its collateral "
+                  f"limit of {cover.limit} yuan (eligible value {cover.eligible} yuan, loan-to-value {cover.ltv}, "
+                  f"limit {cover.ltv_limit}); at most {room} may be drawn")
+        raise ValidationFailed(f"amount: {reason}", code="collateral_shortfall", fields={"amount": [reason]})
 
 
 def _product(uow: UnitOfWork, runtime: Runtime, where: Institution, line: CreditLine,

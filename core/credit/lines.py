@@ -218,10 +218,13 @@ def list_lines(uow: UnitOfWork, principal: Principal, filters: LineFilters = Lin
     return list(uow.session.execute(stmt).scalars())
 
 
-def details(uow: UnitOfWork, principal: Principal, line: CreditLine, *, loans: bool = True) -> dict[str, Any]:
+def details(uow: UnitOfWork, principal: Principal, line: CreditLine, *, loans: bool = True,
+            on: date | None = None) -> dict[str, Any]:
     """What showing a line tells, JSON-ready: money as decimal strings (``used`` from the ledger,
     ``available`` what may be drawn now), the customer's identity masked unless the caller's role
-    sees it whole, and (``loans``) the loans drawn on it, oldest first."""
+    sees it whole, (``loans``) the loans drawn on it, oldest first, and, given the business date
+    ``on``, its collateral cover that day (``collateral``: eligible value, limit, loan-to-value,
+    shortfall and the pledged items) when the caller may read collateral."""
     session = uow.session
     where = session.get(Institution, line.institution_id)
     bank = session.get(Institution, line.county_bank_id)
@@ -244,6 +247,10 @@ def details(uow: UnitOfWork, principal: Principal, line: CreditLine, *, loans: b
         shown["loans"] = [{"loan_no": loan.loan_no, "status": loan.status.value, "principal": _money(loan.principal),
                            "outstanding": _money(loan.outstanding), "disbursed_on": loan.disbursed_on,
                            "maturity_on": loan.maturity_on} for loan in rows]
+        if on is not None and may(principal, Action.COLLATERAL_READ):
+            from nongxin.core.collateral.pledges import summary  # collateral builds on credit lines
+
+            shown["collateral"] = summary(uow, line, on)
     return shown
 
 

@@ -9,13 +9,14 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from nongxin.core.collateral.pledges_api import CollateralPledgeSummaryOut
 from nongxin.core.credit import lines
 from nongxin.core.scoping import MAX_PAGE, PAGE
 from nongxin.core.credit.models import CreditLineStatus
 from nongxin.core.credit.schemas import CustomerRefOut
 from nongxin.core.permissions import Action
 from nongxin.core.schemas import OutSchema, StrictSchema, Text, Timestamp
-from nongxin.core.web import principal, uow
+from nongxin.core.web import principal, runtime, uow
 
 blp = Blueprint("credit_lines", __name__, url_prefix="/api/credit-lines", description="Credit lines (授信)")
 
@@ -63,6 +64,8 @@ class LineOut(OutSchema):
 
 class LineDetailOut(LineOut):
     loans = fields.List(fields.Nested(LineLoanOut), required=True, metadata={"description": "drawn on it, oldest first"})
+    collateral = fields.Nested(CollateralPledgeSummaryOut, metadata={
+        "description": "the collateral cover on the business date (for callers who may read collateral)"})
 
 
 @blp.route("")
@@ -82,14 +85,15 @@ def list_lines(args: dict[str, Any]) -> Any:
 def show_line(line_id: int) -> Any:
     """One line with its amount, what is used and available, and the loans drawn on it."""
     unit, me = uow(), principal()
-    return lines.details(unit, me, lines.visible_line(unit, me, line_id, Action.CREDIT_LINE_READ))
+    return lines.details(unit, me, lines.visible_line(unit, me, line_id, Action.CREDIT_LINE_READ),
+                         on=runtime().clock.business_date())
 
 
 def _move(line_id: int, body: dict[str, Any], to: CreditLineStatus) -> Any:
     unit, me = uow(), principal()
     line = lines.change_status(unit, me, line_id, to, reason=body["reason"])
     unit.commit()
-    return lines.details(unit, me, line)
+    return lines.details(unit, me, line, on=runtime().clock.business_date())
 
 
 @blp.route("/<int:line_id>/freeze", methods=["POST"])

@@ -25,6 +25,10 @@ def _echo(line: dict[str, Any]) -> None:
                f"products {', '.join(line['products'])}")
     click.echo(f"  runs        {line['start_on']} to {line['end_on']}"
                f"{'  from ' + line['application'] if line['application'] else ''}")
+    cover = line.get("collateral")
+    if cover is not None and (cover["items"] or cover["exposure"] != "0.00"):
+        click.echo(f"  collateral  eligible {cover['eligible']}  limit {cover['limit']}  ltv {cover['ltv'] or 'unsecured'}"
+                   f"  shortfall {cover['shortfall']}  ({len(cover['items'])} items pledged)")
     for loan in line.get("loans", []):
         click.echo(f"  loan        {loan['loan_no']:<22} {loan['status']:<12} principal {loan['principal']:>14}  "
                    f"outstanding {loan['outstanding']:>14}")
@@ -66,9 +70,11 @@ def lines_show(ctx: click.Context, line_id: int, username: str) -> None:
     from nongxin.core.credit import lines as services
     from nongxin.core.permissions import Action
 
-    with console_of(ctx).uow(write=False) as unit:
+    console = console_of(ctx)
+    with console.uow(write=False) as unit:
         who = as_user(unit, username)
-        _echo(services.details(unit, who, services.visible_line(unit, who, line_id, Action.CREDIT_LINE_READ)))
+        _echo(services.details(unit, who, services.visible_line(unit, who, line_id, Action.CREDIT_LINE_READ),
+                               on=console.runtime.clock.business_date()))
 
 
 def _move(ctx: click.Context, line_id: int, username: str, reason: str, to: str) -> None:

@@ -86,6 +86,15 @@ VALID = {
                                                "valuer_kind": "external", "valued_on": "2026-01-05",
                                                "note": "复评"},
 }
+# issue 12 part B: pledges (item 1 and line 1 at the Lixia branch; pledge 1 pending on line 2)
+WRITERS = {"/api/collateral/": "jinan.admin", **WRITERS}
+PATH_VALUES.update(item_id="1", pledge_id="1")
+VALID.update({
+    ("POST", "/api/collateral/1/pledges"): {"credit_line": 1, "rank": 3},
+    ("POST", "/api/collateral/pledges/1/registration"): {"registration_no": "鲁(2026)济南市不动产证明第0000001号",
+                                                         "registered_on": "2026-01-15"},
+    ("POST", "/api/collateral/pledges/1/release"): {"reason": "贷款结清"},
+})
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).
 HEADERS = {"/api/credit-lines/": lambda: {"Idempotency-Key": uuid.uuid4().hex},
@@ -102,6 +111,12 @@ def _arrange(app: Any, path: str) -> None:
         from nongxin.core.testing import open_test_line
 
         open_test_line(app, place="JNRCB-LX", amount="90000000.00")
+    if path.startswith("/api/collateral/"):  # item 1 free; line 1; pledge 1: item 2 pending on line 2
+        from nongxin.core.testing import open_test_item, open_test_line
+
+        open_test_item(app, place="JNRCB-LX", line_id=None)
+        open_test_line(app, place="JNRCB-LX")
+        open_test_item(app, place="JNRCB-LX", line_id=open_test_line(app, place="JNRCB-LX"), registration="pending")
 
 
 def _json_endpoints(app: Any) -> list[tuple[str, str, Any]]:

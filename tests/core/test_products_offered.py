@@ -44,6 +44,6 @@ def test_unknown_repayment_methods_drop_the_product_and_name_the_plugin(nongxin_
 def test_the_bundled_products_use_only_known_methods(nongxin_client):
     answer = nongxin_client.get("/api/products?institution=JNRCB").get_json()
     bundled = [p for p in answer["products"] if p["plugin"] == "provincial_products"]
-    assert {p["code"] for p in bundled} == {"XIN_E_DAI", "FU_NONG_DAI"}
+    assert {p["code"] for p in bundled} == {"XIN_E_DAI", "FU_NONG_DAI", "FANG_DI_DAI"}
     assert all(set(p["repayment_methods"]) <= set(REPAYMENT_METHODS) for p in bundled)
     assert not [f for f in answer["failures"] if f["plugin"] == "provincial_products"]

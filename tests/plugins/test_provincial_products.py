@@ -39,3 +39,15 @@ def test_settings_refuse_a_spread_out_of_range_and_products_use_the_sdk_method_n
     assert plugin.Settings().load({})["spread_bp"] == plugin.SPREAD_BP
     for spec in plugin.nongxin_products(HookContext("JNRCB")):
         assert spec.repayment_methods and set(spec.repayment_methods) <= set(REPAYMENT_METHODS), spec
+
+
+def test_fang_di_dai_needs_real_estate_and_is_limited_by_income():
+    ctx = HookContext("JNRCB", ("SD", "JNRCB"), {}, plugin.PLUGIN.name)
+    [spec] = [p for p in plugin.nongxin_products(ctx) if p.code == plugin.FANG_DI_DAI]
+    assert spec.collateral_kind == "real_estate" and spec.segment == "small_business"
+    assert spec.auto_approval_ceiling == 0 and spec.term_months == (12, 120)
+    result = plugin.nongxin_credit_limit(application(plugin.FANG_DI_DAI), {"annual_income": "150500"}, ctx)
+    assert result.amount == Decimal("752000")
+    capped = plugin.nongxin_credit_limit(application(plugin.FANG_DI_DAI), {"annual_income": "9000000"}, ctx)
+    assert capped.amount == plugin.FANG_DI_DAI_CEILING
+    assert plugin.nongxin_price(application(plugin.FANG_DI_DAI), {}, ctx).spread_bp == plugin.SPREAD_BP
