@@ -33,14 +33,16 @@ import sqlalchemy as sa
 from nongxin.core.collateral import services
 from nongxin.core.collateral.models import CollateralItem, CollateralValuation
 from nongxin.core.db import UnitOfWork
-from nongxin.core.errors import NotFound, ValidationFailed
+from nongxin.core.auth import Principal
+from nongxin.core.errors import Conflict, NotFound, ValidationFailed
+from nongxin.core.permissions import Action
 from nongxin.core.institutions.models import Institution, Level
 from nongxin.core.runtime import Runtime
 from nongxin.core.scoping import in_subtree
 from nongxin.sdk.collateral import KINDS, MAX_VALUE, kind_spec
 from nongxin.sdk.types import CollateralData, Valuation
 
-__all__ = ["BATCH", "HOOK", "Outcome", "Report", "auto_value", "due_items", "revalue_due"]
+__all__ = ["BATCH", "HOOK", "Outcome", "Report", "auto_value", "due_items", "revalue_due", "value_now"]
 
 log = logging.getLogger("nongxin.collateral")
 
@@ -129,6 +131,19 @@ def auto_value(uow: UnitOfWork, runtime: Runtime, item: CollateralItem, today: d
         return refused(FAILED, f"valuer {plugin}'s answer was refused: {exc.message}", plugin)
     log.info("collateral %s valued %s by %s on %s", item.number, answer.value, plugin, answer.valued_on)
     return Outcome(item.id, item.number, VALUED, "", plugin, row.id, row.value, row.valued_on, row.method)
+
+
+def value_now(uow: UnitOfWork, principal: Principal, runtime: Runtime, item_id: int) -> Outcome:
+    """Value one item now on the caller's behalf (404 outside the caller's subtree, 403 without
+    ``collateral.value``); when no valuer answers or the valuer fails, a 409 naming why
+    (``no_automatic_value`` / ``valuer_failed``), and nothing is written."""
+    item = services.visible_item(uow, principal, item_id, Action.COLLATERAL_VALUE, lock=True)
+    outcome = auto_value(uow, runtime, item, runtime.clock.business_date(), principal.username)
+    if outcome.status == NO_ANSWER:
+        raise Conflict(f"collateral {item.number} has no automatic value: {outcome.reason}", code="no_automatic_value")
+    if outcome.status == FAILED:
+        raise Conflict(f"collateral {item.number} has no automatic value: {outcome.reason}", code="valuer_failed")
+    return outcome
 
 
 @dataclass
