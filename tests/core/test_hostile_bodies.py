@@ -27,6 +27,8 @@ PATH_VALUES = {"code": "JNRCB-LX", "username": "jinan.reviewer", "name": "bureau
                "day": "2027-02-06", "application_id": "1", "line_id": "1"}
 PATH_VALUES["loan_no"] = "JNRCB-L2026-000001"  # repayments (issue 11, part A)
 WRITERS["/api/loans/"] = "jinan.cm"
+PATH_VALUES["item_id"] = "1"  # collateral (issue 12)
+WRITERS["/api/collateral/"] = "jinan.cm"
 PERSON = {"kind": "resident_id", "id_number": "11010519491231002X", "name": "张三"}
 #: A valid body per endpoint: the generator breaks one part of it, so the hostile value gets past
 #: the shape checks and reaches the field validation and the services.
@@ -74,6 +76,7 @@ VALID = {
     ("POST", "/api/credit-lines/1/freeze"): {"reason": "客户涉诉"},
     ("POST", "/api/credit-lines/1/unfreeze"): {"reason": "诉讼已了结"},
     ("POST", "/api/credit-lines/1/close"): {"reason": "客户结清销户"},
+    ("POST", "/api/collateral/1/revalue"): {},  # issue 12, part C
 }
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).
@@ -87,6 +90,10 @@ def _arrange(app: Any, path: str) -> None:
         from nongxin.core.testing import open_test_line
 
         open_test_line(app, place="JNRCB-LX", amount="90000000.00")
+    if path.startswith("/api/collateral/1/"):  # collateral item 1 (issue 12)
+        from nongxin.core.testing import open_test_item
+
+        open_test_item(app, place="JNRCB-LX")
 
 
 def _json_endpoints(app: Any) -> list[tuple[str, str, Any]]:
