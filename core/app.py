@@ -102,6 +102,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
 
     api.register_blueprint(collateral_blp)
 
+    from nongxin.core.collateral.revalue_api import blp as collateral_revalue_blp  # issue 12, part C
+
+    api.register_blueprint(collateral_revalue_blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

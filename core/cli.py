@@ -156,6 +156,10 @@ def _register() -> None:
 
     register_pledges(collateral)  # pledge, register-mortgage, release, cover (issue 12 part B)
 
+    from nongxin.core.collateral.revalue_cli import register as register_revalue
+
+    register_revalue(collateral)  # collateral revalue (issue 12, part C)
+
     from nongxin.core.credit.lines_cli import lines
 
     main.add_command(lines)  # credit lines (issue 11, part B)

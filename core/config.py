@@ -36,6 +36,7 @@ class Settings:
     bureau_authorization_days: int = 365
     bureau_stale_days: int = 30
     bureau_timeout_seconds: int = 10
+    valuation_timeout_seconds: int = 10
     audit_key: str = ""
     audit_old_keys: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -60,6 +61,7 @@ class Settings:
                                            base.bureau_authorization_days),
             bureau_stale_days=_int(env, "NONGXIN_BUREAU_STALE_DAYS", base.bureau_stale_days),
             bureau_timeout_seconds=_int(env, "NONGXIN_BUREAU_TIMEOUT_SECONDS", base.bureau_timeout_seconds),
+            valuation_timeout_seconds=_int(env, "NONGXIN_VALUATION_TIMEOUT_SECONDS", base.valuation_timeout_seconds),
             trace_plugins=env.get("NONGXIN_TRACE_PLUGINS", "") not in ("", "0", "false"),
             audit_key=env.get("NONGXIN_AUDIT_KEY", "") or _demo_key_file(env),
             audit_old_keys=tuple(k.strip() for k in env.get("NONGXIN_AUDIT_OLD_KEYS", "").split(",") if k.strip()),

@@ -73,7 +73,7 @@ def bootstrap(settings: Settings, *, plugins: Sequence[Any] = (), discover: bool
     host = PluginHost(Breakers(settings.breaker_threshold, settings.breaker_cooldown_seconds),
                       trace=settings.trace_plugins,
                       timeouts={"nongxin_bureau_query": float(settings.bureau_timeout_seconds),
-                                "nongxin_value_collateral": float(settings.bureau_timeout_seconds)})
+                                "nongxin_value_collateral": float(settings.valuation_timeout_seconds)})
     if discover:
         host.load_entry_points()
     for module in plugins:

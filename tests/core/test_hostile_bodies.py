@@ -85,6 +85,8 @@ VALID = {
     ("POST", "/api/collateral/1/valuations"): {"value": "480000.00", "method": "market", "valuer": "钱经理",
                                                "valuer_kind": "external", "valued_on": "2026-01-05",
                                                "note": "复评"},
+
+    ("POST", "/api/collateral/1/revalue"): {},  # issue 12, part C
 }
 # issue 12 part B: pledges (item 1 and line 1 at the Lixia branch; pledge 1 pending on line 2)
 WRITERS = {"/api/collateral/": "jinan.admin", **WRITERS}
