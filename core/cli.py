@@ -149,6 +149,10 @@ def _register() -> None:
 
     main.add_command(collateral)  # issue 12: each part registers its commands on this group
 
+    from nongxin.core.collateral.scan_cli import register as register_collateral_scan
+
+    register_collateral_scan(collateral)  # collateral scan (issue 12, part D)
+
     from nongxin.core.credit.lines_cli import lines
 
     main.add_command(lines)  # credit lines (issue 11, part B)

@@ -158,14 +158,14 @@ def _fact(frame: pd.DataFrame, row: int, name: str) -> Any:
     if pd.isna(v):
         return None
     if name in {"value", "secured_outstanding", "eligible_value", "shortfall"}:
-        return Decimal(int(v)) / 100
+        return Decimal(int(v)).scaleb(-2)
     if isinstance(v, pd.Timestamp):
         return v.date()
     return v.item() if hasattr(v, "item") else v
 
 
 def _yuan(fen: Any) -> Decimal:
-    return Decimal(int(fen)) / 100
+    return Decimal(int(fen)).scaleb(-2)
 
 
 def _rate(micro: Any) -> Decimal | None:
