@@ -203,8 +203,8 @@ def inspect(session: Session, books: RuleBooks, banks: Iterable[Institution], on
     for bank in banks:
         frame = frames.positions(session, [bank], on)
         if within is not None and len(frame):
-            paths: dict[str, str] = dict(session.execute(sa.select(Institution.code, Institution.path).where(
-                Institution.code.in_(set(frame["institution"])))).tuples().all())
+            paths = {code: path for code, path in session.execute(sa.select(Institution.code, Institution.path)
+                                                                  .where(Institution.code.in_(set(frame["institution"]))))}
             frame = frame[frame["institution"].map(paths).str.startswith(within)]
         report.banks.append(bank.code)
         report.positions += len(frame)
