@@ -65,16 +65,19 @@ def _fen(column: sa.ColumnElement[Decimal]) -> sa.ColumnElement[int]:
 
 def _query(banks: list[int], on: date) -> sa.Select[tuple[object, ...]]:
     v = CollateralValuation
+    mine = sa.select(CollateralItem.id).where(CollateralItem.county_bank_id.in_(banks))
+    pledged = sa.select(Pledge.credit_line_id).where(Pledge.status == PledgeStatus.PLEDGED, Pledge.item_id.in_(mine))
     current = (sa.select(v.item_id, _fen(v.value).label("value_fen"),
                          sa.func.row_number().over(partition_by=v.item_id, order_by=(v.valued_on.desc(), v.id.asc()))
                          .label("n"))
-               .where(v.valued_on <= on, v.valid_until >= on).subquery("cur"))
+               .where(v.item_id.in_(mine), v.valued_on <= on, v.valid_until >= on).subquery("cur"))
     latest = (sa.select(v.item_id, v.valued_on, v.valid_until,
                         sa.func.row_number().over(partition_by=v.item_id, order_by=(v.valued_on.desc(), v.id.desc()))
                         .label("n"))
-              .where(v.valued_on <= on).subquery("last"))
+              .where(v.item_id.in_(mine), v.valued_on <= on).subquery("last"))
     exposure = (sa.select(Loan.credit_line_id.label("line_id"), sa.func.sum(_fen(Loan.outstanding)).label("fen"))
-                .where(Loan.status.in_(OPEN_STATUSES)).group_by(Loan.credit_line_id).subquery("exp"))
+                .where(Loan.credit_line_id.in_(pledged), Loan.status.in_(OPEN_STATUSES))
+                .group_by(Loan.credit_line_id).subquery("exp"))
     bank = sa.orm.aliased(Institution)
     inst = sa.orm.aliased(Institution)
     return (sa.select(Pledge.id.label("pledge_id"), Pledge.rank, Pledge.registration, Pledge.pledged_on,
