@@ -106,6 +106,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
 
     api.register_blueprint(collateral_revalue_blp)
 
+    from nongxin.core.collateral.scan_api import blp as collateral_scan_blp  # shortfall scan (issue 12, part D)
+
+    api.register_blueprint(collateral_scan_blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

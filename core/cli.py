@@ -160,6 +160,10 @@ def _register() -> None:
 
     register_revalue(collateral)  # collateral revalue (issue 12, part C)
 
+    from nongxin.core.collateral.scan_cli import register as register_collateral_scan
+
+    register_collateral_scan(collateral)  # collateral scan (issue 12, part D)
+
     from nongxin.core.credit.lines_cli import lines
 
     main.add_command(lines)  # credit lines (issue 11, part B)

@@ -9,7 +9,7 @@ from nongxin.sdk import HookContext, PluginInfo, PluginKind, hookimpl
 from nongxin.sdk.rules import Rule
 
 PLUGIN = PluginInfo(name="province_rules", version="1.0.0", kind=PluginKind.RULES, enabled_by_default=True,
-                    description="省联社默认规则包: admission and post-loan rules of the province")
+                    description="省联社默认规则包: admission, post-loan and collateral rules of the province")
 
 # (stage, code, name, expression, outcome, reason). The owner is whatever the province's code is.
 RULES: tuple[tuple[str, str, str, str, str, str], ...] = (
@@ -28,6 +28,15 @@ RULES: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("post_loan", "PROV-PL-001", "逾期超90天", "overdue_days > 90", "red", "逾期超过90天, 至少次级"),
     ("post_loan", "PROV-PL-002", "逾期超30天", "overdue_days between 31 and 90", "orange", "逾期31-90天"),
     ("post_loan", "PROV-PL-003", "出现逾期", "overdue_days between 1 and 30", "yellow", "出现逾期, 至少关注"),
+    # collateral (nightly shortfall scan, one row per pledged position; figures are the line's)
+    ("collateral", "PROV-COL-001", "押品不足", "shortfall > 0", "red",
+     "授信敞口超过押品可贷额度 (exposure above the collateral's limit)"),
+    ("collateral", "PROV-COL-002", "评估过期", "valuation_expired or valuation_age_days > 365", "orange",
+     "押品评估已过期或超过一年未重估 (valuation expired or older than a year)"),
+    ("collateral", "PROV-COL-003", "登记未办妥", 'registration = "pending" and days_since_pledged > 30', "orange",
+     "抵押登记超过30天仍未办妥 (registration still pending 30 days after pledging)"),
+    ("collateral", "PROV-COL-004", "抵押率接近上限", "shortfall = 0 and ltv > ltv_limit * 0.9", "yellow",
+     "抵质押率超过上限的90% (loan-to-value above 90% of its limit)"),
 )
 
 

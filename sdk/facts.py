@@ -60,6 +60,7 @@ COLLATERAL = Schema([
     Field("registration", FieldType.STRING, "登记状态"),
     Field("rank", FieldType.INTEGER, "顺位"),
     Field("product_code", FieldType.STRING, "产品代码"),
+    Field("days_since_pledged", FieldType.INTEGER, "抵质押天数"),
 ])
 
 #: The schema of each rule stage.

@@ -444,6 +444,8 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("PUT", "/api/users/<username>/approval-limit"): Entry(
         Action.USER_ACTIVATE, "subtree",
         lambda w, s: Call("PUT", f"/api/users/{TARGETS[s]}/approval-limit", {"amount": None})),
+    ("GET", "/api/collateral/shortfalls"): Entry(  # issue 12 part D: computed on request, no writes
+        Action.COLLATERAL_READ, "subtree", lambda w, s: Call("GET", f"/api/collateral/shortfalls?institution={PLACE[s]}")),
     # credit lines (issue 11, part B)
     ("GET", "/api/credit-lines"): Entry(
         Action.CREDIT_LINE_READ, None, lambda w, s: Call("GET", "/api/credit-lines")),
