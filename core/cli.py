@@ -83,6 +83,9 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
         for loan in demo_data.demo_ledger(console.runtime):
             overdue = f", {loan.overdue_days} days overdue" if loan.overdue_days else ""
             click.echo(f"  {loan.loan_no}  {loan.method:<18} {loan.status:<8} outstanding {loan.outstanding}{overdue}")
+        click.echo("Demo collateral: registered, valued, pledged and scanned for shortfalls:")
+        for item in demo_data.demo_collateral(console.runtime):
+            click.echo(f"  {item.number}  {item.kind:<18} line {item.line or '-':<20} value {item.value:>12}  {item.shows}")
         click.echo("Demo applications, filed by jinan.cm and decided:")
         for shown in demo_data.decide_demo_applications(console.runtime):
             click.echo(f"  {shown.number}  {shown.status:<16} {shown.shows}: {shown.detail}")

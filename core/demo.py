@@ -380,3 +380,113 @@ def demo_ledger(runtime: "Runtime") -> list[DemoLoan]:
         return [DemoLoan(r.loan_no, r.repayment_method, r.status.value, str(r.outstanding), r.overdue_days)
                 for r in rows]
 
+
+
+# -- collateral (issue 12) -------------------------------------------------------------------------
+
+#: The demo's collateral: (registering manager, owner key, kind, fields, declared value, first
+#: valuation (value, method, valuer kind, valuer, days before today), line's customer key or None,
+#: registered?). The vehicle's valuation is older than the vehicles' 180-day interval, so it has
+#: expired: its line lends on nothing and is in shortfall.
+DEMO_COLLATERAL: tuple[tuple[str, str, str, dict[str, str], str, tuple[str, str, str, str, int],
+                             str | None, bool], ...] = (
+    ("jinan.cm", "farmer_head", "land_rights",
+     {"certificate_no": "LQ370112202400315", "address": "济南市历城区彩石街道彩石村一组", "area_mu": "30",
+      "term_ends_on": "2040-12-31"},
+     "240000.00", ("240000.00", "income", "external", "山东衡信资产评估有限公司", 40), "farmer_head", True),
+    ("jinan.cm", "farmer_head", "guarantee_company",
+     {"contract_no": "SDNDB-2026-0318", "guarantor": "山东省农业发展信贷担保有限责任公司",
+      "guarantor_uscc": "91370000MA3C9QXK1P", "amount": "100000.00"},
+     "100000.00", ("100000.00", "face_value", "internal", "jinan.cm", 40), "farmer_head", True),
+    ("jinan.cm", "farmer_head", "deposit",  # a third-party pledge: the farmer's deposit secures another line
+     {"account": "6228480012345678", "bank": "济南农商银行历下支行", "balance": "50000.00",
+      "matures_on": "2027-06-30"},
+     "50000.00", ("50000.00", "face_value", "internal", "jinan.cm", 10), "salaried", True),
+    ("jinan.cm", "salaried", "real_estate",
+     {"certificate_no": "鲁(2024)济南市不动产权第0012345号", "address": "济南市历下区泉城路180号3单元501",
+      "area_sqm": "96.5"},
+     "1200000.00", ("1150000.00", "market", "external", "山东衡信资产评估有限公司", 20), "salaried", False),
+    ("linyi.cm", "linyi_farmer", "vehicle",
+     {"vin": "LSVAM4188C2000001", "plate": "鲁Q·A2345", "model": "五菱荣光"},
+     "80000.00", ("72000.00", "market", "internal", "linyi.cm", 200), "linyi_farmer", True),
+)
+
+
+@dataclass(frozen=True)
+class DemoItem:
+    number: str
+    kind: str
+    line: str
+    value: str
+    shows: str
+
+
+def demo_collateral(runtime: "Runtime") -> list[DemoItem]:
+    """Register the demo's collateral through the collateral services: items of several kinds (one
+    a third-party pledge), their valuations, pledges to the demo's credit lines and mortgage
+    registrations; the simulated valuer switched on for the province revalues the land rights; the
+    shortfall scan then finds the Linyi line whose vehicle's valuation has expired."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from nongxin.core.collateral import pledges, registry
+    from nongxin.core.collateral.models import CollateralItem, Pledge
+    from nongxin.core.collateral.revalue import value_now
+    from nongxin.core.collateral.scan import scan
+    from nongxin.core.credit.models import CreditLine
+    from nongxin.core.plugin_state.models import PluginSwitch
+    from nongxin.core.plugin_state.services import bump_generation
+
+    today = runtime.clock.business_date()
+    with UnitOfWork(runtime.sessions) as uow:  # the demo has no appraiser's index: the simulator answers
+        province = services.root(uow.session)
+        assert province is not None
+        uow.session.add(PluginSwitch(institution_id=province.id, plugin="collateral_sim", enabled=True,
+                                     settings=None, updated_by="system"))
+        bump_generation(uow.session)
+        record(uow.session, actor="system", action="plugin.enable", target="plugin:collateral_sim",
+               institution_code=province.code, after={"enabled": True, "source": f"set at {province.code}"})
+        uow.commit()
+    made: list[tuple[int, str]] = []
+    for manager, owner_key, kind, fields, declared, first, line_key, registered in DEMO_COLLATERAL:
+        value, method, valuer_kind, valuer, days_ago = first
+        with UnitOfWork(runtime.sessions) as uow:
+            me = users.principal_named(uow.session, manager)
+            owner = demo_customer(uow.session, owner_key)
+            item = registry.register(uow, me, registry.RegisterRequest(
+                kind=kind, owner=owner.id, fields=fields, declared_value=Decimal(declared),
+                valuation=registry.ValuationRequest(Decimal(value), method, valuer, today - timedelta(days=days_ago),
+                                                    valuer_kind=valuer_kind)), today)
+            line_number = ""
+            if line_key is not None:
+                customer = demo_customer(uow.session, line_key)
+                line = uow.session.execute(sa.select(CreditLine).where(CreditLine.customer_id == customer.id)
+                                           .order_by(CreditLine.id)).scalars().first()
+                assert line is not None
+                pledge = pledges.pledge(uow, me, item.id, line.id, today=today)
+                if registered and pledge.registration.value == "pending":
+                    pledges.register_mortgage(uow, me, pledge.id, registration_no=f"鲁(2026)不动产证明第{item.id:07d}号",
+                                              registered_on=today, today=today)
+                line_number = line.number
+            uow.commit()
+            made.append((item.id, line_number))
+    with UnitOfWork(runtime.sessions) as uow:  # the land rights, revalued by the simulated valuer
+        land = next(i for i, _ in made)
+        value_now(uow, users.principal_named(uow.session, "jinan.cm"), runtime, land)
+        uow.commit()
+    report = scan(runtime, today)
+    short = {s.line_number: s for s in report.shortfalls}
+    shown: list[DemoItem] = []
+    with UnitOfWork(runtime.sessions, write=False) as uow:
+        for item_id, line_number in made:
+            item = uow.session.get(CollateralItem, item_id)
+            assert item is not None
+            current = registry.summary(uow, users.principal_named(uow.session, "province.admin"), item, today)
+            state = uow.session.execute(sa.select(Pledge.registration).where(Pledge.item_id == item_id)).scalar()
+            note = f"pledged, {state.value}" if state is not None else "not pledged"
+            if line_number in short:
+                note += f"; line in shortfall by {short[line_number].shortfall} yuan"
+            shown.append(DemoItem(item.number, item.kind, line_number, str(current.get("value")), note))
+    return shown

@@ -398,7 +398,7 @@ SAMPLE_COLLATERAL_FIELDS: dict[str, dict[str, str]] = {
     "warehouse_receipt": {"receipt_no": "CD{n:08d}", "warehouse": "济南粮食储备库", "goods": "小麦",
                           "quantity": "200吨"},
     "guarantee_company": {"contract_no": "BZ{n:08d}", "guarantor": "山东省农业发展信贷担保有限责任公司",
-                          "guarantor_uscc": "91370000MA3C9QXK1Y", "amount": "500000.00"},
+                          "guarantor_uscc": "91370000MA3C9QXK1P", "amount": "500000.00"},
     "guarantee_person": {"contract_no": "GR{n:08d}", "amount": "100000.00"},
 }
 

@@ -90,6 +90,7 @@ def test_demo_seeds_once(nongxin_settings):
     first = run(nongxin_settings, "demo", "--no-serve")
     assert "province.admin" in first.output and "nx_" in first.output
     assert "days overdue" in first.output and "bullet" in first.output  # the demo books (issue 11)
+    assert "line in shortfall" in first.output and "land_rights" in first.output  # the demo collateral (issue 12)
     second = run(nongxin_settings, "demo", "--no-serve")
     assert "already seeded" in second.output
 
