@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -63,52 +63,65 @@ def _fen(column: sa.ColumnElement[Decimal]) -> sa.ColumnElement[int]:
     return sa.type_coerce(column, sa.BigInteger)
 
 
-def _query(banks: list[int], on: date) -> sa.Select[tuple[object, ...]]:
+def _queries(banks: list[int], on: date) -> tuple[sa.Select[Any], sa.Select[Any], sa.Select[Any], sa.Select[Any]]:
+    """(pledges, current valuation per item, latest valuation per item, exposure per line): each one
+    statement; the last three are merged in pandas (a join on a windowed subquery is quadratic in SQLite)."""
     v = CollateralValuation
     mine = sa.select(CollateralItem.id).where(CollateralItem.county_bank_id.in_(banks))
     pledged = sa.select(Pledge.credit_line_id).where(Pledge.status == PledgeStatus.PLEDGED, Pledge.item_id.in_(mine))
-    current = (sa.select(v.item_id, _fen(v.value).label("value_fen"),
-                         sa.func.row_number().over(partition_by=v.item_id, order_by=(v.valued_on.desc(), v.id.asc()))
-                         .label("n"))
-               .where(v.item_id.in_(mine), v.valued_on <= on, v.valid_until >= on).subquery("cur"))
-    latest = (sa.select(v.item_id, v.valued_on, v.valid_until,
-                        sa.func.row_number().over(partition_by=v.item_id, order_by=(v.valued_on.desc(), v.id.desc()))
-                        .label("n"))
-              .where(v.item_id.in_(mine), v.valued_on <= on).subquery("last"))
-    exposure = (sa.select(Loan.credit_line_id.label("line_id"), sa.func.sum(_fen(Loan.outstanding)).label("fen"))
+    cur = (sa.select(v.item_id, _fen(v.value).label("value_fen"),
+                     sa.func.row_number().over(partition_by=v.item_id, order_by=(v.valued_on.desc(), v.id.asc()))
+                     .label("n"))
+           .where(v.item_id.in_(mine), v.valued_on <= on, v.valid_until >= on).subquery("cur"))
+    last = (sa.select(v.item_id, v.valued_on, v.valid_until,
+                      sa.func.row_number().over(partition_by=v.item_id, order_by=(v.valued_on.desc(), v.id.desc()))
+                      .label("n"))
+            .where(v.item_id.in_(mine), v.valued_on <= on).subquery("last"))
+    exposure = (sa.select(Loan.credit_line_id.label("line_id"), sa.func.sum(_fen(Loan.outstanding)).label("exposure_fen"))
                 .where(Loan.credit_line_id.in_(pledged), Loan.status.in_(OPEN_STATUSES))
-                .group_by(Loan.credit_line_id).subquery("exp"))
+                .group_by(Loan.credit_line_id))
     bank = sa.orm.aliased(Institution)
     inst = sa.orm.aliased(Institution)
-    return (sa.select(Pledge.id.label("pledge_id"), Pledge.rank, Pledge.registration, Pledge.pledged_on,
+    main = (sa.select(Pledge.id.label("pledge_id"), Pledge.rank, Pledge.registration, Pledge.pledged_on,
                       CollateralItem.id.label("item_id"), CollateralItem.number.label("item_number"),
                       CollateralItem.kind, CollateralItem.county_bank_id,
                       CreditLine.id.label("line_id"), CreditLine.number.label("line_number"),
                       CreditLine.status.label("line_status"), CreditLine.products,
                       bank.code.label("county_bank"), inst.code.label("institution"),
-                      CreditLine.customer_id, Customer.name.label("customer_name"),
-                      current.c.value_fen, latest.c.valued_on, latest.c.valid_until,
-                      exposure.c.fen.label("exposure_fen"))
+                      CreditLine.customer_id, Customer.name.label("customer_name"))
             .join(CollateralItem, CollateralItem.id == Pledge.item_id)
             .join(CreditLine, CreditLine.id == Pledge.credit_line_id)
             .join(bank, bank.id == CollateralItem.county_bank_id)
             .join(inst, inst.id == CreditLine.institution_id)
             .join(Customer, Customer.id == CreditLine.customer_id)
-            .outerjoin(current, sa.and_(current.c.item_id == CollateralItem.id, current.c.n == 1))
-            .outerjoin(latest, sa.and_(latest.c.item_id == CollateralItem.id, latest.c.n == 1))
-            .outerjoin(exposure, exposure.c.line_id == CreditLine.id)
             .where(Pledge.status == PledgeStatus.PLEDGED, CollateralItem.county_bank_id.in_(banks))
             .order_by(CollateralItem.id, Pledge.rank, CreditLine.id))
+    return (main, sa.select(cur.c.item_id, cur.c.value_fen).where(cur.c.n == 1),
+            sa.select(last.c.item_id, last.c.valued_on, last.c.valid_until).where(last.c.n == 1), exposure)
+
+
+_MAIN = ["pledge_id", "rank", "registration", "pledged_on", "item_id", "item_number", "kind", "county_bank_id",
+         "line_id", "line_number", "line_status", "products", "county_bank", "institution", "customer_id",
+         "customer_name"]
+
+
+def _raw(session: Session, banks: list[int], on: date) -> pd.DataFrame:
+    main, cur, last, exposure = _queries(banks, on)
+    raw = pd.DataFrame(session.execute(main).all() if banks else [], columns=_MAIN)
+    if not len(raw):
+        return raw.assign(value_fen=pd.Series(dtype="Int64"), valued_on=pd.Series(dtype=object),
+                          valid_until=pd.Series(dtype=object), exposure_fen=pd.Series(dtype="Int64"))
+    values = pd.DataFrame(session.execute(cur).all(), columns=["item_id", "value_fen"])
+    dates = pd.DataFrame(session.execute(last).all(), columns=["item_id", "valued_on", "valid_until"])
+    exposures = pd.DataFrame(session.execute(exposure).all(), columns=["line_id", "exposure_fen"])
+    raw = raw.merge(values, on="item_id", how="left").merge(dates, on="item_id", how="left")
+    return raw.merge(exposures, on="line_id", how="left")  # left merges keep the left order
 
 
 def positions(session: Session, banks: Iterable[Institution], on: date) -> pd.DataFrame:
     """Every active pledge of the items of ``banks`` on ``on``, with its item's and its line's figures."""
     banks = list(banks)
-    rows = session.execute(_query([b.id for b in banks], on)).all() if banks else []
-    raw = pd.DataFrame(rows, columns=list(rows[0]._fields) if rows else [
-        "pledge_id", "rank", "registration", "pledged_on", "item_id", "item_number", "kind", "county_bank_id",
-        "line_id", "line_number", "line_status", "products", "county_bank", "institution", "customer_id",
-        "customer_name", "value_fen", "valued_on", "valid_until", "exposure_fen"])
+    raw = _raw(session, [b.id for b in banks], on)
     n = len(raw)
     by_id = {b.id: b for b in banks}
     haircut = np.zeros(n, dtype=np.int64)
