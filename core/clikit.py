@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
@@ -113,6 +114,18 @@ def as_of_option(fn: Callable[..., None]) -> Callable[..., None]:
     return click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None, expose_value=False,
                         callback=_set_as_of, is_eager=False,
                         help="Business date to run as of (YYYY-MM-DD; default: the books' date).")(fn)
+
+
+def yuan(_ctx: click.Context, _param: click.Parameter, value: str) -> Decimal:
+    """A click callback: the option's text as a finite Decimal amount of yuan, or a usage error
+    naming it (the service then checks sign, fen and range, as for the API)."""
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not an amount of yuan (write e.g. 50000.00)") from None
+    if not amount.is_finite():
+        raise click.BadParameter(f"{value!r} is not an amount of yuan (write e.g. 50000.00)")
+    return amount
 
 
 def fail(exc: NongxinError | NongxinSdkError) -> None:

@@ -3,27 +3,17 @@ checks as the API; a refusal is a one-line message naming the field, never a tra
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import click
 
-from nongxin.core.clikit import as_of_option, as_user, console_of
+from nongxin.core.clikit import as_of_option, as_user, console_of, yuan
 
 
 @click.group()
 def applications() -> None:
     """Loan applications (贷款申请): file, list, show, withdraw."""
-
-
-def _amount(_ctx: click.Context, _param: click.Parameter, value: str) -> Decimal:
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise click.BadParameter(f"{value!r} is not an amount of yuan (write e.g. 50000.00)") from None
-    if not amount.is_finite():
-        raise click.BadParameter(f"{value!r} is not an amount of yuan (write e.g. 50000.00)")
-    return amount
 
 
 def _form(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -61,7 +51,7 @@ def _echo(app: dict[str, Any]) -> None:
 @click.option("--user", "username", required=True, help="The customer manager filing (the investigator).")
 @click.option("--customer", "customer_id", type=int, required=True, help="The customer's id.")
 @click.option("--product", required=True, help="Product code, e.g. XIN_E_DAI.")
-@click.option("--amount", required=True, callback=_amount, help="Yuan, e.g. 50000.00.")
+@click.option("--amount", required=True, callback=yuan, help="Yuan, e.g. 50000.00.")
 @click.option("--term", "term_months", type=int, required=True, help="Term in months.")
 @click.option("--method", "repayment_method", required=True, help="Repayment method, e.g. equal_installment.")
 @click.option("--purpose", default="", help="What the loan is for.")

@@ -4,12 +4,12 @@ same services as the API. Commands are added by ``register(group)`` functions of
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import click
 
-from nongxin.core.clikit import as_of_option, as_user, console_of
+from nongxin.core.clikit import as_of_option, as_user, console_of, yuan
 
 
 @click.group("loans")
@@ -18,16 +18,6 @@ def loans() -> None:
 
 
 # -- list, show, draw (issue 11 part C) ---------------------------------------------------------
-
-def _amount(_ctx: click.Context, _param: click.Parameter, value: str) -> Decimal:
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise click.BadParameter(f"{value!r} is not an amount of yuan (write e.g. 50000.00)") from None
-    if not amount.is_finite():
-        raise click.BadParameter(f"{value!r} is not an amount of yuan (write e.g. 50000.00)")
-    return amount
-
 
 def _echo(loan: dict[str, Any]) -> None:
     borrower = loan["borrower"]
@@ -93,7 +83,7 @@ def loans_show(ctx: click.Context, loan_no: str, username: str) -> None:
 @loans.command("draw")
 @click.argument("line_id", type=int)
 @click.option("--user", "username", required=True, help="The customer manager drawing.")
-@click.option("--amount", required=True, callback=_amount, help="Yuan, e.g. 50000.00.")
+@click.option("--amount", required=True, callback=yuan, help="Yuan, e.g. 50000.00.")
 @click.option("--term-months", type=int, required=True, help="Term in months.")
 @click.option("--method", "repayment_method", required=True, help="Repayment method, e.g. equal_installment.")
 @click.option("--account", required=True, help="The customer's account the loan is paid to.")
