@@ -175,5 +175,10 @@ def _register() -> None:
 
     main.add_command(close_day)  # the business day close (part D)
 
+    from nongxin.core.early_warning.cli import classification, tasks, warnings
+
+    for group in (warnings, tasks, classification):
+        main.add_command(group)  # issue 13: each part registers its commands on these groups below
+
 
 _register()

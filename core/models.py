@@ -7,6 +7,7 @@ from nongxin.core.collateral import models as collateral_models  # noqa: F401
 from nongxin.core.credit import models as credit_models  # noqa: F401
 from nongxin.core.customers import models as customer_models  # noqa: F401
 from nongxin.core.db import Base
+from nongxin.core.early_warning import models as early_warning_models  # noqa: F401
 from nongxin.core.institutions import models as institution_models  # noqa: F401
 from nongxin.core.parameters import models as parameter_models  # noqa: F401
 from nongxin.core.plugin_state import models as plugin_models  # noqa: F401

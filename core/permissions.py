@@ -71,6 +71,13 @@ The table (``tests/core/test_permissions.py`` checks that this docstring, the RE
 | `collateral.value` | value collateral | | x | | | x | | | x |
 | `collateral.pledge` | pledge collateral and record its registration | | x | | | x | | | |
 | `collateral.release` | release collateral from credit lines | | x | | | | | x | |
+| `warning.read` | see warnings, their tasks and counts | x | x | | | x | x | x | x |
+| `warning.task.close` | close warning tasks with findings | | | | | x | | | x |
+| `warning.task.reassign` | reassign warning tasks | | x | | | | | x | x |
+| `watchlist.import` | load court lists (enforcement, restrictions) | x | x | | | | | | |
+| `classification.read` | see five-tier classes and NPL ratios | x | x | | | x | x | x | x |
+| `classification.propose` | set a loan's class by judgment | | x | | | | | x | x |
+| `classification.approve` | approve a class better than the floor | | x | | | | | x | |
 <!-- permissions:end -->
 
 Roles: PA province_admin, CA county_admin, PM product_manager, PR parameter_admin,
@@ -157,6 +164,13 @@ class Action(str, enum.Enum):
     COLLATERAL_VALUE = ("collateral.value", "value collateral")
     COLLATERAL_PLEDGE = ("collateral.pledge", "pledge collateral and record its registration")
     COLLATERAL_RELEASE = ("collateral.release", "release collateral from credit lines")
+    WARNING_READ = ("warning.read", "see warnings, their tasks and counts")
+    WARNING_TASK_CLOSE = ("warning.task.close", "close warning tasks with findings")
+    WARNING_TASK_REASSIGN = ("warning.task.reassign", "reassign warning tasks")
+    WATCHLIST_IMPORT = ("watchlist.import", "load court lists (enforcement, restrictions)")
+    CLASSIFICATION_READ = ("classification.read", "see five-tier classes and NPL ratios")
+    CLASSIFICATION_PROPOSE = ("classification.propose", "set a loan's class by judgment")
+    CLASSIFICATION_APPROVE = ("classification.approve", "approve a class better than the floor")
 
 
 EVERYONE = frozenset(Role)
@@ -226,6 +240,16 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
     Action.COLLATERAL_VALUE: frozenset({Role.CUSTOMER_MANAGER, Role.POST_LOAN_CHECKER, Role.COUNTY_ADMIN}),
     Action.COLLATERAL_PLEDGE: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
     Action.COLLATERAL_RELEASE: frozenset({Role.APPROVER, Role.COUNTY_ADMIN}),
+    # early warning: the customer manager follows a warning up; the post-loan checker (贷后检查岗)
+    # may close it too, and with the approver (the branch head's role) and the county admin hands
+    # tasks on; a class better than the floor needs a second person of the approving roles.
+    Action.WARNING_READ: BUREAU_READERS,
+    Action.WARNING_TASK_CLOSE: frozenset({Role.CUSTOMER_MANAGER, Role.POST_LOAN_CHECKER}),
+    Action.WARNING_TASK_REASSIGN: frozenset({Role.COUNTY_ADMIN, Role.APPROVER, Role.POST_LOAN_CHECKER}),
+    Action.WATCHLIST_IMPORT: ADMINS,
+    Action.CLASSIFICATION_READ: BUREAU_READERS,
+    Action.CLASSIFICATION_PROPOSE: frozenset({Role.COUNTY_ADMIN, Role.APPROVER, Role.POST_LOAN_CHECKER}),
+    Action.CLASSIFICATION_APPROVE: frozenset({Role.COUNTY_ADMIN, Role.APPROVER}),
 })
 
 

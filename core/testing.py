@@ -465,3 +465,32 @@ def open_test_item(app: Any, *, place: str = "JNRCB-LX", kind: str = "real_estat
 
 
 _item_seq = itertools.count(1)
+
+
+# -- early warning (issue 13): a loan's arrears as the day close would leave them ------------------
+
+def make_overdue(app: Any, loan_no: str, *, days: int, principal: str = "1000.00", interest: str = "40.00",
+                 restructured_on: Any = None) -> None:
+    """Set ``loan_no``'s arrears on the live ledger: ``days`` overdue (0 clears them) with the given
+    overdue principal and interest, as the day close would have left them after that many days.
+    Written through the ORM, as a test arranges data; the scan and the classification then read
+    the loan as any other."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from nongxin.core.credit.models import Loan
+    from nongxin.core.db import UnitOfWork
+
+    runtime = app.extensions["nongxin"]
+    today = runtime.clock.business_date()
+    with UnitOfWork(runtime.sessions) as unit:
+        loan = unit.session.execute(sa.select(Loan).where(Loan.loan_no == loan_no)).scalar_one()
+        loan.overdue_days = days
+        loan.overdue_since = today - timedelta(days=days - 1) if days else None
+        loan.overdue_principal = Decimal(principal) if days else Decimal("0")
+        loan.overdue_interest = Decimal(interest) if days else Decimal("0")
+        if restructured_on is not None:
+            loan.restructured_on = restructured_on
+        unit.commit()

@@ -40,6 +40,17 @@ POST_LOAN = Schema([
     Field("as_of", FieldType.DATE, "检查日"),
     Field("product_code", FieldType.STRING, "产品代码"),
     Field("collateral_value", FieldType.DECIMAL, "押品价值"),
+    # issue 13 (additive): the loan's own figures beyond the balances, and the court lists
+    Field("overdue_principal", FieldType.DECIMAL, "逾期本金"),
+    Field("overdue_interest", FieldType.DECIMAL, "逾期利息"),
+    Field("days_to_maturity", FieldType.INTEGER, "距到期天数"),
+    Field("repayment_method", FieldType.STRING, "还款方式"),
+    Field("customer_kind", FieldType.STRING, "客户类型(individual/enterprise)"),
+    Field("branch", FieldType.STRING, "经办机构"),
+    Field("restructured", FieldType.BOOLEAN, "重组贷款"),
+    Field("court_enforcement", FieldType.BOOLEAN, "法院被执行名单"),
+    Field("court_consumption_restriction", FieldType.BOOLEAN, "限制高消费名单"),
+    Field("court_dishonest_debtor", FieldType.BOOLEAN, "失信被执行人名单"),
     *_BUREAU,
 ])
 

@@ -156,6 +156,9 @@ class Loan(Base):
     overdue_days: Mapped[int] = mapped_column(default=0, server_default="0")
     closed_through: Mapped[date | None]
     closed_on: Mapped[date | None]
+    # -- restructured (重组): the business date of the restructuring agreement; the classification
+    # holds the loan non-performing through its observation period (early_warning.domain)
+    restructured_on: Mapped[date | None]
 
     customer: Mapped[Customer | None] = relationship()
 

@@ -128,6 +128,13 @@ COLLATERAL_PARAMETERS = tuple(p for kind, (haircut, ltv, days) in COLLATERAL_DEF
               tighten="lower", minimum=1, maximum=3650),
 ))
 
+#: Working days a warning task has, by colour (early_warning.domain.DEFAULT_DEADLINE_DAYS); a
+#: county may set its own either way: a deadline is a service level, not a risk limit.
+EARLY_WARNING_PARAMETERS = tuple(
+    Parameter(f"early_warning.deadline_days.{colour}", f"{label}处置时限(工作日)", "days", days, DOWN_TO_COUNTY,
+              minimum=1, maximum=60)
+    for colour, label, days in (("red", "红色预警", 3), ("orange", "橙色预警", 5), ("yellow", "黄色预警", 10)))
+
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("lpr.1y", "一年期LPR", "rate", Decimal("0.0300"), PROVINCE_ONLY,
               minimum=Decimal("0"), maximum=Decimal("0.2")),
@@ -140,4 +147,5 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
               tighten="lower", minimum=Decimal("0")),
     *COLLATERAL_PARAMETERS,
     Parameter("collateral.shortfall_freezes_line", "押品不足冻结额度", "flag", False, DOWN_TO_COUNTY),
+    *EARLY_WARNING_PARAMETERS,
 )}
