@@ -286,7 +286,11 @@ def _with_deadline(host: PluginHost, fn: Callable[..., Any], args: Any, timeout:
     future = host.pool.submit(fn, *args)
     try:
         return future.result(timeout=timeout)
-    except FutureTimeout:
+    except FutureTimeout as waited:
+        # On 3.11 the futures' TimeoutError is the builtin one, so a plugin that raised TimeoutError
+        # itself lands here too: that is its own error (re-raised as is), not our deadline.
+        if future.done() and future.exception() is waited:
+            raise
         future.cancel()
         raise _Overran(f"timed out after {timeout:g} s") from None
 

@@ -226,6 +226,20 @@ def test_a_hook_that_reaches_outside_times_out_and_feeds_the_breaker():
     assert "circuit breaker open" in again.failures[0].error
 
 
+def test_a_plugin_raising_timeout_error_itself_is_reported_as_its_own_error_not_our_deadline():
+    @hookimpl
+    def gateway(collateral, ctx):
+        raise TimeoutError("valuer gateway answered 504")
+
+    gateway.__name__ = "nongxin_value_collateral"
+    h = host(threshold=5, timeouts={"nongxin_value_collateral": 5.0})
+    h.register(plugin("gw", nongxin_value_collateral=gateway))
+    item = CollateralData("C1", "vehicle", "car", Decimal("100000"))
+    result = view(h, {"gw"}).first("nongxin_value_collateral", expect=Valuation, collateral=item)
+    assert result.fail_closed
+    assert result.failures[0].error == "TimeoutError: valuer gateway answered 504"
+
+
 def test_connector_fetch_goes_through_the_layer_with_its_own_timeout():
     def slow_fetch(subject, ctx):
         time.sleep(0.5)
