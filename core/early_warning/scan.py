@@ -132,8 +132,12 @@ def _loan_hits(frame: pd.DataFrame, hits: pd.DataFrame, rules: list[Rule]) -> pd
     by_code = {r.code: r for r in rules}
     reads = {code: _fields(r) for code, r in by_code.items()}
     rows = frame.set_index("loan_id").loc[hits["loan_id"].to_numpy()]
-    facts = [{name: _plain(name, rows[name].iat[i]) for name in reads[code]}
-             for i, code in enumerate(hits["rule_code"])]
+    facts: list[dict[str, Any]] = [{} for _ in range(len(hits))]
+    for code, where in hits.groupby("rule_code").indices.items():  # column by column, per rule
+        for name in reads[str(code)]:
+            values = rows[name].to_numpy(dtype=object)[where]
+            for i, v in zip(where, values):
+                facts[i][name] = _plain(name, v)
     return pd.DataFrame({
         "subject_kind": "loan", "subject_id": hits["loan_id"].to_numpy(dtype=np.int64),
         "loan_id": hits["loan_id"].to_numpy(dtype=np.int64), "loan_no": rows["loan_no"].to_numpy(),
@@ -269,7 +273,8 @@ def _bank(runtime: Any, bank_id: int, as_of: date, business_date: date, runner: 
         frame = post_loan_frame(session, runtime.engine, bank, as_of, business_date)
         result.loans = len(frame)
         job = BankRules(bank.code, "post_loan", tuple(book.rules))
-        hits = [h for _, h in runner.run([(job, frame)])][0]
+        facts = frame[["loan_id", *(name for name in POST_LOAN if name in frame.columns)]]  # what a worker needs
+        hits = [h for _, h in runner.run([(job, facts)])][0]
         pledges = collateral.inspect(session, runtime.rulebooks, [bank], as_of)
         result.positions = pledges.positions
         result.failures += [f.problem for f in pledges.failures]
@@ -302,8 +307,11 @@ def scan(runtime: Any, as_of: date | None = None, institution: str | None = None
     for bank_id, code in banks:
         try:
             result, estimated = _bank(runtime, bank_id, on, business_date, runner or LocalRunner())
-        except NongxinError as exc:
+        except NongxinError as exc:  # e.g. no ledger snapshot for the day: a clear failure of that bank
             result, estimated = BankScan(code, failures=[str(exc)]), False
+        except Exception as exc:  # the bank's transaction rolled back; the other banks still run
+            log.exception("the post-loan scan failed at %s", code)
+            result, estimated = BankScan(code, failures=[f"{type(exc).__name__}: {exc}"]), False
         report.banks.append(result)
         report.deadline_estimated = report.deadline_estimated or estimated
         if progress is not None:

@@ -244,3 +244,21 @@ def test_on_warning_after_commit_where_enabled_and_a_raising_plugin_is_skipped(
         ("warning", jinan, "JNRCB-LX", 1)]  # Linyi has the listener disabled; sent once committed
     event = seen["events"][0][0]
     assert event.details["grade"] == "red" and event.details["rules"] == ["PROV-PL-001"]
+
+
+def test_two_scans_of_one_bank_at_once_wait_for_each_other(nongxin_app: Any, nongxin_demo: Any) -> None:
+    import threading
+
+    runtime = nongxin_app.extensions["nongxin"]
+    for _ in range(3):
+        make_overdue(nongxin_app, open_test_loan(nongxin_app), days=40)
+    reports: list[Any] = []
+    threads = [threading.Thread(target=lambda: reports.append(scan.scan(runtime, institution="JNRCB")))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.banks[0].failures for r in reports] == [[], []]
+    assert sorted(r.banks[0].new for r in reports) == [0, 3]  # the second saw the first's warnings
+    assert len(_rows(nongxin_app)["tasks"]) == 3
