@@ -262,3 +262,51 @@ def test_two_scans_of_one_bank_at_once_wait_for_each_other(nongxin_app: Any, non
     assert [r.banks[0].failures for r in reports] == [[], []]
     assert sorted(r.banks[0].new for r in reports) == [0, 3]  # the second saw the first's warnings
     assert len(_rows(nongxin_app)["tasks"]) == 3
+
+
+def test_the_frame_joins_collateral_class_court_lists_and_restructuring(nongxin_app: Any, nongxin_demo: Any) -> None:
+    from nongxin.core.credit.models import Loan
+    from nongxin.core.early_warning.models import LoanClass, WatchlistEntry
+    from tests.core.collateral.test_scan import draw
+
+    runtime = nongxin_app.extensions["nongxin"]
+    today = runtime.clock.business_date()
+    line = open_test_line(nongxin_app, amount="900000.00")
+    open_test_item(nongxin_app, kind="deposit", value="100000.00", line_id=line)
+    open_test_item(nongxin_app, kind="deposit", value="50000.00", line_id=line)
+    draw(nongxin_app, line, "30000.00")
+    plain = open_test_loan(nongxin_app)
+    make_overdue(nongxin_app, plain, days=3, restructured_on=today - timedelta(days=30))
+    with UnitOfWork(runtime.sessions) as unit:
+        s = unit.session
+        bank = s.execute(sa.select(Institution).where(Institution.code == "JNRCB")).scalar_one()
+        secured = s.execute(sa.select(Loan).where(Loan.credit_line_id == line)).scalar_one()
+        other = s.execute(sa.select(Loan).where(Loan.loan_no == plain)).scalar_one()
+        s.add(LoanClass(loan_id=other.id, county_bank_id=bank.id, institution_id=other.institution_id,
+                        tier="substandard", floor="substandard", since=today, as_of=today))
+        s.add(WatchlistEntry(county_bank_id=None, kind="dishonest_debtor", id_number=other.borrower_id_number,
+                             listed_on=today - timedelta(days=1), source="test", loaded_by="test"))
+        s.add(WatchlistEntry(county_bank_id=bank.id, kind="enforcement", id_number=other.borrower_id_number,
+                             listed_on=today + timedelta(days=1), source="test", loaded_by="test"))  # not yet
+        unit.commit()
+        secured_no = secured.loan_no
+        frame = post_loan_frame(s, runtime.engine, bank, today, today).set_index("loan_no")
+    assert frame.loc[secured_no, "collateral_value"] == 15000000  # both deposits, fen
+    assert not frame.loc[secured_no, "court_dishonest_debtor"] and frame.loc[secured_no, "five_tier"] == "normal"
+    row = frame.loc[plain]
+    assert row["collateral_value"] == 0 and row["five_tier"] == "substandard" and row["restructured"]
+    assert row["court_dishonest_debtor"] and not row["court_enforcement"] and not row["court_consumption_restriction"]
+
+
+def test_a_closed_date_is_scanned_from_its_snapshot(nongxin_app: Any, nongxin_demo: Any) -> None:
+    from nongxin.core.jobs.close_day import run
+
+    runtime = nongxin_app.extensions["nongxin"]
+    closed = runtime.clock.business_date()
+    loan_no = open_test_loan(nongxin_app, start_on=closed)
+    run(runtime, to=closed, progress=False)
+    assert runtime.clock.business_date() == closed + timedelta(days=1)
+    make_overdue(nongxin_app, loan_no, days=40)  # on the live books, after the close
+    report = scan.scan(runtime, as_of=closed, institution="JNRCB")
+    assert report.banks[0].loans >= 1 and report.banks[0].hits == 0 and not report.failed  # the snapshot: clean
+    assert scan.scan(runtime, institution="JNRCB").banks[0].new == 1  # the live books of the new date
