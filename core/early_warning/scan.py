@@ -27,7 +27,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, cast
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,7 @@ from nongxin.core.customers.models import Customer
 from nongxin.core.collateral.models import Pledge
 from nongxin.core.db import UnitOfWork
 from nongxin.core.early_warning import services
-from nongxin.core.early_warning.domain import worst_colour
+from nongxin.core.early_warning.domain import COLOURS
 from nongxin.core.early_warning.evaluate import BankRules, LocalRunner, Runner
 from nongxin.core.early_warning.frames import post_loan_frame
 from nongxin.core.early_warning.models import TaskEvent, Warning, WarningStatus, WarningTask
@@ -59,6 +59,8 @@ CHUNK = 1000
 Progress = Callable[[str, int], None]  # (county bank code, loans in it), after each bank
 log = logging.getLogger("nongxin.early_warning.scan")
 
+#: Core tables: bulk inserts skip the ORM's per-row bookkeeping.
+WARNINGS, TASKS, EVENTS = (cast(sa.Table, m.__table__) for m in (Warning, WarningTask, TaskEvent))
 _DECIMALS = {name for name, f in POST_LOAN.items() if f.type is FieldType.DECIMAL}
 
 
@@ -204,8 +206,15 @@ def _write(session: Session, runtime: Any, bank: Institution, as_of: date, hits:
                  "rule_code": r["rule_code"], "rule_version": int(r["rule_version"]), "colour": r["colour"],
                  "reason": r["reason"], "facts": r["facts"], "status": WarningStatus.OPEN,
                  "first_seen": as_of, "last_seen": as_of, "reopened": 0} for r in new.to_dict("records")]
-        ids = session.execute(sa.insert(Warning).returning(Warning.id, sort_by_parameter_order=True), rows).scalars().all()
-        opened += [{**r, "warning_id": i} for r, i in zip(new.to_dict("records"), ids)]
+        session.execute(sa.insert(WARNINGS), rows)  # one executemany (RETURNING goes row by row on SQLite)
+        ids = pd.DataFrame(session.execute(sa.select(Warning.id, Warning.subject_kind, Warning.subject_id,
+                                                     Warning.rule_code).where(
+            Warning.county_bank_id == bank.id, Warning.first_seen == as_of, Warning.reopened == 0,
+            Warning.rule_code.in_(sorted(set(new["rule_code"]))))).all(),
+            columns=["warning_id", "subject_kind", "subject_id", "rule_code"])
+        ids["subject_id"] = ids["subject_id"].astype(np.int64)
+        keyed = new.drop(columns=["warning_id"]).merge(ids, on=["subject_kind", "subject_id", "rule_code"])
+        opened += keyed.to_dict("records")
     for chunk in _chunks([int(i) for i in moved["warning_id"]]):
         session.execute(sa.update(Warning).where(Warning.id.in_(chunk)).values(last_seen=as_of),
                         execution_options={"synchronize_session": False})
@@ -225,37 +234,43 @@ def _write(session: Session, runtime: Any, bank: Institution, as_of: date, hits:
                   "assigned_to": None if r["assigned_to"] is None or pd.isna(r["assigned_to"]) else int(r["assigned_to"]),
                   "opened_on": as_of, "due_on": due[r["colour"]].day, "due_estimated": due[r["colour"]].estimated}
                  for r in opened]
-        task_ids = session.execute(sa.insert(WarningTask).returning(WarningTask.id, sort_by_parameter_order=True),
-                                   tasks).scalars().all()
-        session.execute(sa.insert(TaskEvent), [
-            {"task_id": i, "kind": "opened", "business_date": as_of, "actor": ACTOR, "level": 0,
-             "to_user": t["assigned_to"], "note": f"{t['colour']} warning, due {t['due_on'].isoformat()}"}
-            for i, t in zip(task_ids, tasks)])
-        result.tasks_opened = len(task_ids)
+        before = session.execute(sa.select(sa.func.coalesce(sa.func.max(WarningTask.id), 0))).scalar_one()
+        session.execute(sa.insert(TASKS), tasks)
+        task_ids: dict[int, int] = dict(session.execute(sa.select(WarningTask.warning_id, WarningTask.id).where(
+            WarningTask.county_bank_id == bank.id, WarningTask.opened_on == as_of, WarningTask.id > before)).all())
+        session.execute(sa.insert(EVENTS), [
+            {"task_id": task_ids[t["warning_id"]], "kind": "opened", "business_date": as_of, "actor": ACTOR,
+             "level": 0, "to_user": t["assigned_to"], "note": f"{t['colour']} warning, due {t['due_on'].isoformat()}"}
+            for t in tasks])
+        result.tasks_opened = len(tasks)
     return pd.DataFrame(opened), estimated
 
 
 def _announce(session: Session, runtime: Any, opened: pd.DataFrame) -> None:
-    """Queue one ``nongxin_on_warning`` event per loan for after the commit (module docstring)."""
+    """Queue one ``nongxin_on_warning`` event per loan for after the commit (module docstring):
+    the events are aggregated per loan in pandas, and one plugin view is built per branch."""
     loans = opened[opened["subject_kind"] == "loan"] if len(opened) else opened
     if not len(loans):
         return
+    loans = loans.assign(rank=loans["colour"].map(COLOURS.index)).sort_values(["loan_id", "rule_code"])
+    per_loan = loans.groupby(["loan_id", "loan_no", "institution_id"], sort=True).agg(
+        rank=("rank", "max"), rules=("rule_code", list)).reset_index()
     places = {i.id: i for i in session.execute(sa.select(Institution).where(
-        Institution.id.in_([int(i) for i in set(loans["institution_id"])]))).scalars()}
-    events = []
-    for (loan_id, loan_no, place), group in loans.groupby(["loan_id", "loan_no", "institution_id"], sort=True):
-        where = places[int(place)]
-        view = runtime.plugins.view(session, where)  # built before the commit: telling needs no transaction
-        events.append((view, Event("warning", str(loan_no), where.code, {
-            "loan_id": int(loan_id), "loan_no": str(loan_no), "grade": worst_colour(list(group["colour"])),
-            "rules": sorted(str(c) for c in group["rule_code"])})))
+        Institution.id.in_([int(i) for i in set(per_loan["institution_id"])]))).scalars()}
+    views = {i: runtime.plugins.view(session, where) for i, where in places.items()}  # before the commit
+    events = [(views[int(place)], Event("warning", str(loan_no), places[int(place)].code, {
+        "loan_id": int(loan_id), "loan_no": str(loan_no), "grade": COLOURS[int(rank)],
+        "rules": [str(c) for c in rules]}))
+        for loan_id, loan_no, place, rank, rules in zip(per_loan["loan_id"], per_loan["loan_no"],
+                                                        per_loan["institution_id"], per_loan["rank"],
+                                                        per_loan["rules"])]
 
     def tell() -> None:
         for view, event in events:
             try:
                 view.notify("nongxin_on_warning", event=event)
             except Exception:  # the warnings are committed; nothing here may undo them
-                log.exception("nongxin_on_warning could not be sent for %s", event.subject)
+                log.exception("nongxin_on_warning could not be sent for %s", event.subject_id)
 
     after_commit(session, tell)
 
