@@ -132,7 +132,8 @@ def test_new_updated_reopened_and_idempotent(nongxin_app: Any, nongxin_demo: Any
     events = len(seen["events"])
     again = scan.scan(runtime)
     assert _rows(nongxin_app) == before and len(seen["events"]) == events  # idempotent
-    assert next(b for b in again.banks if b.county_bank == "JNRCB").new == 0
+    rerun = next(b for b in again.banks if b.county_bank == "JNRCB")
+    assert (rerun.hits, rerun.new, rerun.updated, rerun.reopened, rerun.tasks_opened) == (1, 0, 0, 0, 0)
 
     tomorrow = runtime.as_of(today + timedelta(days=1))
     updated = scan.scan(tomorrow, institution="JNRCB")
