@@ -180,5 +180,9 @@ def _register() -> None:
     for group in (warnings, tasks, classification):
         main.add_command(group)  # issue 13: each part registers its commands on these groups below
 
+    from nongxin.core.early_warning.scan_cli import register as register_scan
+
+    register_scan(main)  # nongxin scan, the nightly post-loan scan (issue 13, part A)
+
 
 _register()

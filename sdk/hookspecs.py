@@ -214,10 +214,13 @@ def nongxin_on_credit_granted(event: Event, ctx: HookContext) -> None:
 
 @hookspec
 def nongxin_on_warning(event: Event, ctx: HookContext) -> None:
-    """Be told a post-loan warning was raised.
+    """Be told post-loan warnings were raised (new or reopened) on a loan by the nightly scan,
+    once per loan and scan, after the scan's commit.
 
     Parameters:
-        event: kind "warning", the loan id, grade and rule codes in ``details``.
+        event: kind "warning", ``subject_id`` the loan number, ``institution_code`` the lending
+            branch; ``details``: ``loan_id``, ``loan_no``, ``grade`` (the worst colour: red, orange
+            or yellow) and ``rules`` (the rule codes, sorted).
         ctx: the institution and this plugin's settings there.
 
     Return nothing.
