@@ -180,5 +180,9 @@ def _register() -> None:
     for group in (warnings, tasks, classification):
         main.add_command(group)  # issue 13: each part registers its commands on these groups below
 
+    from nongxin.core.early_warning.watchlists_cli import register as register_watchlists
+
+    register_watchlists(warnings)  # court lists: watchlist-import, watchlist-pull (issue 13, part E)
+
 
 _register()
