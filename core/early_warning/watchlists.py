@@ -11,7 +11,8 @@ The promises:
   province's own lists too (county bank NULL), which the unique constraint cannot see, so the
   importer matches existing entries itself, and two loads into one list wait for each other
   (PostgreSQL advisory lock; SQLite serializes writers already).
-* A county admin loads for their own county bank; the province admin for the whole province
+* A county admin loads for their own county bank (also when filed at one of its branches); the
+  province admin for the whole province
   (no county) or a named county bank; another county bank's code is "not found".
 * One audit entry per load with its counts; identity numbers never enter the audit trail.
 """
@@ -119,7 +120,7 @@ def target_bank(session: Session, principal: Principal, county: str | None) -> I
             raise ValidationFailed("county: name the county bank the list is for", fields={"county": ["required"]})
         return own
     bank = institutions.get_by_code(session, county.strip())
-    if bank is None or bank.level is not Level.COUNTY or not principal.can_see(bank):
+    if bank is None or bank.level is not Level.COUNTY or not (principal.can_see(bank) or bank == own):
         raise NotFound(f"county bank {county} not found", fields={"county": ["no such county bank"]})
     return bank
 
