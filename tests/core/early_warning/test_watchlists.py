@@ -177,3 +177,11 @@ def test_api_json_rows_and_upload_then_listing_masked_and_scoped(nongxin_client,
     assert [(e["id_number"], e["county_bank"]) for e in linyi] == [(P2, None)]  # only the province's list
     assert nongxin_client.as_user("linyi.admin").post(
         "/api/watchlists/import", json={"kind": "enforcement", "county": "JNRCB", "rows": rows[:1]}).status_code == 404
+
+
+def test_openapi_documents_both_bodies_of_the_import(nongxin_app) -> None:
+    spec = nongxin_app.test_client().get("/api/openapi.json").get_json()
+    content = spec["paths"]["/api/watchlists/import"]["post"]["requestBody"]["content"]
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/WatchlistImportIn"}
+    assert set(content["multipart/form-data"]["schema"]["required"]) == {"file", "kind"}
+    assert "rows" in spec["components"]["schemas"]["WatchlistImportIn"]["properties"]
