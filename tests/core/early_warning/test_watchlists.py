@@ -185,3 +185,28 @@ def test_openapi_documents_both_bodies_of_the_import(nongxin_app) -> None:
     assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/WatchlistImportIn"}
     assert set(content["multipart/form-data"]["schema"]["required"]) == {"file", "kind"}
     assert "rows" in spec["components"]["schemas"]["WatchlistImportIn"]["properties"]
+
+
+def test_two_loads_into_the_provinces_list_wait_for_each_other(nongxin_app, nongxin_demo) -> None:
+    """The NULL-county list has no unique constraint to fall back on: the second load must wait for
+    the first and then find its rows, not insert them again (PostgreSQL; SQLite serializes writers)."""
+    import threading
+
+    sessions = nongxin_app.extensions["nongxin"].sessions
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite serializes writers itself")
+    outcome: dict[str, Any] = {}
+    with UnitOfWork(sessions) as first:
+        watchlists._lock(first.session, None, "consumption_restriction")
+        worker = threading.Thread(target=lambda: outcome.update(report=load_as(nongxin_app, "province.admin", GOOD)))
+        worker.start()
+        worker.join(0.5)
+        assert worker.is_alive()  # waiting for the first load
+        first.session.add_all([WatchlistEntry(county_bank_id=None, kind="consumption_restriction", id_number=n,
+                                              name="x", case_no=c, court="", listed_on=date(2025, 11, 1),
+                                              delisted_on=None, source="first", loaded_by="test")
+                               for n, c in ((P1, "(2025)鲁0102执1234号"), (SHOP, "(2025)鲁0102执1235号"))])
+        first.commit()
+    worker.join(10)
+    assert (outcome["report"].added, outcome["report"].updated) == (0, 2)
+    assert len(entries(nongxin_app)) == 2
