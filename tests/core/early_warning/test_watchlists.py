@@ -210,3 +210,26 @@ def test_two_loads_into_the_provinces_list_wait_for_each_other(nongxin_app, nong
     worker.join(10)
     assert (outcome["report"].added, outcome["report"].updated) == (0, 2)
     assert len(entries(nongxin_app)) == 2
+
+
+def test_an_xlsx_list_with_excel_dates_loads(nongxin_settings, nongxin_app, nongxin_demo, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["listed_on", "id_number", "name", "case_no", "court", "delisted_on"])  # any order
+    sheet.append([datetime(2025, 11, 1), P1, "王大山", "(2025)鲁0102执1234号", "历下区人民法院", None])
+    sheet.append([datetime(2025, 11, 2), P2, "", "(2025)鲁0102执9号", "历下区人民法院", None])  # line 3: no name
+    path = tmp_path / "失信.xlsx"
+    book.save(path)
+    bad = run(nongxin_settings, "warnings", "watchlist-import", str(path), "--kind", "dishonest_debtor",
+              "--user", "province.admin", "--county", "JNRCB")
+    assert bad.exit_code == 2 and "line 3: name: required" in bad.output and entries(nongxin_app) == []
+    sheet.delete_rows(3)
+    book.save(path)
+    good = run(nongxin_settings, "warnings", "watchlist-import", str(path), "--kind", "dishonest_debtor",
+               "--user", "province.admin", "--county", "JNRCB")
+    assert good.exit_code == 0 and "JNRCB: 1 added" in good.output, good.output
+    assert court(nongxin_app, "JNRCB", date(2025, 11, 1))[P1]["court_dishonest_debtor"]
