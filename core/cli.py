@@ -184,5 +184,9 @@ def _register() -> None:
 
     register_scan(main)  # nongxin scan, the nightly post-loan scan (issue 13, part A)
 
+    from nongxin.core.early_warning.watchlists_cli import register as register_watchlists
+
+    register_watchlists(warnings)  # court lists: watchlist-import, watchlist-pull (issue 13, part E)
+
 
 _register()

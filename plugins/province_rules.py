@@ -28,6 +28,17 @@ RULES: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("post_loan", "PROV-PL-001", "逾期超90天", "overdue_days > 90", "red", "逾期超过90天, 至少次级"),
     ("post_loan", "PROV-PL-002", "逾期超30天", "overdue_days between 31 and 90", "orange", "逾期31-90天"),
     ("post_loan", "PROV-PL-003", "出现逾期", "overdue_days between 1 and 30", "yellow", "出现逾期, 至少关注"),
+    # issue 13: the court lists the county bank loads (files or connectors) and the latest bureau report
+    ("post_loan", "PROV-PL-004", "借款人列入失信被执行人", "court_dishonest_debtor", "red",
+     "借款人被列入失信被执行人名单 (listed as a dishonest debtor)"),
+    ("post_loan", "PROV-PL-005", "借款人被限制高消费", "court_consumption_restriction", "orange",
+     "借款人被限制高消费 (consumption restriction order)"),
+    ("post_loan", "PROV-PL-006", "借款人被法院执行", "court_enforcement", "orange",
+     "借款人列入法院被执行人名单 (court enforcement)"),
+    ("post_loan", "PROV-PL-007", "他行不良", "bureau_non_performing_accounts > 0", "orange",
+     "征信显示借款人在他行有不良贷款 (non-performing loans at other lenders)"),
+    ("post_loan", "PROV-PL-008", "临近到期且逾期", "days_to_maturity between 0 and 30 and overdue_days > 0", "yellow",
+     "贷款30天内到期且已有逾期 (overdue and maturing within 30 days)"),
     # collateral (nightly shortfall scan, one row per pledged position; figures are the line's)
     ("collateral", "PROV-COL-001", "押品不足", "shortfall > 0", "red",
      "授信敞口超过押品可贷额度 (exposure above the collateral's limit)"),

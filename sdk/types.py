@@ -110,7 +110,15 @@ class ProductSpec:
 
 @dataclass(frozen=True, slots=True)
 class ConnectorSpec:
-    """An external data source. ``fetch(subject, ctx)`` returns a mapping of the fields it provides."""
+    """An external data source. ``fetch(subject, ctx)`` returns a mapping of the fields it provides.
+
+    Bulk feeds (additive, CORE_API 1.x): ``feeds`` names the court lists this connector delivers
+    whole (``enforcement``, ``consumption_restriction``, ``dishonest_debtor``; see ``COURT_FEEDS``).
+    For each, the core calls ``fetch({"feed": kind, "since": date | None}, ctx)`` and expects
+    ``{"rows": [{"id_number", "name", "case_no", "court", "listed_on", "delisted_on"}, ...]}``
+    (dates as ``date`` or ``YYYY-MM-DD``; ``since``: only entries changed since then, or None for
+    the whole list). A connector without ``feeds`` is never asked for one.
+    """
 
     name: str
     fields: tuple[str, ...]
@@ -118,6 +126,11 @@ class ConnectorSpec:
     timeout_seconds: float = 5.0
     cache_ttl_seconds: int = 86400
     description: str = ""
+    feeds: tuple[str, ...] = ()
+
+
+#: The bulk feeds a connector may declare in ``ConnectorSpec.feeds``: the three court lists.
+COURT_FEEDS = ("enforcement", "consumption_restriction", "dishonest_debtor")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,16 @@ The promises:
 from __future__ import annotations
 
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from nongxin.core.bureau.models import BureauReportCache
 from nongxin.core.early_warning.models import WatchlistEntry
-from nongxin.sdk.bureau import BureauSummary
+from nongxin.sdk.bureau import BureauSummary, report_from_dict, summarize
+from nongxin.sdk.rules.frame_columns import DECIMAL_SCALE
 
 __all__ = ["COURT_FACTS", "bureau_facts", "court_facts"]
 
@@ -44,7 +47,48 @@ def court_facts(session: Session, bank_id: int, as_of: date) -> pd.DataFrame:
 
 
 def bureau_facts(session: Session, bank_id: int, as_of: date) -> pd.DataFrame:
-    """The latest bureau summary per identity number (module docstring). Part E fills this in;
-    until then no borrower has one."""
-    return pd.DataFrame({"id_number": pd.Series([], dtype=object),
-                         **{name: pd.Series([], dtype=object) for name in BureauSummary.fact_types()}})
+    """The latest bureau summary per identity number (module docstring).
+
+    Every report the county bank holds is usable here, whatever purpose it was fetched for:
+    post-loan management (purpose 01) of an existing borrower needs no new consent, so the scan
+    reads the cache and never queries the bureau. The latest report is the one fetched last (ties:
+    the later row); it is summarised as seen on ``as_of`` (``summarize`` ignores records dated
+    after it), each report once. Columns: ``id_number`` and every ``bureau_*`` fact of
+    ``BureauSummary.fact_types()``: integers as int64, decimals as integer fen (int64, or the
+    nullable Int64 when a value is missing, e.g. ``bureau_card_utilization`` without cards, as the
+    vectorized evaluator reads decimal columns), booleans as bool.
+    """
+    types = BureauSummary.fact_types()
+    ranked = sa.select(BureauReportCache.id.label("id"), BureauReportCache.id_number.label("id_number"),
+                       sa.func.row_number().over(
+                           partition_by=BureauReportCache.id_number,
+                           order_by=(BureauReportCache.fetched_at.desc(), BureauReportCache.id.desc())).label("n")
+                       ).where(BureauReportCache.county_bank_id == bank_id).subquery()
+    rows = session.execute(sa.select(ranked.c.id_number, BureauReportCache.report_id, BureauReportCache.report)
+                           .join(BureauReportCache, BureauReportCache.id == ranked.c.id)
+                           .where(ranked.c.n == 1).order_by(ranked.c.id_number)).all()
+    summaries: dict[tuple[str, date], dict[str, object]] = {}
+    numbers: list[str] = []
+    facts: list[dict[str, object]] = []
+    for id_number, report_id, report in rows:
+        key = (report_id, as_of)
+        if key not in summaries:
+            summaries[key] = summarize(report_from_dict(report), as_of).as_facts()
+        numbers.append(id_number)
+        facts.append(summaries[key])
+    out = pd.DataFrame({"id_number": pd.Series(numbers, dtype=object)})
+    for name, kind in types.items():
+        values = [f[name] for f in facts]
+        out[name] = _column(values, kind)
+    return out
+
+
+def _column(values: list[object], kind: str) -> pd.Series:
+    """One fact column in the evaluator's representation (``frame_columns``)."""
+    if kind == "boolean":
+        return pd.Series(values, dtype=bool)
+    if kind == "decimal":
+        fen = [None if v is None else int(Decimal(str(v)).scaleb(DECIMAL_SCALE).quantize(Decimal(1), ROUND_HALF_UP))
+               for v in values]
+        return pd.Series(fen, dtype="Int64" if None in fen else "int64")
+    return pd.Series(values, dtype="int64")

@@ -97,6 +97,10 @@ VALID.update({
                                                          "registered_on": "2026-01-15"},
     ("POST", "/api/collateral/pledges/1/release"): {"reason": "贷款结清"},
 })
+VALID[("POST", "/api/watchlists/import")] = {  # court lists (issue 13, part E)
+    "kind": "enforcement", "county": "JNRCB", "rows": [
+        {"id_number": "11010519491231002X", "name": "张三", "case_no": "(2026)京0105执1号", "court": "朝阳区人民法院",
+         "listed_on": "2026-01-05", "delisted_on": None}]}
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).
 HEADERS = {"/api/credit-lines/": lambda: {"Idempotency-Key": uuid.uuid4().hex},

@@ -488,6 +488,14 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
         Action.CUSTOMER_READ, "subtree", lambda w, s: Call("GET", f"/api/customers/{_customer_at(w, CUSTOMER_GRID[s])}")),
     ("POST", "/api/customers/import"): Entry(Action.CUSTOMER_IMPORT, None, lambda w, s: Call(
         "POST", "/api/customers/import", data={"file": (_customer_file(w), "customers.csv")})),
+    # issue 13 part E: court lists
+    ("POST", "/api/watchlists/import"): Entry(
+        Action.WATCHLIST_IMPORT, "bank",
+        lambda w, s: Call("POST", "/api/watchlists/import", {"kind": "enforcement", "county": BANK[s], "rows": [
+            {"id_number": "11010519491231002X", "name": "张三", "case_no": "(2026)京0105执1号",
+             "court": "朝阳区人民法院", "listed_on": "2026-01-05"}]})),
+    ("GET", "/api/watchlists"): Entry(
+        Action.WARNING_READ, None, lambda w, s: Call("GET", "/api/watchlists?kind=enforcement")),
     # issue 11 part C: drawdowns and loans
     ("POST", "/api/credit-lines/<int:line_id>/drawdowns"): Entry(
         Action.LOAN_DRAW, "subtree",
@@ -601,7 +609,7 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     # exercises REVIEW_INVESTIGATE, tests/core/credit/test_review.py these two
     other_tiers = {Action.REVIEW_REVIEW, Action.REVIEW_APPROVE}
     # issue 13: the early-warning endpoints are being built in parallel; each part removes its own
-    pending = {Action.WARNING_READ, Action.WARNING_TASK_CLOSE, Action.WARNING_TASK_REASSIGN, Action.WATCHLIST_IMPORT,
+    pending = {Action.WARNING_READ, Action.WARNING_TASK_CLOSE, Action.WARNING_TASK_REASSIGN,
                Action.CLASSIFICATION_READ, Action.CLASSIFICATION_PROPOSE, Action.CLASSIFICATION_APPROVE}
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None} | pending
     assert walked | not_over_http | other_tiers == set(Action)
