@@ -217,7 +217,11 @@ def nongxin_on_warning(event: Event, ctx: HookContext) -> None:
     """Be told a post-loan warning was raised.
 
     Parameters:
-        event: kind "warning", the loan id, grade and rule codes in ``details``.
+        event: kind "warning", the loan id, grade and rule codes in ``details``; or kind
+            "escalation" (an overdue warning task escalated): ``subject_id`` the loan number,
+            ``details`` ``task_id``, ``warning_id``, ``loan_no``, ``level`` (1 branch head, 2 risk
+            department), ``level_name`` and ``escalated_to`` (a username, or None when the county
+            bank has nobody in that role).
         ctx: the institution and this plugin's settings there.
 
     Return nothing.
