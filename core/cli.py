@@ -180,5 +180,10 @@ def _register() -> None:
     for group in (warnings, tasks, classification):
         main.add_command(group)  # issue 13: each part registers its commands on these groups below
 
+    from nongxin.core.early_warning import tasks_cli, warnings_cli
+
+    warnings_cli.register(warnings)  # warnings list, counts (issue 13, part B)
+    tasks_cli.register(tasks)  # tasks list, close, reassign, escalate (issue 13, part B)
+
 
 _register()
