@@ -136,10 +136,10 @@ def list_tasks(uow: UnitOfWork, principal: Principal, filters: TaskFilters, toda
     from nongxin.core.early_warning.warnings import check_choice
 
     check_choice("status", filters.status, tuple(s.value for s in TaskStatus))
-    require(principal, Action.WARNING_READ)
+    inst = institutions.visible(uow.session, principal, filters.institution) if filters.institution else None
+    require(principal, Action.WARNING_READ)  # after the 404: never tell another bank's institution exists
     stmt = in_subtree(sa.select(WarningTask), WarningTask.institution_id, principal.institution_path)
-    if filters.institution is not None:
-        inst = institutions.visible(uow.session, principal, filters.institution)
+    if inst is not None:
         stmt = stmt.where(Institution.path.startswith(inst.path, autoescape=True))
     if filters.assigned_to is not None:
         stmt = stmt.where(WarningTask.assigned_to == _user_id(uow, principal, filters.assigned_to, "assigned_to"))

@@ -56,10 +56,10 @@ class WarningFilters:
 
 def _scoped(uow: UnitOfWork, principal: Principal, institution: str | None) -> sa.Select[Any]:
     """Warnings in the caller's subtree, narrowed to ``institution``'s (404 outside it)."""
-    require(principal, Action.WARNING_READ)
+    inst = institutions.visible(uow.session, principal, institution) if institution is not None else None
+    require(principal, Action.WARNING_READ)  # after the 404: never tell another bank's institution exists
     stmt = in_subtree(sa.select(Warning), Warning.institution_id, principal.institution_path)
-    if institution is not None:
-        inst = institutions.visible(uow.session, principal, institution)
+    if inst is not None:
         stmt = stmt.where(Institution.path.startswith(inst.path, autoescape=True))
     return stmt
 
