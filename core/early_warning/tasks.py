@@ -14,7 +14,8 @@ The promises:
 * ``reassign_task`` (``warning.task.reassign``) hands an open task to an active customer manager or
   post-loan checker whose institution lies in the task's county bank (422 naming ``to``
   otherwise); a "reassigned" event and an audit entry.
-* ``escalate`` works set-wise over one county bank's open tasks past due: the level from
+* ``escalate`` works set-wise over one county bank's open tasks past due (locked, so a concurrent
+  run waits and then finds nothing more to raise): the level from
   ``domain.escalation_level`` on the working calendar with the colour's deadline days; only tasks
   whose level rose are written (level, ``escalated_to`` from ``services.escalation_target``,
   ``escalated_on``, an "escalated" event by ``system:scan``), so a second run on the same date
@@ -239,15 +240,20 @@ def escalate(uow: UnitOfWork, runtime: Runtime, bank: Institution, as_of: date) 
          .join(Warning, Warning.id == WarningTask.warning_id)
          .where(WarningTask.county_bank_id == bank.id, WarningTask.status == TaskStatus.OPEN,
                 WarningTask.due_on < as_of, WarningTask.escalation_level < max(domain.ESCALATION_LEVELS))
-         .order_by(WarningTask.id))
+         .order_by(WarningTask.id)
+         .with_for_update(of=WarningTask))  # a concurrent run waits, then sees the level already raised
     pending = session.execute(q).all()
     if not pending:
         return []
     calendar = runtime.calendar.get(session)
     days = services.deadline_days(session, bank, as_of)
 
-    def add(day: date, n: int) -> date:
-        return calendar.add_workdays(day, n).day
+    ends: dict[tuple[date, int], date] = {}
+
+    def add(day: date, n: int) -> date:  # tasks share due dates: walk the calendar once per (day, n)
+        if (day, n) not in ends:
+            ends[(day, n)] = calendar.add_workdays(day, n).day
+        return ends[(day, n)]
 
     targets: dict[tuple[int, int], int | None] = {}
     rose: list[tuple[Any, int, int | None]] = []

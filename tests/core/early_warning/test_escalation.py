@@ -31,12 +31,22 @@ LISTENER = ModuleType("warning_listener")
 LISTENER.PLUGIN = PluginInfo(name="warning_listener", version="1.0.0", kind=PluginKind.INTEGRATION)  # type: ignore[attr-defined]
 LISTENER.nongxin_on_warning = nongxin_on_warning  # type: ignore[attr-defined]
 
+
+@hookimpl(tryfirst=True)
+def _loud(event: Any, ctx: Any) -> None:
+    raise ConnectionError("pager gateway down")
+
+
+LOUD = ModuleType("warning_loud")
+LOUD.PLUGIN = PluginInfo(name="warning_loud", version="1.0.0", kind=PluginKind.INTEGRATION)  # type: ignore[attr-defined]
+LOUD.nongxin_on_warning = _loud  # type: ignore[attr-defined]
+
 DUE = date(2025, 9, 30)  # the Tuesday before National Day: 1-8 October 2025 off, Saturday 11 October worked
 
 
 @pytest.fixture
 def nongxin_plugins() -> list[Any]:
-    return [LISTENER]
+    return [LOUD, LISTENER]
 
 
 @pytest.fixture(autouse=True)
@@ -65,13 +75,15 @@ def _task(app: Any, task_id: int) -> tuple[int, str | None, list[tuple[str, int]
 
 
 def test_levels_count_working_days_across_national_day_and_run_once(nongxin_app: Any, nongxin_demo: Any,
-                                                                     nongxin_enable: Any) -> None:
+                                                                     nongxin_enable: Any,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
     runtime = nongxin_app.extensions["nongxin"]
     with UnitOfWork(runtime.sessions, write=False) as unit:
         calendar = runtime.calendar.get(unit.session)
         # ten working days after 30 September 2025 is 21 October (weekends only would say 14 October)
         assert calendar.add_workdays(DUE, 10).day == date(2025, 10, 21)
     nongxin_enable("warning_listener", "JNRCB")
+    nongxin_enable("warning_loud", "JNRCB")  # fails on every call: logged, never undoes an escalation
     loan = open_test_loan(nongxin_app)
     _, task = open_test_warning(nongxin_app, loan, colour="yellow", first_seen=date(2025, 9, 16), due_on=DUE)
     _, red = open_test_warning(nongxin_app, loan, colour="red", rule_code="PROV-PL-001",
@@ -87,6 +99,7 @@ def test_levels_count_working_days_across_national_day_and_run_once(nongxin_app:
     assert TOLD == [("escalation", "JNRCB-LX", {"task_id": task, "warning_id": done[0].warning_id, "loan_no": loan,
                                                 "level": 1, "level_name": "branch_head",
                                                 "escalated_to": "jinan.approver"})]
+    assert "warning_loud" in caplog.text and "pager gateway down" in caplog.text  # skipped and logged
 
     assert _run(nongxin_app, date(2025, 10, 1)) == []  # idempotent: the same day again changes nothing
     assert _run(nongxin_app, date(2025, 10, 15)) == []  # still within the ten working days of the holiday
