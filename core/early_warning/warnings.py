@@ -75,7 +75,9 @@ def _row(w: Warning, banks: dict[int, str], places: dict[int, str], open_task: i
 def _rows(uow: UnitOfWork, found: list[Warning]) -> list[dict[str, Any]]:
     session = uow.session
     ids = {w.county_bank_id for w in found} | {w.institution_id for w in found}
-    codes = dict(session.execute(sa.select(Institution.id, Institution.code).where(Institution.id.in_(ids))).all()) if ids else {}
+    codes: dict[int, str] = {}
+    if ids:
+        codes = dict(session.execute(sa.select(Institution.id, Institution.code).where(Institution.id.in_(ids))).all())
     tasks: dict[int, int] = {}
     if found:
         tasks = dict(session.execute(sa.select(WarningTask.warning_id, sa.func.max(WarningTask.id)).where(
