@@ -114,6 +114,12 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
 
     api.register_blueprint(watchlists_blp)
 
+    from nongxin.core.early_warning.tasks_api import blp as warning_tasks_blp  # issue 13, part B
+    from nongxin.core.early_warning.warnings_api import blp as warnings_blp
+
+    api.register_blueprint(warnings_blp)
+    api.register_blueprint(warning_tasks_blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

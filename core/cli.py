@@ -188,5 +188,10 @@ def _register() -> None:
 
     register_watchlists(warnings)  # court lists: watchlist-import, watchlist-pull (issue 13, part E)
 
+    from nongxin.core.early_warning import tasks_cli, warnings_cli
+
+    warnings_cli.register(warnings)  # warnings list, counts (issue 13, part B)
+    tasks_cli.register(tasks)  # tasks list, close, reassign, escalate (issue 13, part B)
+
 
 _register()

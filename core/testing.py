@@ -494,3 +494,44 @@ def make_overdue(app: Any, loan_no: str, *, days: int, principal: str = "1000.00
         if restructured_on is not None:
             loan.restructured_on = restructured_on
         unit.commit()
+
+
+# -- early warning (issue 13 part B): an open warning and its task, as the scan would leave them ---
+
+def open_test_warning(app: Any, loan_no: str, *, rule_code: str = "PROV-PL-003", colour: str = "yellow",
+                      first_seen: Any = None, due_on: Any = None, assigned_to: str | None = "jinan.cm",
+                      rule_version: int = 1, reason: str = "test warning", escalation_level: int = 0,
+                      ) -> tuple[int, int]:
+    """An open post-loan warning on ``loan_no`` (first and last seen ``first_seen``, default the
+    business date), its open task (opened that day, due ``due_on``, default ten days later) for
+    ``assigned_to`` and the task's "opened" event; returns (warning id, task id). Written through
+    the ORM, as a test arranges data (the nightly scan writes them in production)."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from nongxin.core.credit.models import Loan
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.early_warning.models import TaskEvent, Warning, WarningTask
+    from nongxin.core.institutions.models import User
+
+    runtime = app.extensions["nongxin"]
+    day = first_seen or runtime.clock.business_date()
+    with UnitOfWork(runtime.sessions) as unit:
+        s = unit.session
+        loan = s.execute(sa.select(Loan).where(Loan.loan_no == loan_no)).scalar_one()
+        user = s.execute(sa.select(User.id).where(User.username == assigned_to)).scalar_one() if assigned_to else None
+        warning = Warning(county_bank_id=loan.county_bank_id, institution_id=loan.institution_id, subject_kind="loan",
+                          subject_id=loan.id, loan_id=loan.id, loan_no=loan.loan_no, stage="post_loan",
+                          rule_code=rule_code, rule_version=rule_version, colour=colour, reason=reason,
+                          facts={"overdue_days": loan.overdue_days}, first_seen=day, last_seen=day)
+        s.add(warning)
+        s.flush()
+        task = WarningTask(warning_id=warning.id, county_bank_id=loan.county_bank_id,
+                           institution_id=loan.institution_id, colour=colour, assigned_to=user, opened_on=day,
+                           due_on=due_on or day + timedelta(days=10), escalation_level=escalation_level)
+        s.add(task)
+        s.flush()
+        s.add(TaskEvent(task_id=task.id, kind="opened", business_date=day, actor="test", to_user=user))
+        unit.commit()
+        return warning.id, task.id

@@ -215,12 +215,16 @@ def nongxin_on_credit_granted(event: Event, ctx: HookContext) -> None:
 @hookspec
 def nongxin_on_warning(event: Event, ctx: HookContext) -> None:
     """Be told post-loan warnings were raised (new or reopened) on a loan by the nightly scan,
-    once per loan and scan, after the scan's commit.
+    once per loan and scan, or that an overdue warning task escalated; after the scan's commit.
 
     Parameters:
-        event: kind "warning", ``subject_id`` the loan number, ``institution_code`` the lending
-            branch; ``details``: ``loan_id``, ``loan_no``, ``grade`` (the worst colour: red, orange
-            or yellow) and ``rules`` (the rule codes, sorted).
+        event: kind "warning" (new or reopened warnings of one loan): ``subject_id`` the loan
+            number, ``institution_code`` the lending branch; ``details``: ``loan_id``, ``loan_no``,
+            ``grade`` (the worst colour: red, orange or yellow) and ``rules`` (the rule codes,
+            sorted). Or kind "escalation" (an overdue warning task escalated): ``subject_id`` the
+            loan number, ``details`` ``task_id``, ``warning_id``, ``loan_no``, ``level`` (1 branch
+            head, 2 risk department), ``level_name`` and ``escalated_to`` (a username, or None when
+            the county bank has nobody in that role).
         ctx: the institution and this plugin's settings there.
 
     Return nothing.

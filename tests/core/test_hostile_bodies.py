@@ -101,6 +101,15 @@ VALID[("POST", "/api/watchlists/import")] = {  # court lists (issue 13, part E)
     "kind": "enforcement", "county": "JNRCB", "rows": [
         {"id_number": "11010519491231002X", "name": "张三", "case_no": "(2026)京0105执1号", "court": "朝阳区人民法院",
          "listed_on": "2026-01-05", "delisted_on": None}]}
+
+# issue 13 part B: warning tasks (task 1: an open warning on a loan at the Lixia branch)
+WRITERS["/api/tasks/"] = "jinan.postloan"
+PATH_VALUES["task_id"] = "1"
+VALID.update({
+    ("POST", "/api/tasks/1/close"): {"findings": "走访核实，经营正常", "disposal": "monitor",
+                                     "evidence": ["DOC-2026-0001", "现场照片.jpg"]},
+    ("POST", "/api/tasks/1/reassign"): {"to": "jinan.cm", "note": "客户经理调整"},
+})
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).
 HEADERS = {"/api/credit-lines/": lambda: {"Idempotency-Key": uuid.uuid4().hex},
@@ -123,6 +132,10 @@ def _arrange(app: Any, path: str) -> None:
         open_test_item(app, place="JNRCB-LX", line_id=None)
         open_test_line(app, place="JNRCB-LX")
         open_test_item(app, place="JNRCB-LX", line_id=open_test_line(app, place="JNRCB-LX"), registration="pending")
+    if path.startswith("/api/tasks/"):  # issue 13 part B: warning task 1
+        from nongxin.core.testing import open_test_loan, open_test_warning
+
+        open_test_warning(app, open_test_loan(app))
 
 
 def _json_endpoints(app: Any) -> list[tuple[str, str, Any]]:
