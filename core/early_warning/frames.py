@@ -108,5 +108,11 @@ def post_loan_frame(session: Session, engine: Engine, bank: Institution, as_of: 
 
     bureau = feeds.bureau_facts(session, bank.id, as_of)
     frame = frame.merge(bureau.drop_duplicates("id_number"), on="id_number", how="left")
+    for name in bureau.columns.drop("id_number"):  # a left merge turns int64 fen into float64: never for money
+        kind = bureau[name].dtype.kind
+        if kind in "iu" or str(bureau[name].dtype) == "Int64":
+            frame[name] = frame[name].astype("Int64")
+        elif kind == "b":
+            frame[name] = frame[name].astype("boolean")
     return frame.drop(columns=["borrower_kind", "restructured_on"]).sort_values(
         "loan_id", kind="stable", ignore_index=True)

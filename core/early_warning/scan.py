@@ -15,6 +15,8 @@ The promises:
   ``as_of`` is after its ``closed_on``. Running the scan twice on one business date changes nothing.
 * Each new or reopened warning opens a ``WarningTask`` for the customer manager, due in working
   days by colour (``services.due_dates``), with an "opened" ``TaskEvent`` by ``system:scan``.
+* Then the bank's open tasks past their deadline escalate (``tasks.escalate``: the branch head,
+  then the risk department), in the same transaction.
 * One audit entry per bank and scan with the counts.
 * After the bank's commit, ``nongxin_on_warning`` is sent for the new and reopened loan warnings,
   one event per loan, through the plugins enabled at the loan's branch (skip and log).
@@ -45,6 +47,7 @@ from nongxin.core.early_warning import services
 from nongxin.core.early_warning.domain import COLOURS
 from nongxin.core.early_warning.evaluate import BankRules, LocalRunner, Runner
 from nongxin.core.early_warning.frames import post_loan_frame
+from nongxin.core.early_warning.tasks import escalate
 from nongxin.core.early_warning.models import TaskEvent, Warning, WarningStatus, WarningTask
 from nongxin.core.errors import NongxinError, invalid
 from nongxin.core.institutions.models import Institution
@@ -74,6 +77,7 @@ class BankScan:
     updated: int = 0
     reopened: int = 0
     tasks_opened: int = 0
+    escalated: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -299,6 +303,7 @@ def _bank(runtime: Any, bank_id: int, as_of: date, business_date: date, runner: 
         if parts:
             opened, estimated = _write(session, runtime, bank, as_of, pd.concat(parts, ignore_index=True), result)
             _announce(session, runtime, opened)
+        result.escalated = len(escalate(uow, runtime, bank, as_of))  # overdue tasks, in the same transaction
         record(session, actor=ACTOR, action="early_warning.scan", target=f"institution:{bank.code}",
                institution_code=bank.code, after={"as_of": as_of.isoformat(), **{
                    k: v for k, v in dataclasses.asdict(result).items() if k != "county_bank"}})

@@ -63,12 +63,13 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
     else:
         out = Rich(width=None if sys.stdout.isatty() else 200)
         table = Table(title=f"post-loan scan as of {report.as_of}")
-        names = ("bank", "loans", "positions", "hits", "new", "updated", "reopened", "tasks", "failures")
+        names = ("bank", "loans", "positions", "hits", "new", "updated", "reopened", "tasks", "escalated",
+                 "failures")
         for name in names:
             table.add_column(name, justify="left" if name in ("bank", "failures") else "right")
         for b in report.banks:
             table.add_row(b.county_bank, str(b.loans), str(b.positions), str(b.hits), str(b.new), str(b.updated),
-                          str(b.reopened), str(b.tasks_opened), "[red]" + "; ".join(b.failures) + "[/]" if b.failures
+                          str(b.reopened), str(b.tasks_opened), str(b.escalated), "[red]" + "; ".join(b.failures) + "[/]" if b.failures
                           else "")
         out.print(table)
     if report.deadline_estimated:

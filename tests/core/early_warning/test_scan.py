@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from types import ModuleType
 from typing import Any
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -311,3 +312,32 @@ def test_a_closed_date_is_scanned_from_its_snapshot(nongxin_app: Any, nongxin_de
     report = scan.scan(runtime, as_of=closed, institution="JNRCB")
     assert report.banks[0].loans >= 1 and report.banks[0].hits == 0 and not report.failed  # the snapshot: clean
     assert scan.scan(runtime, institution="JNRCB").banks[0].new == 1  # the live books of the new date
+
+
+def test_bureau_facts_join_as_integer_fen_never_float_and_unknown_where_no_report(nongxin_app: Any,
+                                                                                   nongxin_demo: Any) -> None:
+    from nongxin.core.bureau.models import BureauReportCache
+    from nongxin.core.credit.models import Loan
+    from nongxin.plugins.bureau_sim import simulate_report
+    from nongxin.sdk.bureau import BureauSubject, to_dict
+    from nongxin.sdk.facts import POST_LOAN
+    from nongxin.sdk.rules import FieldType
+
+    runtime = nongxin_app.extensions["nongxin"]
+    today = runtime.clock.business_date()
+    with_report, without = open_test_loan(nongxin_app), open_test_loan(nongxin_app)
+    with UnitOfWork(runtime.sessions) as unit:
+        s = unit.session
+        bank = s.execute(sa.select(Institution).where(Institution.code == "JNRCB")).scalar_one()
+        number = s.execute(sa.select(Loan.borrower_id_number).where(Loan.loan_no == with_report)).scalar_one()
+        report = simulate_report(BureauSubject("resident_id", number, "李借款"), today)
+        s.add(BureauReportCache(county_bank_id=bank.id, id_number=number, report_id=report.report_id,
+                                provider=report.provider, report=to_dict(report)))
+        unit.commit()
+        frame = post_loan_frame(s, runtime.engine, bank, today, today).set_index("loan_no")
+    bureau = [name for name in POST_LOAN if name.startswith("bureau_")]
+    for name in bureau:
+        assert frame[name].dtype.kind != "f", f"{name} read as float"
+        assert pd.isna(frame.loc[without, name]), name  # no report: unknown
+    money = [n for n in bureau if POST_LOAN[n].type is FieldType.DECIMAL and n != "bureau_card_utilization"]
+    assert all(not pd.isna(frame.loc[with_report, n]) for n in money)
