@@ -52,9 +52,12 @@ def _dates(series: pd.Series) -> pd.Series:
 
 
 def post_loan_frame(session: Session, engine: Engine, bank: Institution, as_of: date,
-                    business_date: date | None) -> pd.DataFrame:
-    """The bank's post-loan facts frame of ``as_of`` (module docstring), sorted by loan id."""
-    ledger = ledger_frame(engine, as_of, county_banks=[bank.code], business_date=business_date)
+                    business_date: date | None, *, ledger: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The bank's post-loan facts frame of ``as_of`` (module docstring), sorted by loan id.
+    ``ledger``: the bank's ledger frame when the caller read it already (on SQLite the scan reads
+    it before beginning its write transaction: ``jobs.ledger.fetch_arrow``)."""
+    if ledger is None:
+        ledger = ledger_frame(engine, as_of, county_banks=[bank.code], business_date=business_date)
     n = len(ledger)
     as_of_ts = pd.Timestamp(as_of)
     frame = pd.DataFrame({

@@ -51,6 +51,7 @@ from nongxin.core.early_warning.tasks import escalate
 from nongxin.core.early_warning.models import TaskEvent, Warning, WarningStatus, WarningTask
 from nongxin.core.errors import NongxinError, invalid
 from nongxin.core.institutions.models import Institution
+from nongxin.core.jobs.ledger import ledger_frame
 from nongxin.sdk.facts import POST_LOAN
 from nongxin.sdk.rules import FieldType, Rule, check_expression, nodes
 from nongxin.sdk.types import Event
@@ -279,7 +280,10 @@ def _announce(session: Session, runtime: Any, opened: pd.DataFrame) -> None:
     after_commit(session, tell)
 
 
-def _bank(runtime: Any, bank_id: int, as_of: date, business_date: date, runner: Runner) -> tuple[BankScan, bool]:
+def _bank(runtime: Any, bank_id: int, code: str, as_of: date, business_date: date,
+          runner: Runner) -> tuple[BankScan, bool]:
+    # The ledger first, before the write transaction holds a lock (jobs.ledger.fetch_arrow on SQLite).
+    ledger = ledger_frame(runtime.engine, as_of, county_banks=[code], business_date=business_date)
     with UnitOfWork(runtime.sessions) as uow:
         session = uow.session
         bank = session.execute(sa.select(Institution).where(Institution.id == bank_id).with_for_update()).scalar_one()
@@ -289,7 +293,7 @@ def _bank(runtime: Any, bank_id: int, as_of: date, business_date: date, runner: 
             problem = book.error or "; ".join(f"{f.plugin}: {f.error}" for f in book.failures) or "not compiled"
             result.failures.append(f"the post-loan rule book is unusable, nothing was written or closed: {problem}")
             return result, False
-        frame = post_loan_frame(session, runtime.engine, bank, as_of, business_date)
+        frame = post_loan_frame(session, runtime.engine, bank, as_of, business_date, ledger=ledger)
         result.loans = len(frame)
         job = BankRules(bank.code, "post_loan", tuple(book.rules))
         facts = frame[["loan_id", *(name for name in POST_LOAN if name in frame.columns)]]  # what a worker needs
@@ -326,7 +330,7 @@ def scan(runtime: Any, as_of: date | None = None, institution: str | None = None
     report = NightlyReport(on)
     for bank_id, code in banks:
         try:
-            result, estimated = _bank(runtime, bank_id, on, business_date, runner or LocalRunner())
+            result, estimated = _bank(runtime, bank_id, code, on, business_date, runner or LocalRunner())
         except NongxinError as exc:  # e.g. no ledger snapshot for the day: a clear failure of that bank
             result, estimated = BankScan(code, failures=[str(exc)]), False
         except Exception as exc:  # the bank's transaction rolled back; the other banks still run

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -122,7 +123,17 @@ def fetch_arrow(engine: Engine, sql: str) -> pa.Table:
 
         if not url.database or url.database == ":memory:":
             raise ConfigurationError("the columnar ledger reads a SQLite database file, not an in-memory one")
-        with adbc_sqlite.connect(url.database) as conn, conn.cursor() as cursor:
+        # ADBC links its own copy of SQLite, which cannot see this process's other connections'
+        # locks (POSIX locks are per process): a read-write connection closing would believe it is
+        # the last one, checkpoint and delete the WAL under our pooled connections, whose later
+        # commits then go to an unlinked file (measured: "disk I/O error", lost writes). Read-only,
+        # it can never checkpoint or delete. Its close still drops this process's locks on the file,
+        # so the pool's idle connections are closed first (they reopen with fresh locks) and callers
+        # must not hold a SQLite transaction across this read (the scan and classification read the
+        # ledger before they begin writing).
+        engine.dispose()
+        uri = Path(url.database).resolve().as_uri() + "?mode=ro"
+        with adbc_sqlite.connect(uri) as conn, conn.cursor() as cursor:
             cursor.execute(sql)
             return cursor.fetch_arrow_table()
     raise ConfigurationError(f"the columnar ledger does not support {url.get_backend_name()} databases")
