@@ -27,13 +27,13 @@ def test_floors(days: int, tier: str) -> None:
 
 def test_restructured_held_through_observation_and_restarted_by_an_overdue_day() -> None:
     kw = dict(restructured_on=date(2025, 12, 10), first_due=date(2026, 1, 10), second_due=date(2026, 2, 10))
-    held = decide(overdue_days=0, as_of=AS_OF, **kw)  # type: ignore[arg-type]
+    held = decide(overdue_days=0, as_of=AS_OF, **kw)
     assert (held.tier, held.observation_until) == ("substandard", date(2027, 1, 10))
-    assert decide(overdue_days=0, as_of=date(2027, 1, 10), **kw).tier == "substandard"  # type: ignore[arg-type]
-    assert decide(overdue_days=0, as_of=date(2027, 1, 11), **kw).tier == "normal"  # type: ignore[arg-type]
-    missed = decide(overdue_days=3, as_of=date(2026, 12, 1), **kw)  # type: ignore[arg-type]
+    assert decide(overdue_days=0, as_of=date(2027, 1, 10), **kw).tier == "substandard"
+    assert decide(overdue_days=0, as_of=date(2027, 1, 11), **kw).tier == "normal"
+    missed = decide(overdue_days=3, as_of=date(2026, 12, 1), **kw)
     assert missed.observation_until == date(2027, 12, 1)
-    after = decide(overdue_days=0, as_of=date(2027, 6, 1), observation_until=missed.observation_until, **kw)  # type: ignore[arg-type]
+    after = decide(overdue_days=0, as_of=date(2027, 6, 1), observation_until=missed.observation_until, **kw)
     assert after.tier == "substandard"
     # two periods when they are longer than a year: annual payments
     annual = decide(overdue_days=0, as_of=AS_OF, restructured_on=date(2025, 12, 10), first_due=date(2026, 1, 10),
