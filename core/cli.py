@@ -180,5 +180,9 @@ def _register() -> None:
     for group in (warnings, tasks, classification):
         main.add_command(group)  # issue 13: each part registers its commands on these groups below
 
+    from nongxin.core.early_warning.classification_cli import register as register_classification
+
+    register_classification(classification)  # five-tier classification (issue 13, part C)
+
 
 _register()
