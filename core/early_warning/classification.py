@@ -35,9 +35,11 @@ from nongxin.core.errors import invalid
 from nongxin.core.institutions.models import Institution
 from nongxin.core.jobs.ledger import ledger_frame
 
-__all__ = ["ACTOR", "BankClasses", "ClassifyReport", "classify", "npl_ratio"]
+__all__ = ["ACTOR", "BankClasses", "ClassifyReport", "bank_lock", "classify", "npl_ratio"]
 
 ACTOR = "system:classification"
+#: The first key of the advisory lock a bank's classification and its manual classes share.
+LOCK_SPACE = 13_0003
 Progress = Callable[[str, int], None]  # (county bank code, loans in it), after each bank
 
 
@@ -147,8 +149,21 @@ def _none(value: Any) -> Any:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
+def bank_lock(session: Session, bank_id: int) -> None:
+    """Serialize the classification of one county bank with manual classes there (PostgreSQL: a
+    transaction advisory lock; SQLite's writers are serialized already), so neither overwrites
+    the other's ``LoanClass`` rows with what it read before the other committed."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :bank)"), {"space": LOCK_SPACE, "bank": bank_id})
+
+
 def _classify_bank(session: Session, bank_id: int, code: str, ledger: pd.DataFrame, on: date) -> BankClasses:
+    bank_lock(session, bank_id)
     frame = _inputs(session, bank_id, ledger)
+    latest = frame["prev_as_of"].dropna()
+    if len(latest) and max(latest) > on:
+        raise invalid("as_of", f"{code} is classified through {max(latest).isoformat()}; a classification of "
+                               f"{on.isoformat()} would rewind its loans' state")
     branch_ids: dict[str, int] = {c: i for c, i in session.execute(sa.select(Institution.code, Institution.id))}
     result = classify_frame(frame, on) if len(frame) else pd.DataFrame(
         columns=["loan_id", "floor", "tier", "reason", "clean_since", "observation_until", "manual_tier",

@@ -25,7 +25,7 @@ from nongxin.core.auth import Principal
 from nongxin.core.credit.loans import visible_loan
 from nongxin.core.credit.models import Loan
 from nongxin.core.db import UnitOfWork
-from nongxin.core.early_warning.classification import npl_ratio
+from nongxin.core.early_warning.classification import bank_lock, npl_ratio
 from nongxin.core.early_warning.domain import TIERS, floor_tier, tier_rank
 from nongxin.core.early_warning.models import ClassRequest, ClassRequestStatus, LoanClass, LoanClassChange, NplRatio
 from nongxin.core.errors import Conflict, Forbidden, NotFound, invalid
@@ -44,6 +44,7 @@ def check_tier(tier: str) -> str:
 
 
 def _class_of(uow: UnitOfWork, loan: Loan, today: date) -> LoanClass:
+    bank_lock(uow.session, loan.county_bank_id)
     row = uow.session.get(LoanClass, loan.id)
     if row is None:  # never classified yet: start from the floor of its overdue days
         floor = floor_tier(loan.overdue_days)

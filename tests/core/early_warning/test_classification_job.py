@@ -113,3 +113,21 @@ def test_restructured_loan_held_substandard(nongxin_app: Any, nongxin_demo: Any)
     classify(_rt(nongxin_app), institution="LYRCB")
     tier, floor, reason = _loans(nongxin_app)[no]
     assert (tier, floor) == ("substandard", "substandard") and reason.startswith("restructured, observed until")
+
+
+def test_an_earlier_date_after_a_later_one_is_refused(nongxin_app: Any, nongxin_demo: Any) -> None:
+    from datetime import timedelta
+
+    import pytest
+
+    from nongxin.core.errors import ValidationFailed
+
+    open_test_loan(nongxin_app, place="LYRCB-LS", manager="linyi.cm")
+    classify(_rt(nongxin_app), institution="LYRCB")
+    today = _rt(nongxin_app).clock.business_date()
+    with UnitOfWork(_rt(nongxin_app).sessions) as unit:  # as if the bank had been classified tomorrow
+        unit.session.execute(sa.update(LoanClass).values(as_of=today + timedelta(days=1)))
+        unit.commit()
+    with pytest.raises(ValidationFailed) as refused:
+        classify(_rt(nongxin_app), institution="LYRCB")
+    assert "as_of" in refused.value.fields
