@@ -147,7 +147,9 @@ def classify_frame(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     today = pd.Timestamp(as_of)
     days = frame["overdue_days"].to_numpy(dtype="int64")
     floor = floor_ranks(frame["overdue_days"])
-    reason = np.where(days > 0, pd.Series(days).astype(str).to_numpy() + " days overdue", "no arrears").astype(object)
+    reason = np.full(n, "no arrears", dtype=object)
+    late = days > 0
+    reason[late] = pd.Series(days[late]).astype(str).to_numpy(dtype=object) + " days overdue"
 
     # 2. restructured: observation period
     restructured = _dates(frame["restructured_on"])
@@ -179,12 +181,13 @@ def classify_frame(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     # 4. contagion over uscc debtors (exact: npl / total > share  <=>  npl * den > total * num)
     outstanding = frame["outstanding_fen"].to_numpy(dtype="int64")
     uscc = (frame["borrower_kind"].astype("object") == "uscc").to_numpy()
-    debtor = frame["id_number"].astype("object").to_numpy()
-    sums = pd.DataFrame({"debtor": debtor, "total": outstanding,
-                         "npl": np.where(floor >= _SUBSTANDARD, outstanding, 0)})
-    by = sums.groupby("debtor")[["total", "npl"]].transform("sum")
-    over = (by["npl"].to_numpy(dtype=object) * _SHARE.denominator
-            > by["total"].to_numpy(dtype=object) * _SHARE.numerator).astype(bool)
+    over = np.zeros(n, dtype=bool)
+    if uscc.any():  # only enterprises are grouped (int64 fen x 10 stays far below 2**63)
+        sums = pd.DataFrame({"debtor": frame["id_number"].astype("object").to_numpy()[uscc],
+                             "total": outstanding[uscc], "npl": np.where(floor >= _SUBSTANDARD, outstanding, 0)[uscc]})
+        by = sums.groupby("debtor", sort=False)[["total", "npl"]].transform("sum")
+        over[uscc] = (by["npl"].to_numpy(dtype="int64") * _SHARE.denominator
+                      > by["total"].to_numpy(dtype="int64") * _SHARE.numerator)
     spread = uscc & over & (floor < _SUBSTANDARD)
     floor = np.where(spread, _SUBSTANDARD, floor)
     reason = np.where(spread, "contagion: debtor's claims non-performing", reason).astype(object)
@@ -198,8 +201,8 @@ def classify_frame(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     lapsed = has & ~applies
     names = np.array(TIERS, dtype=object)
 
-    def as_dates(s: pd.Series) -> list[date | None]:
-        return [None if pd.isna(x) else x.date() for x in s]
+    def as_dates(s: pd.Series) -> np.ndarray:
+        return np.where(s.isna().to_numpy(), None, s.dt.date.to_numpy(dtype=object))
 
     return pd.DataFrame({
         "loan_id": frame["loan_id"].to_numpy(dtype="int64"),
