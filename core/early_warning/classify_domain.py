@@ -202,7 +202,9 @@ def classify_frame(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     names = np.array(TIERS, dtype=object)
 
     def as_dates(s: pd.Series) -> np.ndarray:
-        return np.where(s.isna().to_numpy(), None, s.dt.date.to_numpy(dtype=object))
+        out: np.ndarray = s.dt.date.to_numpy(dtype=object)
+        out[s.isna().to_numpy()] = None
+        return out
 
     return pd.DataFrame({
         "loan_id": frame["loan_id"].to_numpy(dtype="int64"),
