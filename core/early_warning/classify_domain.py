@@ -202,7 +202,7 @@ def classify_frame(frame: pd.DataFrame, as_of: date) -> pd.DataFrame:
     names = np.array(TIERS, dtype=object)
 
     def as_dates(s: pd.Series) -> np.ndarray:
-        out: np.ndarray = s.dt.date.to_numpy(dtype=object)
+        out: np.ndarray = np.array(s.dt.date, dtype=object)
         out[s.isna().to_numpy()] = None
         return out
 
