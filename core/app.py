@@ -120,6 +120,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     api.register_blueprint(warnings_blp)
     api.register_blueprint(warning_tasks_blp)
 
+    from nongxin.core.early_warning.classification_api import blp as classification_blp  # issue 13 part C
+
+    api.register_blueprint(classification_blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

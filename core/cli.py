@@ -193,5 +193,9 @@ def _register() -> None:
     warnings_cli.register(warnings)  # warnings list, counts (issue 13, part B)
     tasks_cli.register(tasks)  # tasks list, close, reassign, escalate (issue 13, part B)
 
+    from nongxin.core.early_warning.classification_cli import register as register_classification
+
+    register_classification(classification)  # five-tier classification (issue 13, part C)
+
 
 _register()

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from marshmallow import fields
@@ -110,6 +111,16 @@ VALID.update({
                                      "evidence": ["DOC-2026-0001", "现场照片.jpg"]},
     ("POST", "/api/tasks/1/reassign"): {"to": "jinan.cm", "note": "客户经理调整"},
 })
+
+# issue 13 part C: five-tier classification (a loan at the Lixia branch; request 1 pending on it)
+WRITERS = {"/api/loans/JNRCB-L2026-000001/classification": "jinan.admin",
+           "/api/classification/": "jinan.approver", **WRITERS}
+PATH_VALUES.update(request_id="1")
+VALID.update({
+    ("POST", "/api/loans/JNRCB-L2026-000001/classification"): {"tier": "doubtful", "reason": "经营恶化"},
+    ("POST", "/api/classification/requests/1/approve"): {},
+    ("POST", "/api/classification/requests/1/reject"): {},
+})
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).
 HEADERS = {"/api/credit-lines/": lambda: {"Idempotency-Key": uuid.uuid4().hex},
@@ -136,6 +147,19 @@ def _arrange(app: Any, path: str) -> None:
         from nongxin.core.testing import open_test_loan, open_test_warning
 
         open_test_warning(app, open_test_loan(app))
+    if "/classification" in path:  # issue 13 part C
+        from nongxin.core.credit.models import Loan
+        from nongxin.core.db import UnitOfWork
+        from nongxin.core.early_warning.models import ClassRequest, ClassRequestStatus
+        from nongxin.core.testing import open_test_loan
+
+        loan_no = open_test_loan(app, place="JNRCB-LX")
+        with UnitOfWork(app.extensions["nongxin"].sessions) as unit:
+            loan = unit.session.execute(sa.select(Loan).where(Loan.loan_no == loan_no)).scalar_one()
+            unit.session.add(ClassRequest(loan_id=loan.id, county_bank_id=loan.county_bank_id, tier="normal",
+                                          floor="special_mention", reason="test", status=ClassRequestStatus.PENDING,
+                                          requested_by="jinan.admin", requested_on=loan.disbursed_on))
+            unit.commit()
 
 
 def _json_endpoints(app: Any) -> list[tuple[str, str, Any]]:
