@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from nongxin.core.clikit import as_of_option, as_user, console_of
 from nongxin.core.early_warning.domain import TIER_LABELS, TIERS
+
+if TYPE_CHECKING:
+    from nongxin.core.early_warning.classification import ClassifyReport
 
 
 def register(group: click.Group) -> None:
@@ -32,9 +36,7 @@ def _user_option(fn: click.decorators.FC) -> click.decorators.FC:
 @click.pass_context
 def run_command(ctx: click.Context, institution: str | None, as_json: bool, quiet: bool) -> None:
     """Classify every loan (five tiers) as of the business date; write classes, history and NPL ratios."""
-    from rich.console import Console as Rich
     from rich.progress import Progress
-    from rich.table import Table
 
     from nongxin.core.early_warning.classification import classify
 
@@ -50,6 +52,14 @@ def run_command(ctx: click.Context, institution: str | None, as_json: bool, quie
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
         return
+    print_report(report)
+
+
+def print_report(report: ClassifyReport) -> None:
+    """The classification's summary table: loans by tier, changes and NPL ratio per county bank."""
+    from rich.console import Console as Rich
+    from rich.table import Table
+
     table = Table(title=f"five-tier classification as of {report.as_of}")
     for name in ("bank", "loans", *(f"{t} {TIER_LABELS[t]}" for t in TIERS), "changes", "NPL ratio"):
         table.add_column(name, justify="left" if name == "bank" else "right")

@@ -30,10 +30,14 @@ def register(main: click.Group) -> None:
                    "one (default).")
 @click.option("--institution", default=None, help="Only the county banks of this institution's subtree (a code).")
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON instead of a table.")
+@click.option("--no-classify", "no_classify", is_flag=True,
+              help="Skip the five-tier classification that follows the scan (`nongxin classification run`).")
 @click.pass_context
-def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | None, as_json: bool) -> None:
+def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | None, as_json: bool,
+                 no_classify: bool) -> None:
     """Run the post-loan and collateral rules over every loan and pledge of each county bank:
-    warnings (预警) red/orange/yellow, and a task with a working-day deadline for each new one."""
+    warnings (预警) red/orange/yellow, and a task with a working-day deadline for each new one; then
+    escalate overdue tasks and, unless --no-classify, classify every loan (五级分类)."""
     import sqlalchemy as sa
     from rich.console import Console as Rich
     from rich.progress import Progress
@@ -58,8 +62,16 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
             task = bar.add_task("post-loan scan", total=total or None)
             report = scan.scan(runtime, as_of=day, institution=institution,
                                progress=lambda code, n: bar.update(task, advance=1, description=f"{code}: {n} loans"))
+    classes = None
+    if not no_classify and not report.failed:  # the nightly order: scan, then classification
+        from nongxin.core.early_warning.classification import classify
+
+        classes = classify(runtime, as_of=day, institution=institution)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        body = report.as_dict()
+        if classes is not None:
+            body["classification"] = classes.as_dict()
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         out = Rich(width=None if sys.stdout.isatty() else 200)
         table = Table(title=f"post-loan scan as of {report.as_of}")
@@ -72,6 +84,10 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
                           str(b.reopened), str(b.tasks_opened), str(b.escalated), "[red]" + "; ".join(b.failures) + "[/]" if b.failures
                           else "")
         out.print(table)
+        if classes is not None:
+            from nongxin.core.early_warning.classification_cli import print_report
+
+            print_report(classes)
     if report.deadline_estimated:
         with console.uow(write=False) as unit:
             problem = coverage_problem(runtime.calendar.get(unit.session), report.as_of) or (
@@ -82,5 +98,8 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
     failed = [b for b in report.banks if b.failures]
     for b in failed:
         click.secho(f"scan failed at {b.county_bank}: {'; '.join(b.failures)}", fg="red", err=True)
+    if failed and not no_classify:
+        click.secho("classification not run: fix the scan's failures and run `nongxin scan` again", fg="red",
+                    err=True)
     if failed:
         ctx.exit(1)

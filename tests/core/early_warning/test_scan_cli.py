@@ -50,3 +50,19 @@ def test_estimated_deadlines_are_said_loudly(nongxin_app: Any, nongxin_demo: Any
     assert result.exit_code == 0, result.output + result.stderr
     assert "WARNING: task deadlines are ESTIMATED" in result.stderr
     assert "2099" in result.stderr and "nongxin calendar set" in result.stderr
+
+
+def test_the_scan_then_classifies_every_loan_unless_told_not_to(nongxin_app: Any, nongxin_demo: Any,
+                                                                nongxin_settings: Any) -> None:
+    runtime = nongxin_app.extensions["nongxin"]
+    loan_no = open_test_loan(nongxin_app)
+    make_overdue(nongxin_app, loan_no, days=100)
+    skipped = _run(runtime, nongxin_settings, "--json", "--institution", "JNRCB", "--no-classify")
+    assert skipped.exit_code == 0 and "classification" not in json.loads(skipped.output)
+    result = _run(runtime, nongxin_settings, "--json", "--institution", "JNRCB")
+    assert result.exit_code == 0, result.output + result.stderr
+    classes = json.loads(result.output)["classification"]
+    assert [(b["county_bank"], b["by_tier"].get("substandard"), b["changes"] == b["loans"])
+            for b in classes["banks"]] == [("JNRCB", 1, True)]  # the first classification of every loan
+    table = _run(runtime, nongxin_settings, "--institution", "JNRCB")
+    assert "five-tier classification as of" in table.output
