@@ -490,3 +490,52 @@ def demo_collateral(runtime: "Runtime") -> list[DemoItem]:
                 note += f"; line in shortfall by {short[line_number].shortfall} yuan"
             shown.append(DemoItem(item.number, item.kind, line_number, str(current.get("value")), note))
     return shown
+
+
+@dataclass(frozen=True)
+class DemoWarning:
+    subject: str  # the loan number, or the pledged line's number
+    rule: str
+    colour: str
+    due_on: str
+    assigned_to: str
+
+
+def demo_warnings(runtime: "Runtime") -> tuple[list[DemoWarning], str]:
+    """The nightly post-loan work over the demo's books: the province admin loads a court list
+    (one demo borrower restricted from high consumption) through the court-list service; the
+    nightly scan raises warnings from the post-loan rules (overdue loans, the court list) and the
+    collateral rules (the Linyi line in shortfall), each with a task due in working days; then the
+    five-tier classification. Returns the warnings and the classification's NPL summary."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from nongxin.core.credit.models import Loan
+    from nongxin.core.early_warning import watchlists
+    from nongxin.core.early_warning.classification import classify
+    from nongxin.core.early_warning.models import Warning, WarningTask
+    from nongxin.core.early_warning.scan import scan
+    from nongxin.core.institutions.models import User
+
+    today = runtime.clock.business_date()
+    with UnitOfWork(runtime.sessions) as uow:
+        borrower = uow.session.execute(sa.select(Loan.borrower_id_number, Loan.borrower_name).where(
+            Loan.manager_id.is_not(None), Loan.overdue_days == 0).order_by(Loan.id)).first()  # a current payer
+        assert borrower is not None
+        watchlists.load(uow, users.principal_named(uow.session, "province.admin"), watchlists.rows_table([{
+            "id_number": borrower[0], "name": borrower[1], "case_no": f"({today.year})鲁0102执{today.month:02d}01号",
+            "court": "济南市历下区人民法院", "listed_on": (today - timedelta(days=3)).isoformat()}]),
+            kind="consumption_restriction", county=None, source="demo")
+    scan(runtime, today)
+    classes = classify(runtime, today)
+    npl = "; ".join(f"{b.county_bank} NPL ratio {b.npl_ratio * 100:.2f}% of {b.loans} loans" for b in classes.banks)
+    shown: list[DemoWarning] = []
+    with UnitOfWork(runtime.sessions, write=False) as uow:
+        rows = uow.session.execute(
+            sa.select(Warning.loan_no, Warning.line_number, Warning.rule_code, Warning.colour, WarningTask.due_on,
+                      User.username).join(WarningTask, WarningTask.warning_id == Warning.id)
+            .outerjoin(User, User.id == WarningTask.assigned_to).order_by(Warning.id)).all()
+    for loan_no, line_number, rule, colour, due_on, username in rows:
+        shown.append(DemoWarning(loan_no or f"line {line_number}", rule, colour, due_on.isoformat(), username or "-"))
+    return shown, npl
