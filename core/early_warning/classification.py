@@ -92,7 +92,6 @@ def classify(runtime: Any, as_of: date | None = None, institution: str | None = 
         banks = [(b.id, b.code) for b in county_banks(unit.session, top)]
     report = ClassifyReport(on)
     for bank_id, code in banks:
-        _release_sqlite(runtime.engine)
         ledger = ledger_frame(runtime.engine, on, county_banks=[code], business_date=today)
         with UnitOfWork(runtime.sessions) as unit:
             report.banks.append(_classify_bank(unit.session, bank_id, code, ledger, on))
@@ -100,17 +99,6 @@ def classify(runtime: Any, as_of: date | None = None, institution: str | None = 
         if progress is not None:
             progress(code, len(ledger))
     return report
-
-
-def _release_sqlite(engine: Any) -> None:
-    """On SQLite, close the pool's idle connections before the ledger's ADBC reader opens the file.
-    ADBC links its own SQLite: when its connection closes it cannot see this process's other
-    library's locks (POSIX locks are per process), believes it is the last connection, checkpoints
-    and deletes the WAL file under our pooled connections, whose later commits then go to an
-    unlinked WAL that no new connection sees (measured: a second classification read stale
-    overdue days, and plain sqlite3 got "disk I/O error"). PostgreSQL needs nothing."""
-    if engine.url.get_backend_name() == "sqlite":
-        engine.dispose()
 
 
 def _inputs(session: Session, bank_id: int, ledger: pd.DataFrame) -> pd.DataFrame:

@@ -25,6 +25,9 @@ with ``nongxin.as_of``; Parquet keeps both.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+import threading
 from datetime import date
 from pathlib import Path
 from decimal import Decimal
@@ -119,24 +122,56 @@ def fetch_arrow(engine: Engine, sql: str) -> pa.Table:
             cursor.execute(sql)
             return cursor.fetch_arrow_table()
     if url.get_backend_name() == "sqlite":
-        import adbc_driver_sqlite.dbapi as adbc_sqlite
-
         if not url.database or url.database == ":memory:":
             raise ConfigurationError("the columnar ledger reads a SQLite database file, not an in-memory one")
-        # ADBC links its own copy of SQLite, which cannot see this process's other connections'
-        # locks (POSIX locks are per process): a read-write connection closing would believe it is
-        # the last one, checkpoint and delete the WAL under our pooled connections, whose later
-        # commits then go to an unlinked file (measured: "disk I/O error", lost writes). Read-only,
-        # it can never checkpoint or delete. Its close still drops this process's locks on the file,
-        # so the pool's idle connections are closed first (they reopen with fresh locks) and callers
-        # must not hold a SQLite transaction across this read (the scan and classification read the
-        # ledger before they begin writing).
-        engine.dispose()
-        uri = Path(url.database).resolve().as_uri() + "?mode=ro"
-        with adbc_sqlite.connect(uri) as conn, conn.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetch_arrow_table()
+        return _read_sqlite_elsewhere(url.database, sql)
     raise ConfigurationError(f"the columnar ledger does not support {url.get_backend_name()} databases")
+
+
+# -- SQLite: ADBC's reader runs in a process of its own ---------------------------------------------
+#
+# ADBC links its own copy of SQLite. Two copies in one process cannot see each other's locks (POSIX
+# locks are per process, and closing any descriptor of a file drops all of the process's locks on
+# it): measured here, an ADBC connection closing believed it was the last one and deleted the WAL
+# under our pooled connections (later commits lost, "disk I/O error"), and a pool connection opening
+# while ADBC read truncated the shared-memory file under it (SIGBUS). So on SQLite the read happens
+# in a reader process (forked from a forkserver that preloaded pyarrow and the driver), where
+# SQLite's ordinary multi-process locking applies; the table comes back as an Arrow IPC file.
+
+_READER: Any = None
+_READER_LOCK = threading.Lock()
+
+
+def _sqlite_reader() -> Any:
+    global _READER
+    with _READER_LOCK:
+        if _READER is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["pyarrow", "adbc_driver_sqlite.dbapi"])
+            _READER = ProcessPoolExecutor(max_workers=2, mp_context=context)
+        return _READER
+
+
+def _read_sqlite_elsewhere(database: str, sql: str) -> pa.Table:
+    with tempfile.TemporaryDirectory(prefix="nongxin-ledger-") as folder:
+        out = os.path.join(folder, "ledger.arrow")
+        _sqlite_reader().submit(_read_sqlite, str(Path(database).resolve()), sql, out).result()
+        with pa.OSFile(out, "rb") as source:
+            return pa.ipc.open_file(source).read_all()
+
+
+def _read_sqlite(database: str, sql: str, out: str) -> None:
+    """In the reader process: run ``sql`` read-only and write the result to ``out`` (Arrow IPC)."""
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    with adbc_sqlite.connect(Path(database).as_uri() + "?mode=ro") as conn, conn.cursor() as cursor:
+        cursor.execute(sql)
+        table = cursor.fetch_arrow_table()
+    with pa.OSFile(out, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
 
 
 def _banks(engine: Engine, codes: list[str] | None) -> dict[int, str]:
