@@ -33,7 +33,7 @@ _TIER_ERROR = f"unknown five-tier class; use one of {', '.join(TIERS)}"
 
 
 class ClassificationSetIn(StrictSchema):
-    tier = fields.String(required=True, validate=validate.OneOf(TIERS, error=_TIER_ERROR))
+    tier = Text(max_length=16, required=True, validate=validate.OneOf(TIERS, error=_TIER_ERROR))
     reason = Text(required=True, max_length=500, min_length=1, multiline=True)
 
 
@@ -42,7 +42,7 @@ class ClassificationDecideIn(StrictSchema):
 
 
 class ClassificationRequestsQuery(StrictSchema):
-    status = fields.String(load_default=None, validate=validate.OneOf([s.value for s in ClassRequestStatus]))
+    status = Text(max_length=16, load_default=None, validate=validate.OneOf([s.value for s in ClassRequestStatus]))
 
 
 class ClassificationNplQuery(StrictSchema):

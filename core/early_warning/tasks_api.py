@@ -36,7 +36,7 @@ class WarningTaskQuery(StrictSchema):
     escalated_to = _who(load_default=None)
     overdue = fields.Boolean(load_default=False)
     escalated = fields.Boolean(load_default=False)
-    status = fields.String(load_default=None, metadata={"enum": ["open", "closed"]})
+    status = Text(max_length=16, load_default=None, metadata={"enum": ["open", "closed"]})
     institution = column_text(Institution.code, load_default=None)
     limit = fields.Integer(load_default=PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
@@ -44,7 +44,7 @@ class WarningTaskQuery(StrictSchema):
 
 class WarningTaskCloseIn(StrictSchema):
     findings = Text(max_length=service.MAX_FINDINGS, multiline=True, required=True)
-    disposal = fields.String(required=True, validate=validate.OneOf(list(DISPOSALS)),
+    disposal = Text(max_length=16, required=True, validate=validate.OneOf(list(DISPOSALS)),
                              metadata={"enum": list(DISPOSALS)})
     evidence = fields.List(Text(max_length=service.MAX_EVIDENCE), required=True,
                            validate=validate.Length(min=1, max=service.MAX_EVIDENCE_ITEMS),

@@ -17,7 +17,7 @@ from nongxin.core.early_warning import warnings as service
 from nongxin.core.early_warning.domain import COLOURS
 from nongxin.core.early_warning.models import Warning
 from nongxin.core.institutions.models import Institution
-from nongxin.core.schemas import Day, OutSchema, StrictSchema, Timestamp, column_text
+from nongxin.core.schemas import Day, OutSchema, StrictSchema, Text, Timestamp, column_text
 from nongxin.core.scoping import MAX_PAGE, PAGE
 from nongxin.core.web import principal, runtime, uow
 
@@ -26,8 +26,8 @@ blp = Blueprint("early_warnings", __name__, url_prefix="/api/warnings",
 
 
 class WarningQuery(StrictSchema):
-    colour = fields.String(load_default=None, metadata={"enum": list(COLOURS)})
-    status = fields.String(load_default=None, metadata={"enum": list(service.STATUSES)})
+    colour = Text(max_length=16, load_default=None, metadata={"enum": list(COLOURS)})
+    status = Text(max_length=16, load_default=None, metadata={"enum": list(service.STATUSES)})
     institution = column_text(Institution.code, load_default=None)
     rule = column_text(Warning.rule_code, load_default=None)
     loan_no = column_text(Warning.loan_no, load_default=None)
@@ -36,8 +36,8 @@ class WarningQuery(StrictSchema):
 
 
 class WarningCountQuery(StrictSchema):
-    by = fields.String(load_default="colour", metadata={"enum": list(service.COUNT_BY)})
-    status = fields.String(load_default=None, metadata={"enum": list(service.STATUSES)})
+    by = Text(max_length=16, load_default="colour", metadata={"enum": list(service.COUNT_BY)})
+    status = Text(max_length=16, load_default=None, metadata={"enum": list(service.STATUSES)})
     from_ = Day(load_default=None, data_key="from")
     to = Day(load_default=None)
     institution = column_text(Institution.code, load_default=None)

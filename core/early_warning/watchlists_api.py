@@ -53,7 +53,7 @@ class WatchlistImportOut(OutSchema):
 
 
 class WatchlistFilter(StrictSchema):
-    kind = fields.String(validate=_KIND)
+    kind = Text(max_length=32, validate=_KIND)
     id_number = Text(max_length=40)
     limit = fields.Integer(load_default=PAGE, validate=validate.Range(1, MAX_PAGE))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**9))

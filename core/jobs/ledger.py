@@ -24,6 +24,7 @@ with ``nongxin.as_of``; Parquet keeps both.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import tempfile
@@ -152,6 +153,7 @@ def _sqlite_reader() -> Any:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["pyarrow", "adbc_driver_sqlite.dbapi"])
             _READER = ProcessPoolExecutor(max_workers=2, mp_context=context)
+            atexit.register(_READER.shutdown)  # before the interpreter tears its modules down
         return _READER
 
 
