@@ -26,17 +26,19 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+import click
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .evaluate import BankRules, compiled, evaluate
+from .evaluate import BankRules, LocalRunner, Runner, compiled, evaluate
 
-__all__ = ["ClusterScanError", "DaskRunner", "ROWS_PER_FILE", "columns_needed", "make_runner",
-           "read_part", "write_bank"]
+__all__ = ["ClusterScanError", "DaskRunner", "ROWS_PER_FILE", "cluster_options", "columns_needed",
+           "make_runner", "read_part", "runner_for", "write_bank"]
 
 #: The largest Parquet file a task reads (rows): big enough that a task's overhead is small.
 ROWS_PER_FILE = 250_000
@@ -221,3 +223,38 @@ def make_runner(address: str | None = None, workers: int | None = None,
             cluster.close()
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
+
+
+@contextmanager
+def runner_for(dask: str | None = None, workers: int | None = None,
+               parquet_dir: str | Path | None = None) -> Iterator[Runner]:
+    """The runner ``nongxin scan`` uses for its options: ``LocalRunner`` without ``--dask`` and
+    ``--workers``, else :func:`make_runner` (``--parquet-dir`` alone is refused: it means nothing
+    without a cluster)."""
+    if dask is None and workers is None:
+        if parquet_dir is not None:
+            raise click.UsageError("--parquet-dir needs --dask or --workers")
+        yield LocalRunner()
+        return
+    if dask is not None and workers is not None:
+        raise click.UsageError("give --dask or --workers, not both")
+    if dask is not None and not dask.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+        raise click.BadParameter(f"{dask!r} is not a scheduler address such as tcp://HOST:8786",
+                                 param_hint="--dask")
+    with make_runner(address=dask, workers=workers, parquet_dir=parquet_dir) as runner:
+        yield runner
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cluster_options(command: F) -> F:
+    """``--dask ADDRESS``, ``--workers N`` and ``--parquet-dir DIR`` for ``nongxin scan``: pass the
+    three values to :func:`runner_for`."""
+    command = click.option("--parquet-dir", type=click.Path(file_okay=False), default=None,
+                           help="Parquet directory every worker can read (shared storage).")(command)
+    command = click.option("--workers", type=click.IntRange(min=1), default=None,
+                           help="Run the rules on a local Dask cluster of N worker processes.")(command)
+    command = click.option("--dask", "dask", metavar="tcp://HOST:PORT", default=None,
+                           help="Run the rules on the Dask scheduler at this address.")(command)
+    return command

@@ -116,3 +116,36 @@ def test_make_runner_needs_exactly_one_of_address_and_workers() -> None:
     with pytest.raises(ValueError, match="either a scheduler address"):
         with cluster.make_runner(address="tcp://127.0.0.1:1", workers=1):
             pass  # pragma: no cover
+
+
+def test_runner_for_the_scan_options() -> None:
+    import click
+
+    with cluster.runner_for() as local:
+        assert isinstance(local, LocalRunner)
+    with pytest.raises(click.UsageError, match="--parquet-dir needs --dask or --workers"):
+        with cluster.runner_for(parquet_dir="/tmp/x"):
+            pass  # pragma: no cover
+    with pytest.raises(click.UsageError, match="not both"):
+        with cluster.runner_for(dask="tcp://127.0.0.1:1", workers=1):
+            pass  # pragma: no cover
+    with pytest.raises(click.BadParameter, match="not a scheduler address"):
+        with cluster.runner_for(dask="127.0.0.1:8786"):
+            pass  # pragma: no cover
+
+
+def test_cluster_options_parse_into_runner_for(tmp_path: Path) -> None:
+    import click
+    from click.testing import CliRunner
+
+    seen: dict[str, object] = {}
+
+    @click.command()
+    @cluster.cluster_options
+    def scan(dask: str | None, workers: int | None, parquet_dir: str | None) -> None:
+        seen.update(dask=dask, workers=workers, parquet_dir=parquet_dir)
+
+    result = CliRunner().invoke(scan, ["--dask", "tcp://h:8786", "--parquet-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert seen == {"dask": "tcp://h:8786", "workers": None, "parquet_dir": str(tmp_path)}
+    assert CliRunner().invoke(scan, ["--workers", "0"]).exit_code == 2
