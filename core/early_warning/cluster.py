@@ -106,8 +106,9 @@ def write_bank(frame: pd.DataFrame, job: BankRules, root: Path, *, workers: int 
 
 
 def read_part(part: Part) -> pd.DataFrame:
-    """The facts of one Parquet file (dictionary columns come back as categoricals)."""
-    return pq.read_table(part.path, columns=list(part.columns)).to_pandas()
+    """The facts of one Parquet file (dictionary columns come back as categoricals). One thread:
+    a worker is one core; Arrow's own thread pool would make workers fight over the same cores."""
+    return pq.read_table(part.path, columns=list(part.columns), use_threads=False).to_pandas(use_threads=False)
 
 
 def evaluate_part(part: Part, job: BankRules) -> tuple[np.ndarray, np.ndarray]:
