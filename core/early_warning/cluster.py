@@ -153,7 +153,8 @@ class DaskRunner:
                 for job, frame in jobs]
 
     def run_parts(self, written: Iterable[tuple[BankRules, list[Part]]]) -> Iterator[tuple[BankRules, pd.DataFrame]]:
-        """Evaluate already written files on the cluster; each bank's hits in submission order."""
+        """Evaluate written files on the cluster (``written`` is consumed, and each bank's tasks
+        submitted, before the first result is awaited); each bank's hits in submission order."""
         submitted: list[tuple[BankRules, list[Part], list[Any]]] = []
         for job, parts in written:
             if not parts:
@@ -183,12 +184,13 @@ class DaskRunner:
                 yield job, evaluate(pd.DataFrame(), job)
 
     def run(self, jobs: Iterable[tuple[BankRules, pd.DataFrame]]) -> Iterator[tuple[BankRules, pd.DataFrame]]:
-        """Each job with its hits, as ``LocalRunner.run`` (module docstring)."""
-        written: list[tuple[BankRules, list[Part]]] = []
+        """Each job with its hits, as ``LocalRunner.run`` (module docstring). Each bank's tasks are
+        submitted as soon as its files are written, so the workers evaluate one bank while the
+        driver reads and writes the next; the driver holds one frame at a time."""
         workers = self.workers()
-        for job, frame in jobs:  # the driver frees each frame once its files are written
-            written.append((job, write_bank(frame, job, self.parquet_dir, workers=workers,
-                                            rows_per_file=self.rows_per_file, compression=self.compression)))
+        written = ((job, write_bank(frame, job, self.parquet_dir, workers=workers,
+                                    rows_per_file=self.rows_per_file, compression=self.compression))
+                   for job, frame in jobs)
         yield from self.run_parts(written)
 
 

@@ -149,3 +149,19 @@ def test_cluster_options_parse_into_runner_for(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert seen == {"dask": "tcp://h:8786", "workers": None, "parquet_dir": str(tmp_path)}
     assert CliRunner().invoke(scan, ["--workers", "0"]).exit_code == 2
+
+
+def test_run_is_lazy_and_submits_every_bank_before_awaiting_the_first(runner: cluster.DaskRunner) -> None:
+    jobs = scenario()[:3]
+    seen: list[str] = []
+
+    def frames() -> Iterator[tuple[BankRules, pd.DataFrame]]:
+        for job, frame in jobs:
+            seen.append(job.county_bank)
+            yield job, frame
+
+    results = runner.run(frames())
+    assert seen == []  # lazy, like LocalRunner
+    first = next(results)
+    assert first[0].county_bank == "BANK-A" and seen == ["BANK-A", "BANK-B", "BANK-C"]
+    assert [j.county_bank for j, _ in results] == ["BANK-B", "BANK-C"]
