@@ -16,6 +16,7 @@ from datetime import datetime
 import click
 
 from nongxin.core.clikit import console_of
+from nongxin.core.early_warning.cluster import cluster_options, runner_for
 
 __all__ = ["register", "scan_command"]
 
@@ -32,9 +33,10 @@ def register(main: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON instead of a table.")
 @click.option("--no-classify", "no_classify", is_flag=True,
               help="Skip the five-tier classification that follows the scan (`nongxin classification run`).")
+@cluster_options
 @click.pass_context
 def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | None, as_json: bool,
-                 no_classify: bool) -> None:
+                 no_classify: bool, dask: str | None, workers: int | None, parquet_dir: str | None) -> None:
     """Run the post-loan and collateral rules over every loan and pledge of each county bank:
     warnings (预警) red/orange/yellow, and a task with a working-day deadline for each new one; then
     escalate overdue tasks and, unless --no-classify, classify every loan (五级分类)."""
@@ -55,13 +57,15 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
             if institution else None
         total = len(county_banks(unit.session, top)) if top is not None or institution is None else 0
     day = as_of.date() if as_of else None
-    if as_json:
-        report = scan.scan(runtime, as_of=day, institution=institution)
-    else:
-        with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
-            task = bar.add_task("post-loan scan", total=total or None)
-            report = scan.scan(runtime, as_of=day, institution=institution,
-                               progress=lambda code, n: bar.update(task, advance=1, description=f"{code}: {n} loans"))
+    with runner_for(dask, workers, parquet_dir) as runner:  # the rules on a Dask cluster, or here
+        if as_json:
+            report = scan.scan(runtime, as_of=day, institution=institution, runner=runner)
+        else:
+            with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+                task = bar.add_task("post-loan scan", total=total or None)
+                report = scan.scan(runtime, as_of=day, institution=institution, runner=runner,
+                                   progress=lambda code, n: bar.update(task, advance=1,
+                                                                       description=f"{code}: {n} loans"))
     classes = None
     if not no_classify and not report.failed:  # the nightly order: scan, then classification
         from nongxin.core.early_warning.classification import classify

@@ -165,3 +165,42 @@ def test_run_is_lazy_and_submits_every_bank_before_awaiting_the_first(runner: cl
     first = next(results)
     assert first[0].county_bank == "BANK-A" and seen == ["BANK-A", "BANK-B", "BANK-C"]
     assert [j.county_bank for j, _ in results] == ["BANK-B", "BANK-C"]
+
+
+def test_a_scan_on_the_cluster_writes_the_warnings_the_single_process_scan_would(
+        runner: cluster.DaskRunner, nongxin_app: object, nongxin_demo: object) -> None:
+    """End to end through ``scan.scan``: each bank's real ledger frame goes to the cluster, and the
+    same frame is judged here too; the hits must agree bank by bank, and the warnings written are
+    exactly the local hits."""
+    import sqlalchemy as sa
+
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.early_warning import scan
+    from nongxin.core.early_warning.models import Warning
+    from nongxin.core.testing import make_overdue, open_test_loan
+
+    app = nongxin_app
+    for place, days in (("JNRCB-LX", 45), ("JNRCB-LX", 120), ("JNRCB-LX", 0), ("LYRCB-LS", 400), ("TARCB-TS", 10)):
+        loan_no = open_test_loan(app, place=place, manager={"JNRCB-LX": "jinan.cm", "LYRCB-LS": "linyi.cm",
+                                                             "TARCB-TS": "taian.cm"}[place])
+        if days:
+            make_overdue(app, loan_no, days=days)
+    local: dict[str, set[tuple[int, str]]] = {}
+
+    class Both:
+        def run(self, jobs):  # type: ignore[no-untyped-def]
+            jobs = list(jobs)
+            here = {job.county_bank: hits for job, hits in LocalRunner().run(jobs)}
+            for job, hits in runner.run(jobs):
+                pd.testing.assert_frame_equal(hits, here[job.county_bank], obj=job.county_bank)
+                local[job.county_bank] = set(zip(here[job.county_bank]["loan_id"], here[job.county_bank]["rule_code"]))
+                yield job, hits
+
+    runtime = app.extensions["nongxin"]  # type: ignore[attr-defined]
+    report = scan.scan(runtime, runner=Both())
+    assert not report.failed and {b.county_bank for b in report.banks} >= {"JNRCB", "LYRCB", "TARCB"}
+    with UnitOfWork(runtime.sessions, write=False) as unit:
+        written = {(w.subject_id, w.rule_code) for w in unit.session.execute(
+            sa.select(Warning).where(Warning.subject_kind == "loan")).scalars()}
+    expected = set().union(*local.values())
+    assert written == expected and len(expected) >= 4
