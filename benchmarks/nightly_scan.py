@@ -9,12 +9,14 @@ frame, evaluating 500 post-loan rules bank by bank, against the per-loan way, an
   (province + its city + its own county rules: 265 rules), thresholds in the tails so hits are a few
   percent of loans.
 * Timed phases (medians of ``--repeats``): ``read`` (``core.jobs.ledger.ledger_frame``), ``facts``
-  (the POST_LOAN facts frame per bank, ~33 columns; the bureau and court columns are synthetic here,
-  derived from the loan id, until part A's facts frame is merged), ``evaluate``
-  (``evaluate.LocalRunner``, the scan's own path). ``_write_phase`` (warnings and tasks, part A) and
-  ``_classify_phase`` (five-tier classification, part C) are the places the lead fills after merging;
-  until then they return None and the JSON says "pending merge". ``total_seconds_per_million`` sums
-  the phases measured.
+  (the POST_LOAN facts frame per bank, ~33 columns, with synthetic bureau and court columns derived
+  from the loan id), ``evaluate`` (``evaluate.LocalRunner``, the scan's own path): where the time
+  goes. Then the nightly job itself, end to end through the services with the same 500 rules from
+  a rules plugin: ``scan.scan`` (its own ledger read and facts frame, the post-loan and collateral
+  rule books, warnings and tasks written set-wise, escalation) and ``classification.classify``, on
+  the first night (every warning new: the worst case) and on a second run of the date (every hit an
+  open warning: the steady state). ``total_seconds_per_million`` is the first night's scan plus
+  classification per million loans; ``steady_state_seconds_per_million`` the second run's.
 * ``per_loan_ratio``: ``--per-loan`` (10,000) loans done the way a per-loan system does it (each
   loan and its snapshot loaded by id through the ORM, a record built, ``CompiledRuleSet.evaluate``),
   scaled to a million, over the measured phases' seconds per million, in the same run.
@@ -42,6 +44,7 @@ import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
@@ -67,7 +70,6 @@ BANKS = tuple(f"BK{i:02d}" for i in range(10))
 CITY_OF = {bank: CITIES[i % len(CITIES)] for i, bank in enumerate(BANKS)}
 PRODUCTS = ("XIN_E_DAI", "NONG_HU_DAI", "GE_TI_DAI", "CHUANG_YE_DAI", "FANG_DAI")
 METHODS = ("equal_installment", "equal_principal", "bullet", "interest_only")
-PENDING = "pending merge"
 
 
 def median_seconds(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
@@ -264,15 +266,55 @@ def make_books(seed: int) -> dict[str, tuple[Rule, ...]]:
     return {b: tuple(province + city[CITY_OF[b]] + county[b]) for b in BANKS}
 
 
-# -- the places the lead fills after merging parts A and C ---------------------------------------
-def _write_phase(engine: sa.Engine, hits: dict[str, pd.DataFrame]) -> float | None:
-    """Writing warnings and opening tasks for ``hits`` (part A's scan): seconds, or None until merged."""
-    return None
+# -- the nightly job end to end, through the services ----------------------------------------------
+def _rules_plugin(books: dict[str, tuple[Rule, ...]]) -> ModuleType:
+    """A rules plugin offering all 500 rules; each bank's rule book keeps those its ancestry owns
+    (province, its city, itself), exactly as with the province's and counties' real packs."""
+    from nongxin.sdk import PluginInfo, PluginKind, hookimpl
+
+    every = sorted({r for book in books.values() for r in book}, key=lambda r: r.code)
+    mod = ModuleType("bench_post_loan_rules")
+    mod.PLUGIN = PluginInfo(name="bench_post_loan_rules", version="1.0.0", kind=PluginKind.RULES,  # type: ignore[attr-defined]
+                            enabled_by_default=True, description="benchmark rules")
+
+    @hookimpl
+    def nongxin_rules(ctx: Any) -> list[Rule]:
+        return every
+
+    mod.nongxin_rules = nongxin_rules  # type: ignore[attr-defined]
+    return mod
 
 
-def _classify_phase(engine: sa.Engine, facts: dict[str, pd.DataFrame]) -> float | None:
-    """The five-tier classification of every loan (part C): seconds, or None until merged."""
-    return None
+def nightly_phases(url: str, books: dict[str, tuple[Rule, ...]]) -> dict[str, Any]:
+    """``scan.scan`` (ledger read, facts, the post-loan and collateral rule books, warnings and
+    tasks written, escalation) and ``classification.classify`` over every bank, on the first night
+    (every warning new) and on the next run of the same date (every hit an open warning: the
+    steady state of a nightly scan, where most hits are warnings already being followed up)."""
+    from nongxin.core.clock import Clock
+    from nongxin.core.config import Settings
+    from nongxin.core.early_warning.classification import classify
+    from nongxin.core.early_warning.scan import scan
+    from nongxin.core.runtime import bootstrap
+
+    settings = Settings(database_url=url, audit_key="nongxin-benchmark-audit-key-0123456789abcdef")
+    runtime = bootstrap(settings, plugins=[_rules_plugin(books)], discover=False, clock=Clock(fixed=AS_OF))
+    out: dict[str, Any] = {}
+    for night in ("first_night", "next_run"):
+        started = time.perf_counter()
+        report = scan(runtime, AS_OF)
+        scanned = time.perf_counter() - started
+        assert not report.failed, [b.failures for b in report.banks if b.failures]
+        started = time.perf_counter()
+        classes = classify(runtime, AS_OF)
+        classified = time.perf_counter() - started
+        out[night] = {"scan_seconds": round(scanned, 3), "classify_seconds": round(classified, 3),
+                      "warnings_new": sum(b.new for b in report.banks),
+                      "warnings_updated": sum(b.updated for b in report.banks),
+                      "tasks_opened": sum(b.tasks_opened for b in report.banks),
+                      "class_changes": sum(b.changes for b in classes.banks)}
+        print(night, out[night], flush=True)
+    runtime.engine.dispose()
+    return out
 
 
 # -- the per-loan way -----------------------------------------------------------------------------
@@ -401,20 +443,25 @@ def main(argv: list[str] | None = None) -> int:
             compiled(job.stage, job.rules)  # compiled once per process, as in the scan
         evaluate, hits = median_seconds(lambda: {j.county_bank: h for j, h in LocalRunner().run(jobs)},
                                         args.repeats)
-        write = _write_phase(engine, hits)
-        classify = _classify_phase(engine, facts)
         per_million = 1_000_000 / args.loans
         hit_count = sum(len(h) for h in hits.values())
         hit_loans = sum(h["loan_id"].nunique() for h in hits.values())
-        phases = {"read": read, "facts": build, "evaluate": evaluate, "classify": classify, "write": write}
-        measured = {k: v for k, v in phases.items() if v is not None}
+        nights = nightly_phases(url, books)
+        first = nights["first_night"]
+        phases = {"read": read, "facts": build, "evaluate": evaluate,
+                  "scan_end_to_end": first["scan_seconds"], "classify": first["classify_seconds"]}
         result["columns"] = int(facts[BANKS[0]].shape[1])
-        result["phase_seconds"] = {k: (round(v, 3) if v is not None else PENDING) for k, v in phases.items()}
-        result["phase_seconds_per_million"] = {k: (round(v * per_million, 3) if v is not None else PENDING)
-                                               for k, v in phases.items()}
-        total = sum(measured.values()) * per_million
+        result["phase_seconds"] = {k: round(v, 3) for k, v in phases.items()}
+        result["phase_seconds_per_million"] = {k: round(v * per_million, 3) for k, v in phases.items()}
+        result["nightly"] = nights
+        # the scan's own read, facts and evaluation are inside scan_end_to_end; the isolated phases
+        # above show where its time goes, and write = the rest
+        result["write_seconds_first_night"] = round(first["scan_seconds"] - read - build - evaluate, 3)
+        total = (first["scan_seconds"] + first["classify_seconds"]) * per_million
+        steady = (nights["next_run"]["scan_seconds"] + nights["next_run"]["classify_seconds"]) * per_million
         result["total_seconds_per_million"] = round(total, 2)
-        result["total_covers"] = sorted(measured)
+        result["total_covers"] = "scan.scan (read, facts, rules, warnings and tasks written, escalation) + classify, first night"
+        result["steady_state_seconds_per_million"] = round(steady, 2)
         result["hits"] = hit_count
         result["hit_loans"] = hit_loans
         result["hit_loan_fraction"] = round(hit_loans / args.loans, 4)
@@ -434,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         "total_seconds_per_million<=10": result["total_seconds_per_million"] <= 10,
         "per_loan_ratio>=1000": result["per_loan_ratio"] >= 1000,
         "dask_speedup_2_vs_1>=1.5": result["dask_speedup_2_vs_1"] >= 1.5,
-        "note": "total covers read, facts and evaluate only until the write and classify phases are merged",
+        "note": "total: the first night, every warning new, end to end through scan.scan and classify",
     }
     result["load_average_at_end"] = os.getloadavg()[0]  # the machine is shared: figures are noisy under load
     args.out.parent.mkdir(exist_ok=True)
