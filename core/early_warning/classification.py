@@ -21,6 +21,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -145,36 +146,48 @@ def bank_lock(session: Session, bank_id: int) -> None:
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :bank)"), {"space": LOCK_SPACE, "bank": bank_id})
 
 
+def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise "not the same value", where two missing values are the same."""
+    a_na, b_na = a.isna().to_numpy(), b.isna().to_numpy()
+    ne = np.asarray(a.to_numpy(dtype=object) != b.to_numpy(dtype=object), dtype=bool)
+    return (ne & ~(a_na | b_na)) | (a_na ^ b_na)
+
+
 def _classify_bank(session: Session, bank_id: int, code: str, ledger: pd.DataFrame, on: date) -> BankClasses:
     bank_lock(session, bank_id)
     frame = _inputs(session, bank_id, ledger)
-    latest = frame["prev_as_of"].dropna()
-    if len(latest) and max(latest) > on:
-        raise invalid("as_of", f"{code} is classified through {max(latest).isoformat()}; a classification of "
+    # the last date classified: the bank's own NPL ratio row is written by every classification
+    latest = session.execute(sa.select(sa.func.max(NplRatio.business_date)).where(
+        NplRatio.institution_id == bank_id)).scalar()
+    if latest is not None and latest > on:
+        raise invalid("as_of", f"{code} is classified through {latest.isoformat()}; a classification of "
                                f"{on.isoformat()} would rewind its loans' state")
     branch_ids: dict[str, int] = {c: i for c, i in session.execute(sa.select(Institution.code, Institution.id))}
     result = classify_frame(frame, on) if len(frame) else pd.DataFrame(
         columns=["loan_id", "floor", "tier", "reason", "clean_since", "observation_until", "manual_tier",
                  "manual_floor"])
     merged = frame.merge(result, on="loan_id", suffixes=("_in", ""))
-    changed = merged[merged["prev_tier"].isna() | (merged["prev_tier"] != merged["tier"])]
-    since = [on if (pt is None or pd.isna(pt) or pt != t) else ps
-             for pt, t, ps in zip(merged["prev_tier"], merged["tier"], merged["prev_since"])]
-    rows = [{"loan_id": int(r.loan_id), "county_bank_id": bank_id, "institution_id": branch_ids[r.branch],
-             "tier": r.tier, "floor": r.floor, "reason": str(r.reason)[:200], "since": s,
+    merged["reason"] = merged["reason"].astype(str).str.slice(0, 200)
+    merged["institution_id"] = merged["branch"].map(branch_ids)
+    is_new = merged["prev_tier"].isna().to_numpy()
+    moved = _differs(merged["tier"], merged["prev_tier"])
+    changed = merged[is_new | moved]
+    merged["since"] = np.where(is_new | moved, on, merged["prev_since"].to_numpy(dtype=object))
+    # a row is written only when its state differs (a quiet night writes nothing but the NPL ratios)
+    state = is_new.copy()
+    for new, old in (("tier", "prev_tier"), ("floor", "prev_floor"), ("reason", "prev_reason"),
+                     ("clean_since", "clean_since_in"), ("observation_until", "observation_until_in"),
+                     ("manual_tier", "manual_tier_in"), ("manual_floor", "manual_floor_in"),
+                     ("institution_id", "prev_institution")):
+        state |= _differs(merged[new], merged[old])
+    rows = [{"loan_id": int(r.loan_id), "county_bank_id": bank_id, "institution_id": int(r.institution_id),
+             "tier": r.tier, "floor": r.floor, "reason": r.reason, "since": r.since,
              "clean_since": _none(r.clean_since), "observation_until": _none(r.observation_until),
              "manual_tier": _none(r.manual_tier), "manual_floor": _none(r.manual_floor), "as_of": on}
-            for r, s in zip(merged.itertuples(index=False), since)]
-    old = {int(r.loan_id): {"county_bank_id": bank_id, "institution_id": _none(r.prev_institution),
-                            "tier": _none(r.prev_tier), "floor": _none(r.prev_floor),
-                            "reason": _none(r.prev_reason), "since": _none(r.prev_since),
-                            "clean_since": _none(r.clean_since_in), "observation_until": _none(r.observation_until_in),
-                            "manual_tier": _none(r.manual_tier_in), "manual_floor": _none(r.manual_floor_in),
-                            "as_of": _none(r.prev_as_of)}
-           for r in merged.itertuples(index=False) if _none(r.prev_tier) is not None}
-    inserts = [row for row in rows if row["loan_id"] not in old]
-    updates = [row for row in rows if row["loan_id"] in old
-               and any(old[row["loan_id"]][k] != v for k, v in row.items() if k != "loan_id")]
+            for r in merged[state].itertuples(index=False)]
+    fresh = set(merged.loc[is_new, "loan_id"].tolist())
+    inserts = [row for row in rows if row["loan_id"] in fresh]
+    updates = [row for row in rows if row["loan_id"] not in fresh]
     if inserts:
         session.execute(sa.insert(LoanClass), inserts)
     if updates:

@@ -79,7 +79,8 @@ class ClassificationOut(OutSchema):
     floor = fields.String(required=True)
     reason = fields.String(required=True)
     since = fields.Date(required=True, allow_none=True)
-    as_of = fields.Date(required=True, allow_none=True)
+    as_of = fields.Date(required=True, allow_none=True,
+                        metadata={"description": "the business date the class state last changed"})
     clean_since = fields.Date(required=True, allow_none=True)
     observation_until = fields.Date(required=True, allow_none=True)
     manual_tier = fields.String(required=True, allow_none=True)

@@ -149,7 +149,7 @@ class LoanClass(Base):
     observation_until: Mapped[date | None]  # restructured: held non-performing until this date
     manual_tier: Mapped[str | None] = mapped_column(sa.String(16))  # an approved manual class
     manual_floor: Mapped[str | None] = mapped_column(sa.String(16))  # the floor when it was approved
-    as_of: Mapped[date]  # the business date last classified
+    as_of: Mapped[date]  # the business date this row last changed (a quiet night leaves it alone)
 
 
 class LoanClassChange(Base):

@@ -24,11 +24,9 @@ with ``nongxin.as_of``; Parquet keeps both.
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import tempfile
-import threading
 from datetime import date
 from pathlib import Path
 from decimal import Decimal
@@ -136,31 +134,22 @@ def fetch_arrow(engine: Engine, sql: str) -> pa.Table:
 # it): measured here, an ADBC connection closing believed it was the last one and deleted the WAL
 # under our pooled connections (later commits lost, "disk I/O error"), and a pool connection opening
 # while ADBC read truncated the shared-memory file under it (SIGBUS). So on SQLite the read happens
-# in a reader process (forked from a forkserver that preloaded pyarrow and the driver), where
-# SQLite's ordinary multi-process locking applies; the table comes back as an Arrow IPC file.
-
-_READER: Any = None
-_READER_LOCK = threading.Lock()
-
-
-def _sqlite_reader() -> Any:
-    global _READER
-    with _READER_LOCK:
-        if _READER is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["pyarrow", "adbc_driver_sqlite.dbapi"])
-            _READER = ProcessPoolExecutor(max_workers=2, mp_context=context)
-            atexit.register(_READER.shutdown)  # before the interpreter tears its modules down
-        return _READER
+# in a child process forked for it, where SQLite's ordinary multi-process locking applies (a child
+# inherits no POSIX locks, and what it closes never drops the parent's); the table comes back as an
+# Arrow IPC file. Fork, not spawn or forkserver: those re-import the caller's main script.
 
 
 def _read_sqlite_elsewhere(database: str, sql: str) -> pa.Table:
+    import importlib
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    importlib.import_module("adbc_driver_sqlite.dbapi")  # loaded here once: the forked child only queries
+
     with tempfile.TemporaryDirectory(prefix="nongxin-ledger-") as folder:
         out = os.path.join(folder, "ledger.arrow")
-        _sqlite_reader().submit(_read_sqlite, str(Path(database).resolve()), sql, out).result()
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
+            child.submit(_read_sqlite, str(Path(database).resolve()), sql, out).result()
         with pa.OSFile(out, "rb") as source:
             return pa.ipc.open_file(source).read_all()
 

@@ -123,11 +123,19 @@ def test_an_earlier_date_after_a_later_one_is_refused(nongxin_app: Any, nongxin_
     from nongxin.core.errors import ValidationFailed
 
     open_test_loan(nongxin_app, place="LYRCB-LS", manager="linyi.cm")
-    classify(_rt(nongxin_app), institution="LYRCB")
     today = _rt(nongxin_app).clock.business_date()
-    with UnitOfWork(_rt(nongxin_app).sessions) as unit:  # as if the bank had been classified tomorrow
-        unit.session.execute(sa.update(LoanClass).values(as_of=today + timedelta(days=1)))
-        unit.commit()
+    classify(_rt(nongxin_app).as_of(today + timedelta(days=1)), institution="LYRCB")  # the books a day on
     with pytest.raises(ValidationFailed) as refused:
         classify(_rt(nongxin_app), institution="LYRCB")
     assert "as_of" in refused.value.fields
+
+
+def test_a_quiet_night_rewrites_no_class_row(nongxin_app: Any, nongxin_demo: Any) -> None:
+    from datetime import timedelta
+
+    open_test_loan(nongxin_app, place="LYRCB-LS", manager="linyi.cm")
+    today = _rt(nongxin_app).clock.business_date()
+    classify(_rt(nongxin_app), institution="LYRCB")
+    classify(_rt(nongxin_app).as_of(today + timedelta(days=1)), institution="LYRCB")  # nothing moved
+    with UnitOfWork(_rt(nongxin_app).sessions, write=False) as unit:
+        assert set(unit.session.execute(sa.select(LoanClass.as_of)).scalars()) == {today}
