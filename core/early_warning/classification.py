@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from nongxin.core.collateral.scan import county_banks
 from nongxin.core.credit.models import Installment, Loan
-from nongxin.core.db import UnitOfWork, from_fen
+from nongxin.core.db import UnitOfWork, from_fen, rows_frame
 from nongxin.core.early_warning.classify_domain import classify_frame
 from nongxin.core.early_warning.domain import NON_PERFORMING, TIERS
 from nongxin.core.early_warning.models import LoanClass, LoanClassChange, NplRatio
@@ -103,11 +103,11 @@ def classify(runtime: Any, as_of: date | None = None, institution: str | None = 
 
 
 def _inputs(session: Session, bank_id: int, ledger: pd.DataFrame) -> pd.DataFrame:
-    loans = pd.DataFrame(session.execute(
+    loans = rows_frame(session.execute(
         sa.select(Loan.id.label("loan_id"), Loan.borrower_kind, Loan.borrower_id_number.label("id_number"),
                   Loan.restructured_on, Loan.schedule_version).where(Loan.county_bank_id == bank_id)).all(),
         columns=["loan_id", "borrower_kind", "id_number", "restructured_on", "schedule_version"])
-    dues = pd.DataFrame(session.execute(
+    dues = rows_frame(session.execute(
         sa.select(Installment.loan_id, Installment.due_on)
         .join(Loan, sa.and_(Loan.id == Installment.loan_id, Installment.version == Loan.schedule_version))
         .where(Loan.county_bank_id == bank_id, Loan.restructured_on.is_not(None),
@@ -116,7 +116,7 @@ def _inputs(session: Session, bank_id: int, ledger: pd.DataFrame) -> pd.DataFram
     nth = dues.groupby("loan_id").cumcount()
     first = dues[nth == 0].set_index("loan_id")["due_on"].rename("first_due")
     second = dues[nth == 1].set_index("loan_id")["due_on"].rename("second_due")
-    classes = pd.DataFrame(session.execute(
+    classes = rows_frame(session.execute(
         sa.select(LoanClass.loan_id, LoanClass.tier.label("prev_tier"), LoanClass.floor.label("prev_floor"),
                   LoanClass.reason.label("prev_reason"), LoanClass.since.label("prev_since"),
                   LoanClass.clean_since, LoanClass.observation_until, LoanClass.manual_tier, LoanClass.manual_floor,

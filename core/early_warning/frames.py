@@ -32,6 +32,7 @@ from nongxin.core.collateral import positions
 from nongxin.core.credit.models import Loan
 from nongxin.core.early_warning import feeds
 from nongxin.core.early_warning.models import LoanClass
+from nongxin.core.db import rows_frame
 from nongxin.core.institutions.models import Institution
 from nongxin.core.jobs.ledger import ledger_frame
 
@@ -80,7 +81,7 @@ def post_loan_frame(session: Session, engine: Engine, bank: Institution, as_of: 
     rows = session.execute(sa.select(
         Loan.id, Loan.borrower_kind, Loan.borrower_id_number, Loan.credit_line_id, Loan.restructured_on,
         Loan.manager_id, Loan.institution_id).where(Loan.county_bank_id == bank.id)).all()
-    loans = pd.DataFrame(rows, columns=["loan_id", "borrower_kind", "id_number", "line_id", "restructured_on",
+    loans = rows_frame(rows, columns=["loan_id", "borrower_kind", "id_number", "line_id", "restructured_on",
                                         "manager_id", "institution_id"])
     loans["loan_id"] = loans["loan_id"].astype(np.int64)
     frame = frame.merge(loans, on="loan_id", how="left")
@@ -89,7 +90,7 @@ def post_loan_frame(session: Session, engine: Engine, bank: Institution, as_of: 
     frame["manager_id"] = frame["manager_id"].astype("Int64")
     frame["institution_id"] = frame["institution_id"].astype(np.int64)
 
-    classes = pd.DataFrame(session.execute(sa.select(LoanClass.loan_id, LoanClass.tier).where(
+    classes = rows_frame(session.execute(sa.select(LoanClass.loan_id, LoanClass.tier).where(
         LoanClass.county_bank_id == bank.id)).all(), columns=["loan_id", "five_tier"])
     classes["loan_id"] = classes["loan_id"].astype(np.int64)
     frame = frame.merge(classes, on="loan_id", how="left")

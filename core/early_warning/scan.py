@@ -29,6 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Callable, Iterator, cast
 
 import numpy as np
@@ -97,8 +98,9 @@ class NightlyReport:
                 "banks": [dataclasses.asdict(b) for b in self.banks]}
 
 
+@lru_cache(maxsize=4096)
 def _fields(rule: Rule) -> list[str]:
-    """The facts ``rule`` reads, sorted."""
+    """The facts ``rule`` reads, sorted (parsed once per rule and process: a rule is frozen)."""
     tree = check_expression(rule.expression, POST_LOAN, rule.code)
     found: set[str] = set()
     stack: list[Any] = [tree]
