@@ -270,5 +270,6 @@ def rows_frame(rows: Any, columns: list[str]) -> Any:
     import pandas as pd
 
     rows = list(rows)
-    data = list(zip(*rows)) if rows else [()] * len(columns)
-    return pd.DataFrame({name: list(values) for name, values in zip(columns, data)}, columns=columns)
+    if not rows:  # no rows: object columns, as pandas makes of an empty row list
+        return pd.DataFrame({name: pd.Series([], dtype=object) for name in columns}, columns=columns)
+    return pd.DataFrame({name: list(values) for name, values in zip(columns, zip(*rows))}, columns=columns)

@@ -172,7 +172,9 @@ def _classify_bank(session: Session, bank_id: int, code: str, ledger: pd.DataFra
     is_new = merged["prev_tier"].isna().to_numpy()
     moved = _differs(merged["tier"], merged["prev_tier"])
     changed = merged[is_new | moved]
-    merged["since"] = np.where(is_new | moved, on, merged["prev_since"].to_numpy(dtype=object))
+    since = merged["prev_since"].to_numpy(dtype=object).copy()
+    since[is_new | moved] = on
+    merged["since"] = since
     # a row is written only when its state differs (a quiet night writes nothing but the NPL ratios)
     state = is_new.copy()
     for new, old in (("tier", "prev_tier"), ("floor", "prev_floor"), ("reason", "prev_reason"),
