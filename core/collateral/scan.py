@@ -40,9 +40,6 @@ from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution, Level
 from nongxin.core.parameters.services import value as parameter
 from nongxin.core.rules.books import RuleBooks
-from nongxin.sdk.facts import COLLATERAL
-from nongxin.sdk.rules import Rule, check_expression
-from nongxin.sdk.rules import nodes
 
 __all__ = ["ACTOR", "Failure", "Frozen", "RuleHit", "ScanReport", "Shortfall", "county_banks", "inspect", "scan"]
 
@@ -138,21 +135,6 @@ def county_banks(session: Session, institution: Institution | None = None) -> li
     return [own] if own is not None else []
 
 
-def _fields(rule: Rule) -> list[str]:
-    tree = check_expression(rule.expression, COLLATERAL, rule.code)
-    found: list[str] = []
-    stack: list[Any] = [tree]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, nodes.FieldRef) and x.name not in found:
-            found.append(x.name)
-        if dataclasses.is_dataclass(x):
-            for f in dataclasses.fields(x):
-                v = getattr(x, f.name)
-                stack.extend(v if isinstance(v, list) else [v])
-    return sorted(found)
-
-
 def _fact(frame: pd.DataFrame, row: int, name: str) -> Any:
     v = frame[name].iloc[row]
     if pd.isna(v):
@@ -181,7 +163,7 @@ def _judge(session: Session, books: RuleBooks, bank: Institution, on: date, fram
     elif len(frame) and book.rules:
         result = book.compiled.evaluate_frame(frame.reset_index(drop=True))
         rules = {r.code: r for r in book.rules}
-        reads = {code: _fields(r) for code, r in rules.items()}
+        reads = book.compiled.reads
         for row, code, colour in zip(result.hits["row"], result.hits["rule_code"], result.hits["outcome"]):
             rule = rules[str(code)]
             report.hits.append(RuleHit(

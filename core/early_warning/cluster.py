@@ -64,7 +64,7 @@ def columns_needed(job: BankRules) -> list[str]:
     """The key and every field the job's rules read, in a stable order."""
     if not job.rules:
         return [job.key]
-    fields: list[str] = list(getattr(compiled(job.stage, job.rules), "_fields"))
+    fields = compiled(job.stage, job.rules).fields
     return [job.key, *(f for f in fields if f != job.key)]
 
 

@@ -29,7 +29,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, Callable, Iterator, cast
 
 import numpy as np
@@ -46,7 +45,7 @@ from nongxin.core.collateral.models import Pledge
 from nongxin.core.db import UnitOfWork
 from nongxin.core.early_warning import services
 from nongxin.core.early_warning.domain import COLOURS
-from nongxin.core.early_warning.evaluate import BankRules, LocalRunner, Runner
+from nongxin.core.early_warning.evaluate import BankRules, LocalRunner, Runner, compiled
 from nongxin.core.early_warning.frames import post_loan_frame
 from nongxin.core.early_warning.tasks import escalate
 from nongxin.core.early_warning.models import TaskEvent, Warning, WarningStatus, WarningTask
@@ -54,7 +53,7 @@ from nongxin.core.errors import NongxinError, invalid
 from nongxin.core.institutions.models import Institution
 from nongxin.core.jobs.ledger import ledger_frame
 from nongxin.sdk.facts import POST_LOAN
-from nongxin.sdk.rules import FieldType, Rule, check_expression, nodes
+from nongxin.sdk.rules import FieldType, Rule
 from nongxin.sdk.types import Event
 
 __all__ = ["ACTOR", "BankScan", "NightlyReport", "scan"]
@@ -98,23 +97,6 @@ class NightlyReport:
                 "banks": [dataclasses.asdict(b) for b in self.banks]}
 
 
-@lru_cache(maxsize=4096)
-def _fields(rule: Rule) -> list[str]:
-    """The facts ``rule`` reads, sorted (parsed once per rule and process: a rule is frozen)."""
-    tree = check_expression(rule.expression, POST_LOAN, rule.code)
-    found: set[str] = set()
-    stack: list[Any] = [tree]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, nodes.FieldRef):
-            found.add(x.name)
-        if dataclasses.is_dataclass(x):
-            for f in dataclasses.fields(x):
-                v = getattr(x, f.name)
-                stack.extend(v if isinstance(v, list) else [v])
-    return sorted(found)
-
-
 def _plain(name: str, v: Any) -> Any:
     """A fact as JSON: decimals as yuan strings, dates ISO, numpy scalars as Python."""
     if v is None or (not isinstance(v, (list, dict, str)) and pd.isna(v)):
@@ -139,7 +121,7 @@ def _loan_hits(frame: pd.DataFrame, hits: pd.DataFrame, rules: list[Rule]) -> pd
     if not len(hits):
         return pd.DataFrame()
     by_code = {r.code: r for r in rules}
-    reads = {code: _fields(r) for code, r in by_code.items()}
+    reads = compiled("post_loan", tuple(rules)).reads  # the set the scan evaluated (cached per process)
     rows = frame.set_index("loan_id").loc[hits["loan_id"].to_numpy()]
     facts: list[dict[str, Any]] = [{} for _ in range(len(hits))]
     for code, where in hits.groupby("rule_code").indices.items():  # column by column, per rule

@@ -62,10 +62,18 @@ class CompiledRuleSet:
         self._record_fn, self.source = compile_record(trees, schema)
         self._hits = tuple(Hit(r.code, r.outcome, r.reason) for r in rules)
         self._frame_fns = [compile_frame_tree(t) for t in trees]
-        self._fields = sorted({f.name for t in trees for f in _field_refs(t)})
+        #: The facts each rule reads, by rule code (sorted): what a hit's evidence is made of.
+        self.reads: dict[str, tuple[str, ...]] = {
+            r.code: tuple(sorted({f.name for f in _field_refs(t)})) for r, t in zip(rules, trees)}
+        self._fields = sorted({name for names in self.reads.values() for name in names})
         self._severity = np.array([SEVERITY[r.stage][r.outcome] for r in rules], dtype=np.int8)
         self._codes = pd.Categorical([r.code for r in rules])
         self._outcomes = list(OUTCOMES[self.stage])
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every fact some rule of the set reads, sorted: the columns a frame must carry."""
+        return tuple(self._fields)
 
     # -- one record ----------------------------------------------------------------------------
     def evaluate(self, record: Mapping[str, Any] | Any) -> list[Hit]:

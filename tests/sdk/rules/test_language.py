@@ -268,3 +268,14 @@ def test_frame_missing_column_is_reported() -> None:
     rs = compile_rule_set([rule("score > 1")], SCHEMA)
     with pytest.raises(KeyError, match="score"):
         rs.evaluate_frame(pd.DataFrame({"x": [1]}))
+
+
+def test_a_compiled_set_names_the_facts_each_rule_reads() -> None:
+    from nongxin.sdk.facts import POST_LOAN
+    from nongxin.sdk.rules import Rule, compile_rule_set
+
+    rules = [Rule("A", "a", "overdue_days > 30 and outstanding > 1000.00", "post_loan", "red", "province", "SD"),
+             Rule("B", "b", "court_enforcement or overdue_days > 90", "post_loan", "orange", "province", "SD")]
+    compiled = compile_rule_set(rules, POST_LOAN)
+    assert compiled.reads == {"A": ("outstanding", "overdue_days"), "B": ("court_enforcement", "overdue_days")}
+    assert compiled.fields == ("court_enforcement", "outstanding", "overdue_days")
