@@ -204,5 +204,9 @@ def _register() -> None:
 
     register_classification(classification)  # five-tier classification (issue 13, part C)
 
+    from nongxin.core.rules.cli import rules
+
+    main.add_command(rules)  # issue 14: each part registers its commands on this group below
+
 
 _register()

@@ -78,6 +78,10 @@ The table (``tests/core/test_permissions.py`` checks that this docstring, the RE
 | `classification.read` | see five-tier classes and NPL ratios | x | x | | | x | x | x | x |
 | `classification.propose` | set a loan's class by judgment | | x | | | | | x | x |
 | `classification.approve` | approve a class better than the floor | | x | | | | | x | |
+| `rules.draft` | draft, submit and retire rules and monitoring models | x | x | | x | | | | |
+| `rules.approve` | approve or reject a colleague's rules | x | x | | x | | | | |
+| `rules.backtest` | backtest rules over the ledger or past decisions | x | x | x | x | | | | |
+| `monitoring.read` | see the suspicious records of monitoring models | x | x | | x | x | x | x | x |
 <!-- permissions:end -->
 
 Roles: PA province_admin, CA county_admin, PM product_manager, PR parameter_admin,
@@ -171,6 +175,10 @@ class Action(str, enum.Enum):
     CLASSIFICATION_READ = ("classification.read", "see five-tier classes and NPL ratios")
     CLASSIFICATION_PROPOSE = ("classification.propose", "set a loan's class by judgment")
     CLASSIFICATION_APPROVE = ("classification.approve", "approve a class better than the floor")
+    RULES_DRAFT = ("rules.draft", "draft, submit and retire rules and monitoring models")
+    RULES_APPROVE = ("rules.approve", "approve or reject a colleague's rules")
+    RULES_BACKTEST = ("rules.backtest", "backtest rules over the ledger or past decisions")
+    MONITORING_READ = ("monitoring.read", "see the suspicious records of monitoring models")
 
 
 EVERYONE = frozenset(Role)
@@ -180,6 +188,7 @@ SWITCHERS = ADMINS | {Role.PRODUCT_MANAGER}
 CREDIT_STAFF = frozenset({Role.CUSTOMER_MANAGER, Role.REVIEWER, Role.APPROVER, Role.POST_LOAN_CHECKER})
 #: Credit staff and the auditors (admins, who see identity numbers masked).
 BUREAU_READERS = CREDIT_STAFF | ADMINS
+RULE_KEEPERS = ADMINS | {Role.PARAMETER_ADMIN}
 
 PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
     Action.INSTITUTION_READ: EVERYONE,
@@ -250,6 +259,13 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
     Action.CLASSIFICATION_READ: BUREAU_READERS,
     Action.CLASSIFICATION_PROPOSE: frozenset({Role.COUNTY_ADMIN, Role.APPROVER, Role.POST_LOAN_CHECKER}),
     Action.CLASSIFICATION_APPROVE: frozenset({Role.COUNTY_ADMIN, Role.APPROVER}),
+    # rules kept by staff: parameter admins (参数管理岗) and the admins write and approve them, a
+    # second person of the owner institution publishing (maker-checker, in the services); product
+    # managers may also try a rule on past data; credit staff follow the suspicious records up.
+    Action.RULES_DRAFT: RULE_KEEPERS,
+    Action.RULES_APPROVE: RULE_KEEPERS,
+    Action.RULES_BACKTEST: RULE_KEEPERS | {Role.PRODUCT_MANAGER},
+    Action.MONITORING_READ: BUREAU_READERS | {Role.PARAMETER_ADMIN},
 })
 
 

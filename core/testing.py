@@ -535,3 +535,61 @@ def open_test_warning(app: Any, loan_no: str, *, rule_code: str = "PROV-PL-003",
         s.add(TaskEvent(task_id=task.id, kind="opened", business_date=day, actor="test", to_user=user))
         unit.commit()
         return warning.id, task.id
+
+
+# -- rules kept by staff (issue 14): a published stored rule or monitoring model, as the services leave them
+
+def publish_test_rule(app: Any, code: str, expression: str, *, stage: str = "post_loan", outcome: str = "yellow",
+                      owner: str = "JNRCB", shadow: bool = False, model_id: int | None = None,
+                      version: int | None = None, name: str | None = None, reason: str = "test rule",
+                      category: str = "", effective_from: Any = None, effective_to: Any = None,
+                      author: str = "test.maker", approver: str = "test.checker") -> int:
+    """A published stored rule (its level the owner's), written through the ORM as a test arranges
+    data, and the plugin generation bumped so the next request reads it; returns its id. ``version``
+    defaults to one above the owner's highest stored version of ``code``."""
+    import sqlalchemy as sa
+
+    from nongxin.core.db import UnitOfWork, utcnow
+    from nongxin.core.institutions.models import Institution
+    from nongxin.core.plugin_state.services import bump_generation
+    from nongxin.core.rules.models import RuleStatus, StoredRule
+
+    runtime = app.extensions["nongxin"]
+    with UnitOfWork(runtime.sessions) as unit:
+        s = unit.session
+        place = s.execute(sa.select(Institution).where(Institution.code == owner)).scalar_one()
+        if version is None:
+            top = s.execute(sa.select(sa.func.max(StoredRule.version)).where(
+                StoredRule.owner_id == place.id, StoredRule.code == code)).scalar()
+            version = (top or 0) + 1
+        now = utcnow()
+        row = StoredRule(code=code, version=version, name=name or code, stage=stage, outcome=outcome,
+                         level=place.level.value, owner_id=place.id, expression=expression, reason=reason,
+                         category=category, effective_from=effective_from, effective_to=effective_to, shadow=shadow,
+                         model_id=model_id, status=RuleStatus.PUBLISHED, author=author, created_at=now,
+                         submitted_at=now, decided_by=approver, decided_at=now)
+        s.add(row)
+        s.flush()
+        bump_generation(s)
+        unit.commit()
+        return row.id
+
+
+def make_test_model(app: Any, code: str, *, stage: str = "post_loan", owner: str = "JNRCB",
+                    name: str | None = None, created_by: str = "test.maker") -> int:
+    """An active monitoring model (no conditions yet: add them with ``publish_test_rule(model_id=)``)."""
+    import sqlalchemy as sa
+
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.institutions.models import Institution
+    from nongxin.core.rules.models import MonitoringModel
+
+    runtime = app.extensions["nongxin"]
+    with UnitOfWork(runtime.sessions) as unit:
+        s = unit.session
+        place = s.execute(sa.select(Institution.id).where(Institution.code == owner)).scalar_one()
+        model = MonitoringModel(code=code, name=name or code, stage=stage, owner_id=place, created_by=created_by)
+        s.add(model)
+        s.flush()
+        unit.commit()
+        return model.id

@@ -104,6 +104,8 @@ class ScanReport:
     shortfalls: list[Shortfall] = field(default_factory=list)
     frozen: list[Frozen] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    #: Each bank's positions frame as judged (county bank code -> frame); not part of ``as_dict``.
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         def plain(v: Any) -> Any:
@@ -189,6 +191,7 @@ def inspect(session: Session, books: RuleBooks, banks: Iterable[Institution], on
                                                                   .where(Institution.code.in_(set(frame["institution"]))))}
             frame = frame[frame["institution"].map(paths).str.startswith(within)]
         report.banks.append(bank.code)
+        report.frames[bank.code] = frame
         report.positions += len(frame)
         _judge(session, books, bank, on, frame, report)
         if progress is not None:

@@ -52,6 +52,7 @@ from nongxin.core.early_warning.models import TaskEvent, Warning, WarningStatus,
 from nongxin.core.errors import NongxinError, invalid
 from nongxin.core.institutions.models import Institution
 from nongxin.core.jobs.ledger import ledger_frame
+from nongxin.core.rules import nightly
 from nongxin.sdk.facts import POST_LOAN
 from nongxin.sdk.rules import FieldType, Rule
 from nongxin.sdk.types import Event
@@ -79,6 +80,8 @@ class BankScan:
     reopened: int = 0
     tasks_opened: int = 0
     escalated: int = 0
+    shadow_hits: int = 0  # hits of published shadow rules, stored apart (rules.shadow)
+    suspicious: int = 0  # suspicious records of monitoring models (rules.monitoring)
     failures: list[str] = field(default_factory=list)
 
 
@@ -285,6 +288,9 @@ def _bank(runtime: Any, bank_id: int, code: str, as_of: date, business_date: dat
         pledges = collateral.inspect(session, runtime.rulebooks, [bank], as_of)
         result.positions = pledges.positions
         result.failures += [f.problem for f in pledges.failures]
+        nightly.after_bank(session, runtime, nightly.BankNight(
+            bank, as_of, frame, hits, pledges.frames.get(bank.code, pd.DataFrame()), nightly.position_hits(pledges)),
+            result)
         parts = [p for p in (_loan_hits(frame, hits, book.rules), _pledge_hits(session, pledges)) if len(p)]
         result.hits = sum(len(p) for p in parts)
         estimated = False

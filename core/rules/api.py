@@ -112,3 +112,9 @@ def stage_fields(args: dict[str, Any]) -> Any:
     """The fields a rule of this stage may read, with type and Chinese label."""
     require(principal(), Action.RULES_CHECK)
     return [{"name": f.name, "type": f.type.value, "label": f.label} for f in SCHEMAS[args["stage"]].values()]
+
+
+# The endpoints of the rules staff keep live in their own modules, on this blueprint (/api/rules/...).
+from nongxin.core.rules import backtest_api, shadow_api, stored_api  # noqa: E402
+
+ROUTE_MODULES = (backtest_api, shadow_api, stored_api)

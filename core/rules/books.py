@@ -1,8 +1,12 @@
 """The rules in force at an institution, compiled once per (institution, stage, day, generation).
 
-Rule packs come from the enabled rules plugins; a failing pack fails closed (the caller must send
-the decision to manual review), and a pack that does not compile is reported with the rule code,
-line and caret, never half-applied.
+Rules come from the enabled rules plugins and from the rules staff publish (``stored.published``);
+a failing pack fails closed (the caller must send the decision to manual review), and a book that
+does not compile is reported with the rule code, line and caret, never half-applied. Every change
+to plugin state or to a stored rule bumps the generation, so the next request reads the new book.
+
+``shadow`` is the book of the published **shadow** rules of a stage at an institution: evaluated
+beside the live book, its hits stored apart and never used for an outcome.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from nongxin.core.institutions.models import Institution
 from nongxin.core.plugin_state.services import PluginDirectory, generation
 from nongxin.core.plugins.dispatch import check_view
 from nongxin.core.plugins.host import LoadedPlugin
+from nongxin.core.rules.stored import published
 from nongxin.sdk.facts import SCHEMAS
 from nongxin.sdk.rules import CompiledRuleSet, Rule, RuleError, check_unique_codes, compile_rule_set, effective_rules
 from nongxin.sdk.types import HookContext, PluginFailure
@@ -42,11 +47,19 @@ class RuleBook:
 class RuleBooks:
     def __init__(self, directory: PluginDirectory) -> None:
         self.directory = directory
-        self._cache: dict[tuple[str, str, date], RuleBook] = {}
+        self._cache: dict[tuple[str, str, date, bool], RuleBook] = {}
         self._generation: int | None = None
 
     def get(self, session: Session, institution: Institution, stage: str, on: date | None = None) -> RuleBook:
         """The rule book of ``stage`` at ``institution`` on ``on`` (default: the business date)."""
+        return self._book(session, institution, stage, on, shadow=False)
+
+    def shadow(self, session: Session, institution: Institution, stage: str, on: date | None = None) -> RuleBook:
+        """The published shadow rules of ``stage`` at ``institution`` on ``on``: never an outcome."""
+        return self._book(session, institution, stage, on, shadow=True)
+
+    def _book(self, session: Session, institution: Institution, stage: str, on: date | None, *,
+              shadow: bool) -> RuleBook:
         if stage not in SCHEMAS:
             from nongxin.core.errors import invalid
 
@@ -56,20 +69,34 @@ class RuleBooks:
         if current != self._generation:
             self._cache.clear()
             self._generation = current
-        key = (institution.code, stage, day)
+        key = (institution.code, stage, day, shadow)
         book = self._cache.get(key)
         if book is None:
-            book = self._cache[key] = self._build(session, institution, stage, day)
+            build = self._build_shadow if shadow else self._build
+            book = self._cache[key] = build(session, institution, stage, day)
         return book
 
     def _build(self, session: Session, institution: Institution, stage: str, day: date) -> RuleBook:
         view = self.directory.view(session, institution)
+        ancestry = view.ctx.ancestry
         book = RuleBook(institution.code, stage, day)
         result = view.collect("nongxin_rules", expect=Rule)
         book.failures = result.failures
         try:
             check_unique_codes(result.values)
-            book.rules = [r for r in effective_rules(result.values, view.ctx.ancestry, day) if r.stage == stage]
+            effective_rules(result.values, ancestry, day)  # a pack redefining a higher rule, at any stage
+            stored = published(session, ancestry, stage, day, shadow=False)
+            book.rules = effective_rules([r for r in result.values if r.stage == stage] + stored, ancestry, day)
+            book.compiled = compile_rule_set(book.rules, SCHEMAS[stage])
+        except RuleError as exc:
+            book.error = str(exc)
+        return book
+
+    def _build_shadow(self, session: Session, institution: Institution, stage: str, day: date) -> RuleBook:
+        ancestry = self.directory.view(session, institution).ctx.ancestry
+        book = RuleBook(institution.code, stage, day)
+        try:
+            book.rules = effective_rules(published(session, ancestry, stage, day, shadow=True), ancestry, day)
             book.compiled = compile_rule_set(book.rules, SCHEMAS[stage])
         except RuleError as exc:
             book.error = str(exc)

@@ -1,0 +1,1 @@
+"""/api/rules/...: backtests (part B)."""

@@ -1,0 +1,1 @@
+"""/api/rules/...: the shadow report (part C)."""
