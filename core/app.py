@@ -124,6 +124,10 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
 
     api.register_blueprint(classification_blp)
 
+    from nongxin.core.rules.monitoring_api import blp as monitoring_blp  # issue 14 part D: monitoring models
+
+    api.register_blueprint(monitoring_blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

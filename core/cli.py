@@ -208,5 +208,9 @@ def _register() -> None:
 
     main.add_command(rules)  # issue 14: each part registers its commands on this group below
 
+    from nongxin.core.rules.monitoring_cli import register as register_monitoring
+
+    register_monitoring(rules)  # rules models ..., rules suspicious (issue 14, part D)
+
 
 _register()
