@@ -121,6 +121,15 @@ VALID.update({
     ("POST", "/api/classification/requests/1/approve"): {},
     ("POST", "/api/classification/requests/1/reject"): {},
 })
+# issue 14 part D: monitoring models (model 1 kept by the Jinan county bank)
+WRITERS["/api/monitoring/"] = "jinan.params"
+PATH_VALUES["model_id"] = "1"
+VALID.update({
+    ("POST", "/api/monitoring/models"): {"code": "PL-M001", "name": "贷后资金回流", "stage": "post_loan",
+                                         "description": "放款后资金回流借款人账户"},
+    ("POST", "/api/monitoring/models/1/deactivate"): {"note": "模型调整"},
+    ("POST", "/api/monitoring/models/1/activate"): {"note": "调整完毕"},
+})
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).
 HEADERS = {"/api/credit-lines/": lambda: {"Idempotency-Key": uuid.uuid4().hex},
@@ -147,6 +156,10 @@ def _arrange(app: Any, path: str) -> None:
         from nongxin.core.testing import open_test_loan, open_test_warning
 
         open_test_warning(app, open_test_loan(app))
+    if path.startswith("/api/monitoring/models/1/"):  # issue 14 part D: monitoring model 1
+        from nongxin.core.testing import make_test_model
+
+        make_test_model(app, "PL-M000", owner="JNRCB")
     if "/classification" in path:  # issue 13 part C
         from nongxin.core.credit.models import Loan
         from nongxin.core.db import UnitOfWork
