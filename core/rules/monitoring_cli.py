@@ -14,6 +14,8 @@ import click
 from nongxin.core.clikit import as_user, console_of
 
 _USER = click.option("--user", "username", required=True, help="The user acting (their institution and subtree).")
+_LIMIT = click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+_OFFSET = click.option("--offset", type=click.IntRange(0), default=0)
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
 
 
@@ -41,8 +43,8 @@ def models_group() -> None:
 @click.option("--stage", default=None, help="post_loan or collateral.")
 @click.option("--active/--inactive", "active", default=None, help="Only active (or inactive) models.")
 @click.option("--conditions", is_flag=True, help="Print each model's conditions too.")
-@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0)
+@_LIMIT
+@_OFFSET
 @_JSON
 @_USER
 @click.pass_context
@@ -131,8 +133,8 @@ models_group.add_command(_switch(True))
 @click.option("--model", type=click.IntRange(1, 2**31 - 1), default=None, help="Only this model (its id).")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Only this business date.")
 @click.option("--colour", default=None, help="red, orange or yellow.")
-@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
-@click.option("--offset", type=click.IntRange(0), default=0)
+@_LIMIT
+@_OFFSET
 @_JSON
 @_USER
 @click.pass_context
