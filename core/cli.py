@@ -208,5 +208,9 @@ def _register() -> None:
 
     main.add_command(rules)  # issue 14: each part registers its commands on this group below
 
+    from nongxin.core.rules import backtest_cli
+
+    backtest_cli.register(rules)  # rules backtest (issue 14, part B)
+
 
 _register()
