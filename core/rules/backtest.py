@@ -26,7 +26,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Sequence
+from functools import partial
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -135,7 +136,8 @@ def _institutions(session: Session, banks: list[Institution]) -> pd.DataFrame:
 
 def _post_loan(session: Session, runtime: Any, bank: Institution, on: date, business_date: date,
                columns: list[str]) -> tuple[pd.DataFrame, str]:
-    kept = facts_store.read(runtime.settings, "post_loan", on, [bank.code], columns)
+    """The bank's facts (kept: without the loan numbers, read for the sample only)."""
+    kept = facts_store.read(runtime.settings, "post_loan", on, [bank.code], [c for c in columns if c != "loan_no"])
     if kept is not None:
         return kept, "facts_store"
     try:
@@ -149,8 +151,9 @@ def _post_loan(session: Session, runtime: Any, bank: Institution, on: date, busi
 
 
 def _judge(compiled: CompiledRuleSet, stage: str, bank: Institution, frame: pd.DataFrame, sample: int,
-           tally: _Tally) -> None:
-    """Add one bank's evaluation to ``tally`` (pandas groupbys over the hit rows)."""
+           tally: _Tally, subjects: Callable[[list[int]], dict[int, Any]] | None = None) -> None:
+    """Add one bank's evaluation to ``tally`` (pandas groupbys over the hit rows). ``subjects``:
+    the sample's subjects by key, when the frame does not carry them (the kept facts)."""
     subject, key, branch = _SUBJECT[stage]
     frame = frame.reset_index(drop=True)
     result = compiled.evaluate_frame(frame)
@@ -173,17 +176,19 @@ def _judge(compiled: CompiledRuleSet, stage: str, bank: Institution, frame: pd.D
     codes = hits[hits["row"].isin(chosen)].groupby("row", observed=True)["rule_code"].agg(
         lambda s: sorted(str(c) for c in s))
     schema = SCHEMAS[stage]
-    for row in chosen:
+    keys = [int(k) for k in frame[key].to_numpy()[chosen]]
+    names = subjects(keys) if subjects is not None else dict(zip(keys, frame[subject].to_numpy()[chosen]))
+    for row, number in zip(chosen, keys):
         read = sorted({name for code in codes[row] for name in compiled.reads[code]})
         tally.sample.append({
-            "subject": str(frame[subject].iloc[row]), "county_bank": bank.code,
+            "subject": str(names[number]), "county_bank": bank.code,
             "branch": str(frame[branch].iloc[row]), "rules": codes[row],
             "facts": {n: _plain(schema[n].type, frame[n].iloc[row]) if n in frame.columns else None for n in read}})
 
 
 def _frames(session: Session, runtime: Any, stage: str, banks: list[Institution], on: date, business_date: date,
             compiled: CompiledRuleSet, within: set[str] | None, sample: int) -> tuple[_Tally, str]:
-    tally, sources = _Tally(), set()
+    tally, sources = _Tally(by_rule={r.code: 0 for r in compiled.rules}), set()
     subject, key, branch = _SUBJECT[stage]
     for bank in banks:
         if stage == "post_loan":
@@ -194,7 +199,10 @@ def _frames(session: Session, runtime: Any, stage: str, banks: list[Institution]
         sources.add(source)
         if within is not None:
             frame = frame[frame[branch].isin(within)]
-        _judge(compiled, stage, bank, frame, sample, tally)
+        subjects = None
+        if source == "facts_store":
+            subjects = partial(facts_store.lookup, runtime.settings, stage, on, bank.code, key, subject)
+        _judge(compiled, stage, bank, frame, sample, tally, subjects)
     return tally, ("ledger" if "ledger" in sources else sources.pop() if sources else
                    ("facts_store" if stage == "post_loan" else "positions"))
 
@@ -216,7 +224,7 @@ def _answer(tally: _Tally, names: pd.DataFrame) -> dict[str, Any]:
     branches = branches.sort_values(["county_bank", "branch"], kind="stable")
     return {
         "population": tally.population, "hits": tally.hits,
-        "by_rule": [{"code": code, "hits": n} for code, n in sorted(tally.by_rule.items())],
+        "by_rule": [{"code": code, "hits": n} for code, n in tally.by_rule.items()],  # in the rules' order
         "by_county_bank": [{"county_bank": code, "name": bank_names.get(code), "population": population,
                             "hits": hits} for code, population, hits in tally.banks],
         "by_branch": [{"county_bank": str(b), "branch": str(br), "name": bank_names.get(str(br)),

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nongxin.sdk.facts import POST_LOAN
@@ -32,7 +34,7 @@ from nongxin.sdk.facts import POST_LOAN
 if TYPE_CHECKING:
     from nongxin.core.rules.nightly import BankNight
 
-__all__ = ["KEEP_DAYS", "KEPT_COLUMNS", "keep", "path_of", "read"]
+__all__ = ["KEEP_DAYS", "KEPT_COLUMNS", "keep", "lookup", "path_of", "read"]
 
 #: How many days of facts stay on disk.
 KEEP_DAYS = 40
@@ -89,3 +91,11 @@ def read(settings: Any, stage: str, as_of: date, banks: Sequence[str], columns: 
     if len(parts) == 1:
         return parts[0]
     return pd.concat(parts, ignore_index=True)
+
+
+def lookup(settings: Any, stage: str, as_of: date, bank: str, key: str, column: str,
+           keys: Sequence[int]) -> dict[int, Any]:
+    """``column`` of the rows of one bank's kept facts whose ``key`` is in ``keys``."""
+    table = pq.read_table(path_of(settings, stage, as_of, bank), columns=[key, column])
+    picked = table.filter(pc.is_in(table.column(key), value_set=pa.array(list(keys), type=table.schema.field(key).type)))
+    return dict(zip(picked.column(key).to_pylist(), picked.column(column).to_pylist()))

@@ -160,6 +160,9 @@ def test_live_books_of_the_current_date(nongxin_app: Any, nongxin_demo: Any, non
         "stage": "post_loan", "expression": "overdue_principal >= 1500.50", "institution": "JNRCB"}).get_json()
     assert [s["facts"] for s in money["sample"] if s["subject"] == loan_no] == [{"overdue_principal": "1500.50"}]
     _no_floats(money)
+    nobody = nongxin_client.as_user("jinan.admin").post(URL, json={  # a fact no loan has (no bureau report)
+        "stage": "post_loan", "expression": "bureau_queries_6m > 3", "institution": "JNRCB"}).get_json()
+    assert nobody["hits"] == 0 and nobody["by_rule"] == [{"code": "BACKTEST", "hits": 0}], nobody
 
 
 def test_collateral_positions(nongxin_app: Any, nongxin_demo: Any, nongxin_client: Any) -> None:
