@@ -212,5 +212,9 @@ def _register() -> None:
 
     register_monitoring(rules)  # rules models ..., rules suspicious (issue 14, part D)
 
+    from nongxin.core.rules import backtest_cli
+
+    backtest_cli.register(rules)  # rules backtest (issue 14, part B)
+
 
 _register()

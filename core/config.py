@@ -39,6 +39,8 @@ class Settings:
     valuation_timeout_seconds: int = 10
     audit_key: str = ""
     audit_old_keys: tuple[str, ...] = ()
+    #: Files the platform keeps beside the database (the day's post-loan facts for backtests).
+    data_dir: str = "nongxin-data"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -65,6 +67,7 @@ class Settings:
             trace_plugins=env.get("NONGXIN_TRACE_PLUGINS", "") not in ("", "0", "false"),
             audit_key=env.get("NONGXIN_AUDIT_KEY", "") or _demo_key_file(env),
             audit_old_keys=tuple(k.strip() for k in env.get("NONGXIN_AUDIT_OLD_KEYS", "").split(",") if k.strip()),
+            data_dir=env.get("NONGXIN_DATA_DIR", base.data_dir),
         )
 
     def keyring(self) -> Any:

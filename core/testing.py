@@ -70,11 +70,12 @@ def nongxin_database_url(nongxin_database_template: str, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def nongxin_settings(nongxin_database_url: str) -> Any:
+def nongxin_settings(nongxin_database_url: str, tmp_path: Path) -> Any:
     from nongxin.core.config import Settings
 
     return Settings(database_url=nongxin_database_url, environment="testing",
-                    secret_key="test-secret", audit_key="nongxin-test-audit-key-0123456789abcdef")
+                    secret_key="test-secret", audit_key="nongxin-test-audit-key-0123456789abcdef",
+                    data_dir=str(tmp_path / "nongxin-data"))
 
 
 @pytest.fixture

@@ -52,6 +52,8 @@ VALID = {
     ("POST", "/api/bureau/queries"): {"subject": PERSON, "purpose": "02",
                                       "for": {"kind": "application", "ref": "APP-1"}},
     ("POST", "/api/rules/check"): {"stage": "admission", "expression": "age > 18", "code": "X1"},
+    ("POST", "/api/rules/backtest"): {"stage": "post_loan", "expression": "overdue_days > 30", "institution": "JNRCB",
+                                      "sample": 2},
     ("PUT", "/api/calendar/days/2027-02-06"): {"kind": "workday", "note": "春节调休"},
     ("POST", "/api/parameters"): {"name": "review.review_days", "institution": "JNRCB", "value": "5",
                                   "note": "县行审查时限"},
