@@ -208,5 +208,9 @@ def _register() -> None:
 
     main.add_command(rules)  # issue 14: each part registers its commands on this group below
 
+    from nongxin.core.rules import stored_cli
+
+    stored_cli.register(rules)  # drafts, maker-checker, list, show (issue 14, part A)
+
 
 _register()
