@@ -22,10 +22,14 @@ def _dump(rows: Any) -> str:
 
 
 def _line(r: dict[str, Any]) -> str:
-    window = f"{r['effective_from'] or '...'}..{r['effective_to'] or '...'}"
+    window = f"{r['effective_from'] or '-'} to {r['effective_to'] or '-'}"
     extra = (" shadow" if r["shadow"] else "") + (f" model {r['model']}" if r["model"] else "")
     return (f"{r['id']:>6}  {r['code']} v{r['version']}  {r['status']:<16} {r['stage']:<10} {r['outcome']:<13} "
             f"{r['owner']} ({r['level']}){extra}  {window}  by {r['author']}  {r['name']}")
+
+
+def _at(moment: Any) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if isinstance(moment, datetime) else str(moment)
 
 
 def _show(r: dict[str, Any], as_json: bool) -> None:
@@ -37,10 +41,10 @@ def _show(r: dict[str, Any], as_json: bool) -> None:
     if r["reason"]:
         click.echo(f"        reason: {r['reason']}")
     if r["decided_by"]:
-        click.echo(f"        decided by {r['decided_by']} at {r['decided_at']}"
+        click.echo(f"        decided by {r['decided_by']} at {_at(r['decided_at'])}"
                    + (f": {r['decision_note']}" if r["decision_note"] else ""))
     if r["retired_by"]:
-        click.echo(f"        retired by {r['retired_by']} at {r['retired_at']}")
+        click.echo(f"        retired by {r['retired_by']} at {_at(r['retired_at'])}")
 
 
 def _day(value: datetime | None) -> Any:
