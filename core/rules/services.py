@@ -45,13 +45,23 @@ from nongxin.core.rules.domain import ACTIONS, RULE_LEVELS, next_status
 from nongxin.core.rules.models import RuleStatus, StoredRule
 from nongxin.core.scoping import MAX_PAGE, PAGE, page
 
-__all__ = ["RuleFilters", "RuleSpec", "STEPS", "draft", "edit", "list_rules", "rule_json", "show", "step"]
+__all__ = ["RuleFilters", "RuleSpec", "STEPS", "STEP_DOCS", "draft", "edit", "list_rules", "row_json", "rule_json",
+           "show", "step"]
 
 #: The steps of the life cycle, and the permission each needs.
 STEPS: Mapping[str, Action] = {"submit": Action.RULES_DRAFT, "withdraw": Action.RULES_DRAFT,
                                "approve": Action.RULES_APPROVE, "reject": Action.RULES_APPROVE,
                                "retire": Action.RULES_DRAFT}
 assert set(STEPS) == set(ACTIONS)
+#: What each step does, for the API's and the CLI's help.
+STEP_DOCS: Mapping[str, str] = {
+    "submit": "Submit your draft for approval (draft -> pending_approval).",
+    "withdraw": "Take your rule back from approval (pending_approval -> draft).",
+    "approve": "Publish a colleague's rule, never your own (pending_approval -> published): the rule books read "
+               "it on the next request; an undated rule is in force from the business date.",
+    "reject": "Refuse a colleague's rule, never your own (pending_approval -> rejected).",
+    "retire": "Retire a published rule and its earlier published versions: gone on the next request.",
+}
 
 
 def _not_found(rule_id: int) -> NotFound:
@@ -249,6 +259,12 @@ def rule_json(row: StoredRule, owner: str) -> dict[str, Any]:
             "status": row.status.value, "author": row.author, "created_at": row.created_at,
             "submitted_at": row.submitted_at, "decided_by": row.decided_by, "decided_at": row.decided_at,
             "decision_note": row.decision_note, "retired_by": row.retired_by, "retired_at": row.retired_at}
+
+
+def row_json(uow: UnitOfWork, row: StoredRule) -> dict[str, Any]:
+    """``rule_json`` with the owner's code looked up."""
+    owner = uow.session.get(Institution, row.owner_id)
+    return rule_json(row, owner.code if owner is not None else "")
 
 
 def show(uow: UnitOfWork, who: Principal, rule_id: int) -> dict[str, Any]:

@@ -109,9 +109,7 @@ class StoredRuleOut(OutSchema):
 def _answer(row: StoredRule) -> dict[str, Any]:
     """The row as answered, read before the commit; then commit."""
     unit = uow()
-    owner = unit.session.get(Institution, row.owner_id)
-    assert owner is not None
-    out = services.rule_json(row, owner.code)
+    out = services.row_json(unit, row)
     unit.commit()
     return out
 
@@ -134,50 +132,21 @@ def edit_rule(body: dict[str, Any], rule_id: int) -> Any:
     return _answer(services.edit(uow(), principal(), rt.plugins, rule_id, body, rt.clock.business_date()))
 
 
-def _step(action: str, rule_id: int, note: str) -> Any:
-    rt = runtime()
-    return _answer(services.step(uow(), principal(), rt.plugins, rule_id, action, rt.clock.business_date(), note))
+def _step_view(action: str) -> None:
+    """``POST /api/rules/{id}/<action>`` {note}: one step of the life cycle (``services.STEPS``)."""
+    def view(body: dict[str, Any], rule_id: int) -> Any:
+        rt = runtime()
+        return _answer(services.step(uow(), principal(), rt.plugins, rule_id, action, rt.clock.business_date(),
+                                     body["note"]))
+
+    view.__name__ = view.__qualname__ = f"{action}_rule"
+    view.__doc__ = services.STEP_DOCS[action]
+    blp.route(f"/<int:rule_id>/{action}", methods=["POST"])(
+        blp.arguments(StepIn)(blp.response(200, StoredRuleOut)(view)))
 
 
-@blp.route("/<int:rule_id>/submit", methods=["POST"])
-@blp.arguments(StepIn)
-@blp.response(200, StoredRuleOut)
-def submit_rule(body: dict[str, Any], rule_id: int) -> Any:
-    """Submit your draft for approval (draft -> pending_approval)."""
-    return _step("submit", rule_id, body["note"])
-
-
-@blp.route("/<int:rule_id>/withdraw", methods=["POST"])
-@blp.arguments(StepIn)
-@blp.response(200, StoredRuleOut)
-def withdraw_rule(body: dict[str, Any], rule_id: int) -> Any:
-    """Take your rule back from approval (pending_approval -> draft)."""
-    return _step("withdraw", rule_id, body["note"])
-
-
-@blp.route("/<int:rule_id>/approve", methods=["POST"])
-@blp.arguments(StepIn)
-@blp.response(200, StoredRuleOut)
-def approve_rule(body: dict[str, Any], rule_id: int) -> Any:
-    """Publish a colleague's rule (pending_approval -> published); never your own. The rule books
-    read it on the next request; an undated rule is in force from the business date."""
-    return _step("approve", rule_id, body["note"])
-
-
-@blp.route("/<int:rule_id>/reject", methods=["POST"])
-@blp.arguments(StepIn)
-@blp.response(200, StoredRuleOut)
-def reject_rule(body: dict[str, Any], rule_id: int) -> Any:
-    """Refuse a colleague's rule (pending_approval -> rejected); never your own."""
-    return _step("reject", rule_id, body["note"])
-
-
-@blp.route("/<int:rule_id>/retire", methods=["POST"])
-@blp.arguments(StepIn)
-@blp.response(200, StoredRuleOut)
-def retire_rule(body: dict[str, Any], rule_id: int) -> Any:
-    """Retire a published rule and its earlier published versions: gone on the next request."""
-    return _step("retire", rule_id, body["note"])
+for _action in services.STEPS:
+    _step_view(_action)
 
 
 @blp.route("/stored")

@@ -84,7 +84,7 @@ def draft_cmd(ctx: click.Context, code: str, name: str, stage: str, outcome: str
                                  expression=expression, reason=reason, category=category,
                                  effective_from=_day(from_day), effective_to=_day(to_day), shadow=shadow, model=model)
         row = services.draft(unit, who, console.plugins, spec, console.runtime.clock.business_date())
-        out = services.rule_json(row, who.institution_code)
+        out = services.row_json(unit, row)
         unit.commit()
     _show(out, as_json)
 
@@ -97,28 +97,17 @@ def _step_command(action: str, help_text: str) -> click.Command:
     @click.option("--user", "username", required=True, help="Who takes the step.")
     @click.pass_context
     def command(ctx: click.Context, rule_id: int, note: str, as_json: bool, username: str) -> None:
-        from nongxin.core.institutions.models import Institution
         from nongxin.core.rules import services
 
         console = console_of(ctx)
         with console.uow() as unit:
             row = services.step(unit, as_user(unit, username), console.plugins, rule_id, action,
                                 console.runtime.clock.business_date(), note)
-            owner = unit.session.get(Institution, row.owner_id)
-            out = services.rule_json(row, owner.code if owner is not None else "")
+            out = services.row_json(unit, row)
             unit.commit()
         _show(out, as_json)
 
     return command
-
-
-STEP_HELP = {
-    "submit": "Submit your draft for approval.",
-    "withdraw": "Take your rule back from approval (back to draft).",
-    "approve": "Publish a colleague's rule (never your own): in force from the next request.",
-    "reject": "Refuse a colleague's rule.",
-    "retire": "Retire a published rule and its earlier versions.",
-}
 
 
 @click.command("list")
@@ -168,7 +157,9 @@ def show_cmd(ctx: click.Context, rule_id: int, as_json: bool, username: str) -> 
 def register(group: click.Group) -> None:
     """Add draft, submit, withdraw, approve, reject, retire, list and show to the ``rules`` group."""
     group.add_command(draft_cmd)
-    for action, text in STEP_HELP.items():
+    from nongxin.core.rules.services import STEP_DOCS
+
+    for action, text in STEP_DOCS.items():
         group.add_command(_step_command(action, text))
     group.add_command(list_cmd)
     group.add_command(show_cmd)
