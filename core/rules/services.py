@@ -39,8 +39,8 @@ from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
 from nongxin.core.permissions import Action, require
 from nongxin.core.plugin_state.services import PluginDirectory, bump_generation
-from nongxin.core.rules import checks
-from nongxin.core.rules.checks import RuleSpec
+from nongxin.core.rules import stored_checks as checks
+from nongxin.core.rules.stored_checks import RuleSpec
 from nongxin.core.rules.domain import ACTIONS, RULE_LEVELS, next_status
 from nongxin.core.rules.models import RuleStatus, StoredRule
 from nongxin.core.scoping import MAX_PAGE, PAGE, page
