@@ -216,5 +216,9 @@ def _register() -> None:
 
     backtest_cli.register(rules)  # rules backtest (issue 14, part B)
 
+    from nongxin.core.rules import stored_cli
+
+    stored_cli.register(rules)  # drafts, maker-checker, list, show (issue 14, part A)
+
 
 _register()

@@ -132,6 +132,21 @@ VALID.update({
     ("POST", "/api/monitoring/models/1/deactivate"): {"note": "模型调整"},
     ("POST", "/api/monitoring/models/1/activate"): {"note": "调整完毕"},
 })
+# issue 14 part A: stored rules (rule 1 at Jinan, arranged in the status each step starts from)
+WRITERS["/api/rules"] = "jinan.params"
+PATH_VALUES["rule_id"] = "1"
+VALID.update({
+    ("POST", "/api/rules"): {"code": "JN-HOSTILE-1", "name": "高龄拒绝", "stage": "admission", "outcome": "reject",
+                             "level": "county", "expression": "age > 70", "reason": "年龄超过70岁",
+                             "category": "other", "effective_from": "2030-01-01", "effective_to": "2030-12-31",
+                             "shadow": False, "model": None},
+    ("PATCH", "/api/rules/1"): {"name": "高龄复核", "expression": "age > 75", "effective_to": None},
+    **{("POST", f"/api/rules/1/{step}"): {"note": "复核意见"}
+       for step in ("submit", "withdraw", "approve", "reject", "retire")},
+})
+RULE_STEP_STATUS = {"withdraw": "pending_approval", "approve": "pending_approval", "reject": "pending_approval",
+                    "retire": "published"}
+
 #: Headers an endpoint needs besides the token, made fresh for each request (a new idempotency
 #: key each time, so a valid body reaches the service rather than a replay).
 HEADERS = {"/api/credit-lines/": lambda: {"Idempotency-Key": uuid.uuid4().hex},
@@ -162,6 +177,19 @@ def _arrange(app: Any, path: str) -> None:
         from nongxin.core.testing import make_test_model
 
         make_test_model(app, "PL-M000", owner="JNRCB")
+    if path.startswith("/api/rules/1"):  # issue 14 part A: stored rule 1, by the writer unless they decide it
+        from nongxin.core.db import UnitOfWork
+        from nongxin.core.rules.models import RuleStatus, StoredRule
+        from nongxin.core.testing import publish_test_rule
+
+        step = path.rsplit("/", 1)[-1]
+        rule = publish_test_rule(app, "JN-HOSTILE-0", "age > 200", stage="admission", outcome="tag")
+        with UnitOfWork(app.extensions["nongxin"].sessions) as unit:
+            row = unit.session.get(StoredRule, rule)
+            assert row is not None and row.id == 1
+            row.status = RuleStatus(RULE_STEP_STATUS.get(step, "draft"))
+            row.author = "jinan.params2" if step in ("approve", "reject") else "jinan.params"
+            unit.commit()
     if "/classification" in path:  # issue 13 part C
         from nongxin.core.credit.models import Loan
         from nongxin.core.db import UnitOfWork
