@@ -755,15 +755,26 @@ def stored_hits(record: Mapping[str, Any]) -> tuple[domain.RuleHit, ...]:
     return tuple(decode(domain.RuleHit, h, "rule hit") for h in record["rules"]["hits"])
 
 
-def replay_record(record: Mapping[str, Any], facts: Mapping[str, Any],
-                  hits: tuple[domain.RuleHit, ...]) -> tuple[domain.Verdict, Decimal | None, ScoreResult | None]:
+def replay_record(record: Mapping[str, Any], facts: Mapping[str, Any], hits: tuple[domain.RuleHit, ...], *,
+                  memo: dict[str, Any] | None = None) -> tuple[domain.Verdict, Decimal | None, ScoreResult | None]:
     """The outcome a stored record gives with the rule hits ``hits`` (pure): its scorecard re-scored
     on ``facts``, its plugin answers, terms and failures as stored, as a replay with the stored rules
-    does (with the record's own hits it reproduces the stored outcome). (verdict, limit, score)."""
-    card = _decoded(record["scorecard"], ScorecardSpec)
+    does (with the record's own hits it reproduces the stored outcome). (verdict, limit, score).
+    ``memo``: a dict kept across many records, so equal stored answers (the same scorecard on
+    thousands of decisions) are decoded once."""
+
+    def decoded(raw: Mapping[str, Any] | None, cls: type[Any]) -> Contribution[Any] | None:
+        if memo is None or raw is None:
+            return _decoded(raw, cls)
+        key = cls.__name__ + json.dumps(raw, sort_keys=True)
+        if key not in memo:
+            memo[key] = _decoded(raw, cls)
+        return memo[key]
+
+    card = decoded(record["scorecard"], ScorecardSpec)
     scored, _ = score_with(card, facts)
-    answers = Answers([c for c in (_decoded(f, Finding) for f in record["findings"]) if c is not None],
-                      _decoded(record["limit"]["plugin"], LimitResult), _decoded(record["price"]["plugin"], PriceResult))
+    answers = Answers([c for c in (decoded(f, Finding) for f in record["findings"]) if c is not None],
+                      decoded(record["limit"]["plugin"], LimitResult), decoded(record["price"]["plugin"], PriceResult))
     failures = [decode(domain.Failure, f, "failure") for f in record["failures"]]
     verdict, limit, _, _, _ = conclude(facts, _stored_terms(record), int(record["application"]["term_months"]), hits,
                                        scored, answers, failures, replaying=True)

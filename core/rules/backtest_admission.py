@@ -10,9 +10,11 @@ have found on those facts.
 The outcome change is the stored decision replayed (``decision.replay_record``: its score, plugin
 answers, terms and failures as stored) with the draft rules' hits added to the hits it had, and a
 stored hit of a rule the draft replaces (the same code: a new version) taken away. Only a decision
-hit by a draft rule, or whose replaced rule had hit, can change, so only those are replayed (a
-decision only tagged by the draft keeps its outcome: a tag never enters the outcome); the whole
-record is read for those alone. Nothing is written.
+hit by a draft rule, or whose replaced rule had hit, can change. When nothing is taken away the new
+outcome follows from the hits added by ``domain.combine``'s own order (``settled``: a reject hit
+rejects, a manual-review hit sends what was not rejected to review, a tag changes nothing; the tests
+check it against the replay); only the decisions losing a stored hit are replayed, their whole
+record read for those alone. Nothing is written.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nongxin.core.credit.decision import apply_rules, decode_facts, replay_record, stored_hits
-from nongxin.core.credit.domain import RuleHit
+from nongxin.core.credit.domain.verdict import MANUAL_REVIEW, REJECTED, RuleHit
 from nongxin.core.credit.models import Application, Decision
 from nongxin.core.errors import field_error, invalid
 from nongxin.core.institutions.models import Institution
@@ -96,17 +98,34 @@ def _evaluate(session: Session, compiled: CompiledRuleSet, stmt: sa.Select[Any])
     return rows
 
 
+def settled(outcome: str, found: tuple[RuleHit, ...]) -> str:
+    """The outcome of a decision with the draft's hits ``found`` added and none of its own taken away,
+    read off ``domain.combine`` without a replay: a reject hit rejects whatever else the record holds;
+    a manual-review hit sends to review what was not rejected (a rejection's own reject hits and
+    findings stay); a tag changes nothing."""
+    kinds = {h.outcome for h in found}
+    if "reject" in kinds:
+        return REJECTED
+    if "manual_review" in kinds and outcome != REJECTED:
+        return MANUAL_REVIEW
+    return outcome
+
+
 def _replay(session: Session, compiled: CompiledRuleSet, rows: list[_Row]) -> None:
-    """``would_be`` of each row a draft rule hit (not only as a tag) or whose replaced rule had hit."""
+    """``would_be`` of each row a draft rule hit or whose replaced rule had hit: read off the hits
+    when nothing is taken away, else the stored record replayed."""
     outcome_of = {r.code: r.outcome for r in compiled.rules}
-    due = {r.id: r for r in rows if r.replaced or any(outcome_of[c] != "tag" for c in r.rules)}
-    ids = list(due)
+    for row in rows:
+        if row.found and not row.replaced:
+            row.would_be = settled(row.outcome, row.found)
+    due = {r.id: r for r in rows if r.replaced}
+    ids, memo = list(due), dict[str, Any]()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         for id_, record in session.execute(sa.select(Decision.id, Decision.record).where(Decision.id.in_(chunk))):
             row = due[id_]
             kept = tuple(h for h in stored_hits(record) if h.code not in outcome_of)
-            verdict, _, _ = replay_record(record, row.facts, kept + row.found)
+            verdict, _, _ = replay_record(record, row.facts, kept + row.found, memo=memo)
             row.would_be = verdict.outcome
 
 

@@ -225,3 +225,20 @@ def test_bad_drafts_are_refused_naming_the_field(nongxin_app, decided):
     with pytest.raises(ValidationFailed) as days:
         run(nongxin_app, [draft("amount > 1")], days=0)
     assert "days" in days.value.fields
+
+
+def test_outcomes_read_off_the_hits_equal_the_replay_of_each_stored_record(nongxin_app, decided):
+    """``settled`` spares the replay when nothing is taken away: it must agree with the replay."""
+    from nongxin.core.credit.domain import RuleHit
+    from nongxin.core.rules.backtest_admission import settled
+
+    records = _rows(nongxin_app, sa.select(Decision.outcome, Decision.record))
+    assert len(records) == 5
+    for outcome, record in records:
+        facts = decisions.decode_facts(record["facts"], record["fact_types"])
+        own = decisions.stored_hits(record)
+        assert decisions.replay_record(record, facts, own)[0].outcome == outcome
+        for kind in ("reject", "manual_review", "tag"):
+            added = (RuleHit("BT-DRAFT", 1, "amount > 0", kind, "other", "draft"),)
+            replayed = decisions.replay_record(record, facts, own + added)[0].outcome
+            assert settled(outcome, added) == replayed, (outcome, kind)
