@@ -8,7 +8,9 @@ end to end (the query, decoding the facts, the rules, the replays, the answer) f
 
 * ``reject``: a reject draft hitting about a third of the decisions (each one replayed);
 * ``tag``: a tag draft hitting all (no replay: a tag never changes an outcome);
-* ``new_version``: a milder new version of one of the 1,000 rules (no stored hit: nothing replayed).
+* ``new_version``: a milder new version of one of the 1,000 rules (no stored hit: nothing replayed);
+* ``replaced_hit``: a new version of the tag rule every decision hit (the worst case: every
+  decision loses a stored hit, so every one is replayed from its whole record).
 
     python benchmarks/backtest_admission.py [--decisions 20000] [--database-url URL]
 
@@ -112,7 +114,8 @@ def run(url: str, decisions: int) -> dict[str, Any]:
         assert bank is not None
         today = rt.clock.business_date()
         cases = {"reject": [draft("amount > 30000", "reject")], "tag": [draft("amount > 0", "tag")],
-                 "new_version": [draft("age < 16 or age > 90", "reject", code="BENCH-0003", version=2)]}
+                 "new_version": [draft("age < 16 or age > 90", "reject", code="BENCH-0003", version=2)],
+                 "replaced_hit": [draft("amount > 30000", "reject", code="BENCH-0000", version=2)]}
         report: dict[str, Any] = {"decisions": decisions + 1, "database": url.split(":")[0]}
         for name, rules in cases.items():
             started = time.perf_counter()
