@@ -750,26 +750,52 @@ def _stored_summary(record: Mapping[str, Any]) -> dict[str, Any]:
             "limit": record["limit"]["after_grade"]}
 
 
+def stored_hits(record: Mapping[str, Any]) -> tuple[domain.RuleHit, ...]:
+    """The admission rule hits a stored record kept."""
+    return tuple(decode(domain.RuleHit, h, "rule hit") for h in record["rules"]["hits"])
+
+
+def replay_record(record: Mapping[str, Any], facts: Mapping[str, Any], hits: tuple[domain.RuleHit, ...], *,
+                  memo: dict[str, Any] | None = None) -> tuple[domain.Verdict, Decimal | None, ScoreResult | None]:
+    """The outcome a stored record gives with the rule hits ``hits`` (pure): its scorecard re-scored
+    on ``facts``, its plugin answers, terms and failures as stored, as a replay with the stored rules
+    does (with the record's own hits it reproduces the stored outcome). (verdict, limit, score).
+    ``memo``: a dict kept across many records, so equal stored answers (the same scorecard on
+    thousands of decisions) are decoded once."""
+
+    def decoded(raw: Mapping[str, Any] | None, cls: type[Any]) -> Contribution[Any] | None:
+        if memo is None or raw is None:
+            return _decoded(raw, cls)
+        key = cls.__name__ + json.dumps(raw, sort_keys=True)
+        if key not in memo:
+            memo[key] = _decoded(raw, cls)
+        return memo[key]
+
+    card = decoded(record["scorecard"], ScorecardSpec)
+    scored, _ = score_with(card, facts)
+    answers = Answers([c for c in (decoded(f, Finding) for f in record["findings"]) if c is not None],
+                      decoded(record["limit"]["plugin"], LimitResult), decoded(record["price"]["plugin"], PriceResult))
+    failures = [decode(domain.Failure, f, "failure") for f in record["failures"]]
+    verdict, limit, _, _, _ = conclude(facts, _stored_terms(record), int(record["application"]["term_months"]), hits,
+                                       scored, answers, failures, replaying=True)
+    return verdict, limit, scored
+
+
 def replay(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: int, rules: str) -> dict[str, Any]:
     """Recompute a decision from its record; stores nothing. ``rules``: "stored" or "current"."""
     app, decision = stored_decision(uow, principal, application_id, Action.DECISION_REPLAY)
     record = decision.record
     facts = decode_facts(record["facts"], record["fact_types"])
-    terms = _stored_terms(record)
-    term_months = int(record["application"]["term_months"])
-    failures = [decode(domain.Failure, f, "failure") for f in record["failures"]]
     if rules == "stored":
         compiled = None
         if record["rules"]["compiled"]:
             compiled = compile_rule_set(stored_rule_book(uow.session, record["rules"]["hash"]), ADMISSION)
         hits = apply_rules(compiled, facts)
-        card = _decoded(record["scorecard"], ScorecardSpec)
-        scored, _ = score_with(card, facts)
-        answers = Answers([c for c in (_decoded(f, Finding) for f in record["findings"]) if c is not None],
-                          _decoded(record["limit"]["plugin"], LimitResult), _decoded(record["price"]["plugin"], PriceResult))
-        verdict, limit, _, _, _ = conclude(facts, terms, term_months, hits, scored, answers, failures, replaying=True)
+        verdict, limit, scored = replay_record(record, facts, hits)
         rules_hash = record["rules"]["hash"]
     else:
+        terms = _stored_terms(record)
+        failures = [decode(domain.Failure, f, "failure") for f in record["failures"]]
         where = uow.session.get(Institution, app.institution_id)
         assert where is not None
         view = rt.plugins.view(uow.session, where)

@@ -12,8 +12,8 @@ It writes nothing but its audit entry (``rules.backtest``).
   else the facts built live from the ledger (``early_warning.frames.post_loan_frame``; a date
   without a snapshot is 422 ``as_of``). A future ``as_of`` is 422 ``as_of``.
 * ``collateral``: the pledged positions of the banks on ``as_of`` (``collateral.positions``).
-* ``admission``: past decisions, by ``core.rules.backtest_admission.admission`` (part E); 422
-  ``stage`` while that module is absent.
+* ``admission``: the decisions of the last ``days`` business dates up to ``as_of``, by
+  ``core.rules.backtest_admission.admission`` (hits on the stored facts, outcome changes replayed).
 
 Rules are evaluated vectorized (``CompiledRuleSet.evaluate_frame``) and the counts grouped with
 pandas, never a Python loop over subjects. Money in the answer is a yuan string, never a float.
@@ -21,7 +21,6 @@ pandas, never a Python loop over subjects. Money in the answer is a yuan string,
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +44,7 @@ from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution, Level
 from nongxin.core.permissions import Action
 from nongxin.core.rules import facts_store
+from nongxin.core.rules.backtest_admission import admission
 from nongxin.core.rules.models import StoredRule
 from nongxin.core.rules.stored import as_rule
 from nongxin.sdk.facts import SCHEMAS
@@ -207,16 +207,6 @@ def _frames(session: Session, runtime: Any, stage: str, banks: list[Institution]
                    ("facts_store" if stage == "post_loan" else "positions"))
 
 
-def _admission(session: Session, rules: list[Rule], banks: list[Institution], within: str | None, on: date,
-               days: int, sample: int) -> dict[str, Any]:
-    try:
-        module = importlib.import_module("nongxin.core.rules.backtest_admission")
-    except ModuleNotFoundError:
-        raise invalid("stage", "backtests of admission rules over past decisions are not available yet") from None
-    answer: dict[str, Any] = module.admission(session, rules, banks, within, on, days, sample)
-    return answer
-
-
 def _answer(tally: _Tally, names: pd.DataFrame) -> dict[str, Any]:
     bank_names = dict(zip(names["code"], names["name"]))
     branches = (pd.concat(tally.branches, ignore_index=True) if tally.branches
@@ -268,7 +258,7 @@ def backtest(uow: UnitOfWork, principal: Principal, runtime: Any, *, stage: str,
     names = _institutions(session, banks)
     within = set(names["code"][names["path"].str.startswith(inst.path)]) if below else None
     if stage == "admission":
-        body = _admission(session, rules, banks, inst.path if below else None, on, days, sample)
+        body = admission(session, rules, banks, inst, on, days, sample)
         source = "decisions"
     else:
         tally, source = _frames(session, runtime, stage, banks, on, business_date, compiled, within, sample)

@@ -68,10 +68,12 @@ class SampleOut(OutSchema):
     branch = fields.String(required=True, allow_none=True)
     rules = fields.List(fields.String(), required=True)
     facts = fields.Dict(keys=fields.String(), required=True)
+    outcome = fields.String(metadata={"description": "admission: the decision's stored outcome"})
+    would_be = fields.String(metadata={"description": "admission: its outcome with the backtested rules"})
 
 
 class FromToOut(OutSchema):
-    from_ = fields.String(required=True, data_key="from")
+    from_ = fields.String(required=True, attribute="from", data_key="from")
     to = fields.String(required=True)
     count = fields.Integer(required=True)
 

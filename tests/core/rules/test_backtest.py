@@ -187,7 +187,7 @@ def test_collateral_positions(nongxin_app: Any, nongxin_demo: Any, nongxin_clien
     ({"expression": "outstanding > 1", "stage": "post_loan", "as_of": "2020-01-02"}, "as_of"),
     ({"expression": "outstanding > 1", "rule_ids": [1], "stage": "post_loan"}, "expression"),
     ({"stage": "post_loan"}, "expression"),
-    ({"expression": "age > 18", "stage": "admission"}, "stage"),
+    ({"expression": "age > 18", "stage": "admission", "days": 0}, "days"),
 ])
 def test_bad_input_is_422_naming_the_field(nongxin_app: Any, nongxin_demo: Any, nongxin_client: Any,
                                           body: dict[str, Any], field: str) -> None:
