@@ -208,5 +208,9 @@ def _register() -> None:
 
     main.add_command(rules)  # issue 14: each part registers its commands on this group below
 
+    from nongxin.core.rules.shadow_cli import register as register_shadow
+
+    register_shadow(rules)  # rules shadow-report (issue 14, part C)
+
 
 _register()
