@@ -10,7 +10,8 @@ The promises:
   tallied (``RuleHitTally``, 0 hits included) per (date, bank, stage), delete-then-insert.
 * A shadow hit never opens a warning or a task: nothing here touches them, and the scan writes its
   warnings from the live hits only.
-* An unusable shadow book never affects the scan: it is logged and nothing is written for it.
+* An unusable shadow book, or one that fails while judging, never affects the scan: it is logged
+  and nothing is written for it (its stage's live tallies still are).
 * ``admission(session, runtime, where, application, facts, today)`` evaluates the shadow admission
   book one record on the decision's facts and adds the hits as ``ShadowHit`` rows; any exception is
   logged and swallowed, nothing reaches the decision record, and an empty book costs no query.
@@ -74,9 +75,9 @@ def _store(session: Session, night: "BankNight", stage: str, book: RuleBook, fra
     if len(hits):
         ids = {r.code: stored_id(r) for r in book.rules}
         rows = frame.drop_duplicates(key).set_index(key)
-        at = rows.index.get_indexer(hits[key].to_numpy())
-        refs = rows[ref].to_numpy(dtype=object)[at]
-        branches = _branches(session, rows.reset_index(), stage)[at]
+        picked = rows.iloc[rows.index.get_indexer(hits[key].to_numpy())]  # the rows hit, in the hits' order
+        refs = picked[ref].to_numpy(dtype=object)
+        branches = _branches(session, picked, stage)
         session.execute(sa.insert(HITS), [
             {"rule_id": ids[str(code)], "stage": stage, "business_date": night.as_of, "county_bank_id": night.bank.id,
              "institution_id": int(branch), "subject_kind": kind, "subject_id": int(subject),
@@ -102,10 +103,16 @@ def judge(session: Session, runtime: Any, night: "BankNight") -> int:
             log.warning("the shadow %s rule book of %s is unusable, nothing of it was written: %s",
                         stage, night.bank.code, book.error)
         else:
-            hits = _store(session, night, stage, book, frame)
-            total += len(hits)
-            tallies += _tallies(night, stage, book, hits, len(frame), shadow=True)
-            kinds.append(True)
+            try:
+                with session.begin_nested():  # a failure here is undone alone: the bank's scan goes on
+                    hits = _store(session, night, stage, book, frame)
+            except Exception:
+                log.exception("the shadow %s rules of %s could not be judged, nothing of them was written",
+                              stage, night.bank.code)
+            else:
+                total += len(hits)
+                tallies += _tallies(night, stage, book, hits, len(frame), shadow=True)
+                kinds.append(True)
         if kinds:
             session.execute(sa.delete(RuleHitTally).where(
                 RuleHitTally.business_date == night.as_of, RuleHitTally.county_bank_id == night.bank.id,
