@@ -204,21 +204,12 @@ def _register() -> None:
 
     register_classification(classification)  # five-tier classification (issue 13, part C)
 
+    from nongxin.core.rules import backtest_cli, monitoring_cli, shadow_cli, stored_cli
     from nongxin.core.rules.cli import rules
 
-    main.add_command(rules)  # issue 14: each part registers its commands on this group below
-
-    from nongxin.core.rules.monitoring_cli import register as register_monitoring
-
-    register_monitoring(rules)  # rules models ..., rules suspicious (issue 14, part D)
-
-    from nongxin.core.rules import backtest_cli
-
-    backtest_cli.register(rules)  # rules backtest (issue 14, part B)
-
-    from nongxin.core.rules import stored_cli
-
-    stored_cli.register(rules)  # drafts, maker-checker, list, show (issue 14, part A)
+    main.add_command(rules)  # issue 14: drafts and maker-checker, backtests, shadow reports, monitoring models
+    for part in (stored_cli, backtest_cli, shadow_cli, monitoring_cli):
+        part.register(rules)
 
 
 _register()

@@ -56,6 +56,7 @@ from nongxin.core.parameters.services import lpr as lpr_in_force
 from nongxin.core.permissions import Action
 from nongxin.core.plugins.dispatch import HookResult, InstitutionView
 from nongxin.core.plugins.provenance import Contribution, Provenance
+from nongxin.core.rules import shadow
 from nongxin.core.rules.books import RuleBook
 from nongxin.core.runtime import Runtime
 from nongxin.sdk._codec import decode, encode
@@ -610,6 +611,7 @@ def decide(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: i
     record["durations_us"] = durations
     decision.duration_us = durations["total"]
     session.add(decision)
+    shadow.admission(session, rt, where, app, facts, today)  # stored apart: nothing of it in the decision
     uow.commit()
     announce(view, where, app, decision)  # the view built before the commit: no new transaction
     return Decided(app, decision)

@@ -463,6 +463,8 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("GET", "/api/rules"): Entry(
         Action.RULES_READ, "subtree",
         lambda w, s: Call("GET", f"/api/rules?institution={PLACE[s]}&stage=admission")),
+    ("GET", "/api/rules/shadow-report"): Entry(  # issue 14, part C
+        Action.RULES_READ, "subtree", lambda w, s: Call("GET", f"/api/rules/shadow-report?institution={PLACE[s]}")),
     ("POST", "/api/rules/check"): Entry(
         Action.RULES_CHECK, None,
         lambda w, s: Call("POST", "/api/rules/check", {"stage": "admission", "expression": "age < 22"})),
