@@ -86,6 +86,9 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
         click.echo("Demo collateral: registered, valued, pledged and scanned for shortfalls:")
         for item in demo_data.demo_collateral(console.runtime):
             click.echo(f"  {item.number}  {item.kind:<18} line {item.line or '-':<20} value {item.value:>12}  {item.shows}")
+        click.echo("Demo rules kept by staff (drafted by one parameter admin, approved by another):")
+        for kept in demo_data.demo_rules(console.runtime):
+            click.echo(f"  #{kept.id:<3} {kept.code:<12} {kept.owner:<6} {kept.status:<17} {kept.shows}")
         click.echo("Demo nightly scan: a court list loaded, warnings raised with tasks due in working days, "
                    "every loan classified:")
         warned, npl = demo_data.demo_warnings(console.runtime)
@@ -93,6 +96,7 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
             click.echo(f"  {shown_warning.subject:<24} {shown_warning.rule:<14} {shown_warning.colour:<7} "
                        f"task for {shown_warning.assigned_to} due {shown_warning.due_on}")
         click.echo(f"  {npl}")
+        click.echo(f"  {demo_data.demo_rule_night(console.runtime)}")
         click.echo("Demo applications, filed by jinan.cm and decided:")
         for shown in demo_data.decide_demo_applications(console.runtime):
             click.echo(f"  {shown.number}  {shown.status:<16} {shown.shows}: {shown.detail}")

@@ -542,3 +542,67 @@ def demo_warnings(runtime: "Runtime") -> tuple[list[DemoWarning], str]:
     for loan_no, line_number, rule, colour, due_on, username in rows:
         shown.append(DemoWarning(loan_no or f"line {line_number}", rule, colour, due_on.isoformat(), username or "-"))
     return shown, npl
+
+
+@dataclass(frozen=True)
+class DemoRule:
+    id: int
+    code: str
+    owner: str
+    status: str
+    shows: str
+
+
+def demo_rules(runtime: "Runtime") -> list[DemoRule]:
+    """Rules kept by staff, through the services and maker-checker, before the nightly scan: a
+    Jinan shadow post-loan rule (drafted by jinan.params, approved by jinan.params2), a province
+    monitoring model with one condition (province.params, province.params2), and a Jinan admission
+    rule left waiting for approval."""
+    from nongxin.core.rules import monitoring, services
+    from nongxin.core.rules.stored_checks import RuleSpec
+
+    today = runtime.clock.business_date()
+    shown: list[DemoRule] = []
+
+    def keep(maker: str, checker: str | None, spec: RuleSpec, shows: str) -> None:
+        with UnitOfWork(runtime.sessions) as uow:
+            row = services.draft(uow, users.principal_named(uow.session, maker), runtime.plugins, spec, today)
+            services.step(uow, users.principal_named(uow.session, maker), runtime.plugins, row.id, "submit", today)
+            if checker is not None:
+                services.step(uow, users.principal_named(uow.session, checker), runtime.plugins, row.id, "approve",
+                              today, note="演示复核")
+            uow.commit()
+            owner = "SD" if maker.startswith("province") else "JNRCB"
+            shown.append(DemoRule(row.id, row.code, owner, row.status.value, shows))
+
+    keep("jinan.params", "jinan.params2", RuleSpec(
+        "JN-PL-S01", "逾期超过3天且余额超过5000元", "post_loan", "yellow", "county",
+        "overdue_days > 3 and outstanding > 5000", reason="试运行: 早于省联社规则关注逾期", shadow=True),
+        "shadow: its hits are stored apart, never a warning")
+    with UnitOfWork(runtime.sessions) as uow:
+        model = monitoring.create_model(uow, users.principal_named(uow.session, "province.params"), code="PROV-M01",
+                                        name="到期贷款还款来源监测", stage="post_loan",
+                                        description="一年内到期且有余额的贷款, 供贷后人员提前核实还款来源")
+        uow.commit()
+        model_id = model.id
+    keep("province.params", "province.params2", RuleSpec(
+        "PROV-M01-C1", "一年内到期", "post_loan", "yellow", "province",
+        "days_to_maturity <= 365 and outstanding > 0", reason="一年内到期, 核实还款来源", model=model_id),
+        "condition of monitoring model PROV-M01: suspicious records each night")
+    keep("jinan.params", None, RuleSpec(
+        "JN-ADM-101", "大额申请人工复核", "admission", "manual_review", "county", "amount > 200000",
+        reason="单笔申请超过20万元"), "waiting for a second person: nongxin rules approve ID --user jinan.params2")
+    return shown
+
+
+def demo_rule_night(runtime: "Runtime") -> str:
+    """What the night did with the demo's kept rules: shadow hits and suspicious records."""
+    import sqlalchemy as sa
+
+    from nongxin.core.rules.models import ShadowHit, SuspiciousRecord
+
+    with UnitOfWork(runtime.sessions, write=False) as uow:
+        shadow = uow.session.execute(sa.select(sa.func.count()).select_from(ShadowHit)).scalar_one()
+        suspicious = uow.session.execute(sa.select(sa.func.count()).select_from(SuspiciousRecord)).scalar_one()
+    return (f"shadow rule hits stored apart: {shadow} (nongxin rules shadow-report --user jinan.params "
+            f"--institution JNRCB); suspicious records: {suspicious} (nongxin rules suspicious --user jinan.postloan)")

@@ -41,3 +41,7 @@ def test_wheel_installs_and_every_subpackage_imports(tmp_path):
                           text=True, cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "province.admin" in demo.stdout
+    # rules kept by staff: published through maker-checker, then run by the night's scan
+    assert "JN-PL-S01" in demo.stdout and "pending_approval" in demo.stdout
+    night = next(line for line in demo.stdout.splitlines() if "suspicious records:" in line)
+    assert "shadow rule hits stored apart: 0" not in night and "suspicious records: 0" not in night, night
