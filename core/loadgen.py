@@ -132,6 +132,36 @@ class Client:
             return resp.status, raw[:200].decode("utf-8", "replace")
 
 
+#: One request of a race: (user, method, path, JSON body, extra headers).
+Request = tuple[str, str, str, Any, dict[str, str]]
+
+
+def race(app: Any, tokens: dict[str, str], requests: list[Request]) -> list[tuple[int, Any]]:
+    """Send ``requests`` at the same moment through a real server, each from its own thread and
+    connection, released together by a barrier: the answers (status, JSON body) in the order they
+    came back. What concurrency tests of one contended row are made of."""
+    answers: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(requests))
+    with Server(app, threads=len(requests)) as server:
+
+        def client(request: Request) -> None:
+            user, method, path, body, headers = request
+            conn = Client(server.port, tokens)
+            start.wait()
+            answer = conn.send(user, method, path, body, headers)
+            conn.conn.close()
+            with lock:
+                answers.append(answer)
+
+        workers = [threading.Thread(target=client, args=(r,)) for r in requests]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=120)
+    return answers
+
+
 def subject(thread: int, n: int) -> dict[str, str]:
     """A distinct, valid subject per (thread, request): nobody real is ever queried."""
     birth = date(1960 + thread % 40, 1 + n % 12, 1 + n % 28)

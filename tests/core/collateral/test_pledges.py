@@ -4,7 +4,6 @@ refusal writing nothing."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -206,25 +205,8 @@ def test_a_drawdown_waits_for_registration_and_stays_within_the_collateral_limit
 def test_two_pledges_of_one_item_at_one_rank_one_wins(nongxin_app: Any, nongxin_demo: Any, nongxin_uow: Any) -> None:
     item = open_test_item(nongxin_app)
     lines = [open_test_line(nongxin_app) for _ in range(4)]
-    answers: list[tuple[int, Any]] = []
-    lock = threading.Lock()
-    start = threading.Barrier(len(lines))
-
-    def client(line: int) -> None:
-        conn = loadgen.Client(server.port, nongxin_demo.tokens)
-        start.wait()
-        answer = conn.send("jinan.cm", "POST", f"/api/collateral/{item}/pledges", {"credit_line": line, "rank": 1},
-                           {})
-        conn.conn.close()
-        with lock:
-            answers.append(answer)
-
-    with loadgen.Server(nongxin_app, threads=len(lines)) as server:
-        workers = [threading.Thread(target=client, args=(line,)) for line in lines]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join(timeout=120)
+    answers = loadgen.race(nongxin_app, nongxin_demo.tokens, [
+        ("jinan.cm", "POST", f"/api/collateral/{item}/pledges", {"credit_line": line, "rank": 1}, {}) for line in lines])
     statuses = sorted(status for status, _ in answers)
     assert statuses == [201, 409, 409, 409], answers
     assert all(body["error"] == "rank_taken" for status, body in answers if status == 409)

@@ -4,7 +4,6 @@ a 500, and one row."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,24 +19,8 @@ def test_concurrent_registrations_of_one_item_make_one_and_409_the_rest(nongxin_
     owner = new_customer("JNRCB-LX-G01")
     body = {"kind": "vehicle", "owner": owner, "declared_value": "90000.00",
             "fields": {"vin": "LSVAM4187C2184847", "plate": "鲁A12345"}}
-    answers: list[tuple[int, Any]] = []
-    lock = threading.Lock()
-    start = threading.Barrier(CLIENTS)
-
-    def client() -> None:
-        conn = loadgen.Client(server.port, nongxin_demo.tokens)
-        start.wait()
-        answer = conn.send("jinan.cm", "POST", "/api/collateral", body, {})
-        conn.conn.close()
-        with lock:
-            answers.append(answer)
-
-    with loadgen.Server(nongxin_app, threads=CLIENTS) as server:
-        workers = [threading.Thread(target=client) for _ in range(CLIENTS)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join(timeout=120)
+    answers = loadgen.race(nongxin_app, nongxin_demo.tokens,
+                           [("jinan.cm", "POST", "/api/collateral", body, {}) for _ in range(CLIENTS)])
 
     statuses = sorted(status for status, _ in answers)
     assert statuses == [201] + [409] * (CLIENTS - 1), answers

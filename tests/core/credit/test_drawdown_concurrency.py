@@ -5,7 +5,6 @@ what was drawn is exactly the successes x the amount, within the line."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -23,25 +22,9 @@ def test_sixteen_concurrent_drawdowns_never_overdraw_the_line(nongxin_app, nongx
     line = open_test_line(nongxin_app, amount=str(LINE))
     body = {"amount": str(AMOUNT), "term_months": 12, "repayment_method": "equal_installment",
             "account": "6228480000000001"}
-    answers: list[tuple[int, object]] = []
-    lock = threading.Lock()
-    start = threading.Barrier(CLIENTS)
-
-    def client(n: int) -> None:
-        conn = loadgen.Client(server.port, nongxin_demo.tokens)
-        start.wait()
-        answer = conn.send("jinan.cm", "POST", f"/api/credit-lines/{line}/drawdowns", body,
-                           {"Idempotency-Key": f"concurrent-{n}"})
-        conn.conn.close()
-        with lock:
-            answers.append(answer)
-
-    with loadgen.Server(nongxin_app, threads=CLIENTS) as server:
-        workers = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join(timeout=120)
+    answers = loadgen.race(nongxin_app, nongxin_demo.tokens, [
+        ("jinan.cm", "POST", f"/api/credit-lines/{line}/drawdowns", body, {"Idempotency-Key": f"concurrent-{n}"})
+        for n in range(CLIENTS)])
 
     assert len(answers) == CLIENTS
     wrong = [(status, body) for status, body in answers

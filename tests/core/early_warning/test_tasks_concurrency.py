@@ -4,7 +4,6 @@ and one audit entry."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,25 +19,9 @@ BODY = {"findings": "走访核实", "disposal": "monitor", "evidence": ["DOC-1"]
 
 def test_concurrent_closes_of_one_task_close_it_once(nongxin_app: Any, nongxin_demo: Any, nongxin_uow: Any) -> None:
     _, task = open_test_warning(nongxin_app, open_test_loan(nongxin_app))
-    answers: list[tuple[int, Any]] = []
-    lock = threading.Lock()
-    start = threading.Barrier(CLIENTS)
-
-    def client(user: str) -> None:
-        conn = loadgen.Client(server.port, nongxin_demo.tokens)
-        start.wait()
-        answer = conn.send(user, "POST", f"/api/tasks/{task}/close", BODY, {})
-        conn.conn.close()
-        with lock:
-            answers.append(answer)
-
-    with loadgen.Server(nongxin_app, threads=CLIENTS) as server:
-        workers = [threading.Thread(target=client, args=("jinan.cm" if i % 2 else "jinan.postloan",))
-                   for i in range(CLIENTS)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join(timeout=120)
+    answers = loadgen.race(nongxin_app, nongxin_demo.tokens, [
+        ("jinan.cm" if i % 2 else "jinan.postloan", "POST", f"/api/tasks/{task}/close", BODY, {})
+        for i in range(CLIENTS)])
 
     assert sorted(status for status, _ in answers) == [200] + [409] * (CLIENTS - 1), answers
     assert all(b["error"] == "task_closed" for s, b in answers if s == 409)

@@ -4,7 +4,6 @@ the rule books picking a published rule up on the next request (and dropping a r
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 from types import ModuleType
 from typing import Any
@@ -371,25 +370,9 @@ def test_concurrent_approvals_publish_once(nongxin_app: Any, nongxin_demo: Any, 
                                            nongxin_uow: Any) -> None:
     rule = drafted(nongxin_client, "JN-ADM-800")
     act(nongxin_client, rule["id"], "submit", "jinan.params")
-    answers: list[tuple[int, Any]] = []
-    lock = threading.Lock()
-    start = threading.Barrier(CLIENTS)
-
-    def client(user: str) -> None:
-        conn = loadgen.Client(server.port, nongxin_demo.tokens)
-        start.wait()
-        answer = conn.send(user, "POST", f"/api/rules/{rule['id']}/approve", {"note": user}, {})
-        conn.conn.close()
-        with lock:
-            answers.append(answer)
-
-    with loadgen.Server(nongxin_app, threads=CLIENTS) as server:
-        workers = [threading.Thread(target=client, args=("jinan.params2" if i % 2 else "jinan.admin",))
-                   for i in range(CLIENTS)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join(timeout=120)
+    answers = loadgen.race(nongxin_app, nongxin_demo.tokens, [
+        ("jinan.params2" if i % 2 else "jinan.admin", "POST", f"/api/rules/{rule['id']}/approve", {"note": "并发"}, {})
+        for i in range(CLIENTS)])
 
     assert sorted(status for status, _ in answers) == [200] + [409] * (CLIENTS - 1), answers
     assert all(b["error"] == "invalid_state" for s, b in answers if s == 409)
