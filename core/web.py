@@ -203,8 +203,34 @@ class NongxinApi(Api):
     ERROR_SCHEMA = ErrorSchema
     DEFAULT_ERROR_RESPONSE_NAME = None
 
+    # The OpenAPI document is written on first use, not at start: describing every view took more
+    # than half of ``create_app`` (a test suite makes an app per test; a worker serves requests
+    # long before anyone reads /api/openapi.json). ``spec`` is the same APISpec either way.
+    _pending_docs: list[tuple[Any, str, Any]]
+
     def _init_spec(self, *args: Any, extra_plugins: Any = None, **kwargs: Any) -> None:
         super()._init_spec(*args, extra_plugins=[*(extra_plugins or ()), ErrorResponses()], **kwargs)
+
+    @property
+    def spec(self) -> Any:
+        """The APISpec, with every registered blueprint's views described in it."""
+        pending = self.__dict__.setdefault("_pending_docs", [])
+        while pending:
+            blp, name, parameters = pending.pop(0)
+            blp.register_views_in_doc(self, self._app, self.__dict__["_spec"], name=name, parameters=parameters)
+            self.__dict__["_spec"].tag({"name": name, "description": blp.description})
+        return self.__dict__.get("_spec")
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self.__dict__["_spec"] = value
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        """Register ``blp`` in the app now and describe its views when the spec is first read."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self.__dict__.setdefault("_pending_docs", []).append((blp, name, parameters))
 
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
         data = getattr(error, "data", None) or {}
