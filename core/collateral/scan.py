@@ -160,7 +160,7 @@ def _judge(session: Session, books: RuleBooks, bank: Institution, on: date, fram
            report: ScanReport) -> None:
     book = books.get(session, bank, "collateral", on)
     if not book.usable or book.compiled is None:
-        problem = book.error or "; ".join(f"{f.plugin}: {f.error}" for f in book.failures) or "not compiled"
+        problem = book.problem
         report.failures.append(Failure(bank.code, f"the collateral rule book is unusable: {problem}"))
     elif len(frame) and book.rules:
         result = book.compiled.evaluate_frame(frame.reset_index(drop=True))

@@ -428,7 +428,7 @@ def evaluate(view: InstitutionView, book: RuleBook, scorecards: HookResult[Score
     started = time.perf_counter_ns()
     failures = list(failures)
     if not book.usable:
-        problem = book.error or "; ".join(f"{f.plugin}: {f.error}" for f in book.failures) or "not compiled"
+        problem = book.problem
         failures.append(domain.Failure("rules", "", f"the admission rule book is unusable: {problem}"))
     rule_hits = apply_rules(book.compiled, facts)
     durations["rules"] = _us(started)

@@ -21,6 +21,8 @@ Money is int64 fen, dates datetime64, never float. Besides the facts the frame c
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,12 +38,26 @@ from nongxin.core.db import rows_frame
 from nongxin.core.institutions.models import Institution
 from nongxin.core.jobs.ledger import ledger_frame
 
-__all__ = ["WRITER_COLUMNS", "post_loan_frame"]
+__all__ = ["WRITER_COLUMNS", "fact_json", "post_loan_frame"]
 
 #: Columns the writer needs beside the facts.
 WRITER_COLUMNS = ("loan_id", "loan_no", "manager_id", "institution_id", "id_number")
 
 _KINDS = {"resident_id": "individual", "uscc": "enterprise"}
+
+
+def fact_json(value: Any, *, money: bool) -> Any:
+    """One frame value as a JSON fact: money (int fen) as a yuan string, dates ISO, numpy scalars
+    as Python, missing as None: what a warning or a suspicious record keeps of what a rule read."""
+    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
+        return None
+    if money:
+        return format(Decimal(int(value)).scaleb(-2), "f")
+    if isinstance(value, (pd.Timestamp, date)):
+        return (value.date() if isinstance(value, pd.Timestamp) else value).isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value.item() if hasattr(value, "item") else value
 
 
 def _int64(series: pd.Series) -> np.ndarray:

@@ -46,7 +46,7 @@ from nongxin.core.db import UnitOfWork
 from nongxin.core.early_warning import services
 from nongxin.core.early_warning.domain import COLOURS
 from nongxin.core.early_warning.evaluate import BankRules, LocalRunner, Runner, compiled
-from nongxin.core.early_warning.frames import post_loan_frame
+from nongxin.core.early_warning.frames import fact_json, post_loan_frame
 from nongxin.core.early_warning.tasks import escalate
 from nongxin.core.early_warning.models import TaskEvent, Warning, WarningStatus, WarningTask
 from nongxin.core.errors import NongxinError, invalid
@@ -101,16 +101,7 @@ class NightlyReport:
 
 
 def _plain(name: str, v: Any) -> Any:
-    """A fact as JSON: decimals as yuan strings, dates ISO, numpy scalars as Python."""
-    if v is None or (not isinstance(v, (list, dict, str)) and pd.isna(v)):
-        return None
-    if name in _DECIMALS:
-        return format(Decimal(int(v)).scaleb(-2), "f")
-    if isinstance(v, (pd.Timestamp, date)):
-        return (v.date() if isinstance(v, pd.Timestamp) else v).isoformat()
-    if isinstance(v, Decimal):
-        return format(v, "f")
-    return v.item() if hasattr(v, "item") else v
+    return fact_json(v, money=name in _DECIMALS)
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
@@ -277,7 +268,7 @@ def _bank(runtime: Any, bank_id: int, code: str, as_of: date, business_date: dat
         result = BankScan(bank.code)
         book = runtime.rulebooks.get(session, bank, "post_loan", as_of)
         if not book.usable:
-            problem = book.error or "; ".join(f"{f.plugin}: {f.error}" for f in book.failures) or "not compiled"
+            problem = book.problem
             result.failures.append(f"the post-loan rule book is unusable, nothing was written or closed: {problem}")
             return result, False
         frame = post_loan_frame(session, runtime.engine, bank, as_of, business_date, ledger=ledger)

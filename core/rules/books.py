@@ -39,6 +39,13 @@ class RuleBook:
     error: str | None = None
 
     @property
+    def problem(self) -> str:
+        """Why the book is unusable, in one line (empty when it is usable)."""
+        if self.usable:
+            return ""
+        return self.error or "; ".join(f"{f.plugin}: {f.error}" for f in self.failures) or "not compiled"
+
+    @property
     def usable(self) -> bool:
         """Only a complete, compiled rule book may let anything through automatically."""
         return self.compiled is not None and not self.failures and self.error is None

@@ -28,7 +28,6 @@ import logging
 import re
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -41,6 +40,7 @@ from nongxin.core.auth import Principal
 from nongxin.core.db import UnitOfWork
 from nongxin.core.early_warning.domain import COLOURS
 from nongxin.core.early_warning.evaluate import BankRules, compiled, evaluate
+from nongxin.core.early_warning.frames import fact_json
 from nongxin.core.early_warning.warnings import check_choice
 from nongxin.core.errors import Conflict, Forbidden, NotFound, invalid
 from nongxin.core.institutions import services as institutions
@@ -289,17 +289,6 @@ def _conditions(session: Session, bank: Institution, on: date) -> dict[str, list
     return out
 
 
-def _plain(value: Any, money: bool) -> Any:
-    """A fact as JSON: money from fen as yuan strings, dates ISO, numpy scalars as Python."""
-    if value is None or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
-        return None
-    if money:
-        return format(Decimal(int(value)).scaleb(-2), "f")
-    if isinstance(value, (pd.Timestamp, date)):
-        return (value.date() if isinstance(value, pd.Timestamp) else value).isoformat()
-    return value.item() if hasattr(value, "item") else value
-
-
 def _facts(frame: pd.DataFrame, key: str, hits: pd.DataFrame, reads: dict[str, Any], stage: str) -> list[dict[str, Any]]:
     """For each hit, the facts its condition read, column by column per condition."""
     money = {name for name, f in SCHEMAS[stage].items() if f.type is FieldType.DECIMAL}
@@ -308,7 +297,7 @@ def _facts(frame: pd.DataFrame, key: str, hits: pd.DataFrame, reads: dict[str, A
     for code, where in hits.groupby("rule_code").indices.items():
         for name in reads[str(code)]:
             for i, v in zip(where, rows[name].to_numpy(dtype=object)[where]):
-                facts[i][name] = _plain(v, name in money)
+                facts[i][name] = fact_json(v, money=name in money)
     return facts
 
 
