@@ -128,6 +128,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
 
     api.register_blueprint(monitoring_blp)
 
+    from nongxin.core.village.api import blueprints as village_blueprints  # issue 15: whole-village credit
+
+    for blp in village_blueprints():
+        api.register_blueprint(blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

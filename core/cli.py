@@ -215,5 +215,9 @@ def _register() -> None:
     for part in (stored_cli, backtest_cli, shadow_cli, monitoring_cli):
         part.register(rules)
 
+    from nongxin.core.village.cli import village
+
+    main.add_command(village)  # issue 15: each part registers its commands on this group below
+
 
 _register()

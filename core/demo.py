@@ -48,6 +48,8 @@ PEOPLE: list[tuple[str, str, Role, str]] = [
     ("linyi.admin", "临沂农商行管理员", Role.COUNTY_ADMIN, "LYRCB"),
     ("linyi.pm", "临沂产品经理", Role.PRODUCT_MANAGER, "LYRCB"),
     ("linyi.cm", "兰山客户经理", Role.CUSTOMER_MANAGER, "LYRCB-LS"),
+    ("linyi.approver", "临沂审批岗", Role.APPROVER, "LYRCB"),
+    ("linyi.postloan", "临沂贷后检查岗", Role.POST_LOAN_CHECKER, "LYRCB"),
     ("taian.cm", "泰山客户经理", Role.CUSTOMER_MANAGER, "TARCB-TS"),
 ]
 

@@ -82,6 +82,14 @@ The table (``tests/core/test_permissions.py`` checks that this docstring, the RE
 | `rules.approve` | approve or reject a colleague's rules | x | x | | x | | | | |
 | `rules.backtest` | backtest rules over the ledger or past decisions | x | x | x | x | | | | |
 | `monitoring.read` | see the suspicious records of monitoring models | x | x | | x | x | x | x | x |
+| `village.read` | see villages, rosters, peer reviews, offers and ratings | x | x | x | | x | x | x | x |
+| `village.import` | import village rosters | | x | | | x | | | |
+| `village.review` | open peer review rounds and enter ratings | | x | | | x | | | |
+| `village.review.close` | close (accept) peer review rounds | | x | | | | | x | |
+| `village.precredit` | run batch pre-credit | | x | | | | | x | |
+| `village.offer` | accept or decline pre-credit offers | | | | | x | | | |
+| `village.rate` | rate credit villages | | x | | | | | x | |
+| `line.review` | run the annual review of credit lines | | x | | | | | | x |
 <!-- permissions:end -->
 
 Roles: PA province_admin, CA county_admin, PM product_manager, PR parameter_admin,
@@ -179,6 +187,14 @@ class Action(str, enum.Enum):
     RULES_APPROVE = ("rules.approve", "approve or reject a colleague's rules")
     RULES_BACKTEST = ("rules.backtest", "backtest rules over the ledger or past decisions")
     MONITORING_READ = ("monitoring.read", "see the suspicious records of monitoring models")
+    VILLAGE_READ = ("village.read", "see villages, rosters, peer reviews, offers and ratings")
+    VILLAGE_IMPORT = ("village.import", "import village rosters")
+    VILLAGE_REVIEW = ("village.review", "open peer review rounds and enter ratings")
+    VILLAGE_REVIEW_CLOSE = ("village.review.close", "close (accept) peer review rounds")
+    VILLAGE_PRECREDIT = ("village.precredit", "run batch pre-credit")
+    VILLAGE_OFFER = ("village.offer", "accept or decline pre-credit offers")
+    VILLAGE_RATE = ("village.rate", "rate credit villages")
+    LINE_REVIEW = ("line.review", "run the annual review of credit lines")
 
 
 EVERYONE = frozenset(Role)
@@ -266,6 +282,14 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
     Action.RULES_APPROVE: RULE_KEEPERS,
     Action.RULES_BACKTEST: RULE_KEEPERS | {Role.PRODUCT_MANAGER},
     Action.MONITORING_READ: BUREAU_READERS | {Role.PARAMETER_ADMIN},
+    Action.VILLAGE_READ: BUREAU_READERS | {Role.PRODUCT_MANAGER},
+    Action.VILLAGE_IMPORT: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
+    Action.VILLAGE_REVIEW: frozenset({Role.CUSTOMER_MANAGER, Role.COUNTY_ADMIN}),
+    Action.VILLAGE_REVIEW_CLOSE: frozenset({Role.COUNTY_ADMIN, Role.APPROVER}),
+    Action.VILLAGE_PRECREDIT: frozenset({Role.COUNTY_ADMIN, Role.APPROVER}),
+    Action.VILLAGE_OFFER: frozenset({Role.CUSTOMER_MANAGER}),
+    Action.VILLAGE_RATE: frozenset({Role.COUNTY_ADMIN, Role.APPROVER}),
+    Action.LINE_REVIEW: frozenset({Role.COUNTY_ADMIN, Role.POST_LOAN_CHECKER}),
 })
 
 

@@ -28,6 +28,10 @@ ADMISSION = Schema([
     Field("repayment_method", FieldType.STRING, "还款方式"),
     Field("lpr_1y", FieldType.DECIMAL, "一年期LPR"),
     Field("lpr_5y", FieldType.DECIMAL, "五年期以上LPR"),
+    # issue 15 (additive): the household's roster figures (整村授信)
+    Field("land_mu", FieldType.DECIMAL, "承包土地(亩)"),
+    Field("household_assets", FieldType.DECIMAL, "家庭资产"),
+    Field("main_business", FieldType.STRING, "主营项目"),
 ])
 
 POST_LOAN = Schema([

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
+import pandas as pd
+
 from nongxin.sdk.markers import hookspec
 
 if TYPE_CHECKING:
     from nongxin.sdk.bureau import AuthorizationRef, BureauReport, BureauSubject, Purpose
     from nongxin.sdk.rules import Rule
     from nongxin.sdk.types import (
-        ApplicationData, CollateralData, ConnectorSpec, Event, Finding, HookContext, LimitResult,
+        ApplicationData, BatchTerms, CollateralData, ConnectorSpec, Event, Finding, HookContext, LimitResult,
         PriceResult, ProductSpec, ScorecardSpec, Valuation,
     )
 
@@ -39,6 +41,7 @@ FAILURE_POLICY: dict[str, str] = {
     "nongxin_assess_application": FAIL_CLOSED,
     "nongxin_credit_limit": FAIL_CLOSED,
     "nongxin_price": FAIL_CLOSED,
+    "nongxin_batch_terms": FAIL_CLOSED,
     "nongxin_bureau_query": FAIL_CLOSED,
     "nongxin_value_collateral": FAIL_CLOSED,
     "nongxin_on_decision": SKIP_AND_LOG,
@@ -150,6 +153,27 @@ def nongxin_price(
     ``PriceResult(annual_rate=..., reason=...)``: a whole annual rate as Decimal, of which the core
     records the spread it implies. Give one of the two.
     Failure policy: fail closed.
+    """
+
+
+@hookspec(firstresult=True)
+def nongxin_batch_terms(product_code: str, frame: pd.DataFrame, ctx: HookContext) -> BatchTerms | None:
+    """Compute the limit and price of the product for many applicants at once (the first answer
+    wins): whole-village pre-credit (预授信) asks this for every household of a village, a county
+    or a province, vectorized, instead of ``nongxin_credit_limit`` and ``nongxin_price`` row by row.
+
+    Parameters:
+        product_code: the product; answer only for your own.
+        frame: a pandas DataFrame, one row per applicant, the admission facts as columns in the
+            rule language's frame form (money and other decimals: int64 fen; integers: Int64;
+            text: str or category; missing: NA), with ``term_months``, ``lpr_1y`` and ``lpr_5y``.
+        ctx: the institution and this plugin's settings there.
+
+    Return a BatchTerms whose arrays hold one entry per row, or None when the product is not
+    yours. Each row must match what ``nongxin_credit_limit``, ``nongxin_price`` and
+    ``nongxin_assess_application`` answer for the same facts. A product without this hook is
+    pre-credited one row at a time through those hooks (correct, but slow).
+    Failure policy: fail closed; no household of the batch gets an offer.
     """
 
 

@@ -249,6 +249,30 @@ class PriceResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchTerms:
+    """A product's limit and price for many applicants at once (pre-credit, 预授信): the answer of
+    ``nongxin_batch_terms``. Each field is a numpy array with one entry per row of the frame the
+    core passed, in its order; it must give, row by row, what ``nongxin_credit_limit`` and
+    ``nongxin_price`` give for that row's facts (the core tests that on every household of a
+    sample village).
+
+    * ``limit_fen``: int64, the product formula's limit in fen *before* the scorecard grade's
+      coefficient (the core applies it), -1 where the product gives no limit;
+    * ``spread_bp``: int64 basis points over the LPR of the term, or ``annual_rate_ppm``: int64
+      whole annual rates in millionths (0.0435 is 43500); give one of the two, as ``PriceResult``;
+    * ``outcome`` / ``reason`` (optional): object arrays of the product's findings per row, as
+      ``nongxin_assess_application`` would answer: "" (nothing to say), "tag", "manual_review" or
+      "reject", with the reason; the first finding of a row is enough.
+    """
+
+    limit_fen: Any
+    spread_bp: Any = None
+    annual_rate_ppm: Any = None
+    outcome: Any = None
+    reason: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class CollateralData:
     collateral_id: str
     kind: str  # real_estate, vehicle, deposit, guarantee

@@ -95,6 +95,8 @@ class CreditLine(Base):
     end_on: Mapped[date]
     revolving: Mapped[bool] = mapped_column(default=True)
     status: Mapped[CreditLineStatus] = mapped_column(str_enum(CreditLineStatus, 16), index=True)
+    #: The next annual review (年检); None: a year after ``start_on`` (issue 15).
+    review_due_on: Mapped[date | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -54,6 +54,15 @@ class Household(Base):
     group_name: Mapped[str] = mapped_column(sa.String(100), default="")  # 村民小组
     household_no: Mapped[str] = mapped_column(sa.String(40))  # 户号
     address: Mapped[str] = mapped_column(sa.String(300), default="")
+    # issue 15, the village roster (整村授信): the household's village row and figures
+    village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("villages.id"), index=True)
+    land_mu: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))  # 承包土地(亩)
+    assets: Mapped[Decimal | None] = mapped_column(Money())  # 家庭资产(元)
+    main_business: Mapped[str] = mapped_column(sa.String(100), default="")  # 主营项目
+    #: The peer review colour that stands (black | grey | green | white), from the last closed round
+    #: or an override since; None: never reviewed. The ``peer_review`` admission fact.
+    peer_review: Mapped[str | None] = mapped_column(sa.String(8))
+    peer_review_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     grid: Mapped[Institution] = relationship(foreign_keys=[grid_id])

@@ -344,8 +344,10 @@ def age_on(birth: date, on: date) -> int:
 
 def customer_facts(customer: Customer, on: date) -> dict[str, Any]:
     """The admission facts a customer file provides on ``on`` (the business date): ``age``,
-    ``annual_income`` (Decimal yuan) and the customer's own ``customer_segment``; a fact the file
-    does not hold is absent, never guessed."""
+    ``annual_income`` (Decimal yuan) and the customer's own ``customer_segment``; and from the
+    household's roster (整村授信) ``peer_review`` (the colour that stands), ``land_mu``,
+    ``household_assets`` (Decimal yuan) and ``main_business``. A fact the file does not hold is
+    absent, never guessed."""
     facts: dict[str, Any] = {"customer_kind": customer.kind.value}
     if customer.birth_date is not None:
         facts["age"] = age_on(customer.birth_date, on)
@@ -353,4 +355,22 @@ def customer_facts(customer: Customer, on: date) -> dict[str, Any]:
         facts["annual_income"] = customer.annual_income
     if customer.segment:
         facts["customer_segment"] = customer.segment
+    if customer.household_id is not None:
+        facts.update(household_facts(customer.household))
+    return facts
+
+
+def household_facts(household: Household | None) -> dict[str, Any]:
+    """The admission facts of a household's roster; the pre-credit frame reads the same columns."""
+    if household is None:
+        return {}
+    facts: dict[str, Any] = {}
+    if household.peer_review:
+        facts["peer_review"] = household.peer_review
+    if household.land_mu is not None:
+        facts["land_mu"] = household.land_mu
+    if household.assets is not None:
+        facts["household_assets"] = household.assets
+    if household.main_business:
+        facts["main_business"] = household.main_business
     return facts

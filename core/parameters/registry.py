@@ -26,12 +26,13 @@ from nongxin.sdk.collateral import KINDS
 class Parameter:
     name: str
     label: str
-    kind: str  # "rate" (Decimal fraction), "money" (Decimal yuan), "days" (int), "flag" (bool)
+    kind: str  # "rate" (Decimal fraction), "money" (Decimal yuan), "days" / "count" (int), "flag" (bool), "choice" (str)
     default: Any
     levels: tuple[Level, ...]  # where it may be set
     tighten: str | None = None
     minimum: Decimal | int | None = None
     maximum: Decimal | int | None = None
+    choices: tuple[str, ...] = ()  # the values a "choice" may take
 
     def parse(self, text: str) -> Any:
         """The value from its text form; ValueError names what is wrong.
@@ -46,9 +47,13 @@ class Parameter:
             if folded in FLAG_FALSE:
                 return False
             raise ValueError(f"{text!r} is not yes or no (write true or false)")
-        if self.kind == "days":
+        if self.kind == "choice":
+            if raw.lower() not in self.choices:
+                raise ValueError(f"{text!r} is not one of {', '.join(self.choices)}")
+            return raw.lower()
+        if self.kind in ("days", "count"):
             if not raw.isascii() or not raw.lstrip("+-").isdigit() or len(raw) > 6:
-                raise ValueError(f"{text!r} is not a whole number of days")
+                raise ValueError(f"{text!r} is not a whole number" + (" of days" if self.kind == "days" else ""))
             value: Any = int(raw)
         else:
             percent = self.kind == "rate" and raw.endswith("%")
@@ -80,8 +85,10 @@ class Parameter:
 
     def text(self, value: Any) -> str:
         """The stored and displayed text form of a parsed value ("0.0345", "5", "3000000.00")."""
-        if self.kind == "days":
+        if self.kind in ("days", "count"):
             return str(int(value))
+        if self.kind == "choice":
+            return str(value)
         if self.kind == "flag":
             return "true" if value else "false"
         return format(Decimal(value).normalize() if self.kind == "rate" else Decimal(value), "f")
@@ -135,6 +142,26 @@ EARLY_WARNING_PARAMETERS = tuple(
               minimum=1, maximum=60)
     for colour, label, days in (("red", "红色预警", 3), ("orange", "橙色预警", 5), ("yellow", "黄色预警", 10)))
 
+#: Whole-village credit (整村授信, issue 15): each county bank's own practice.
+VILLAGE_PARAMETERS = (
+    Parameter("village.min_reviewers", "每户最少评议人数", "count", 3, DOWN_TO_COUNTY, minimum=1, maximum=50),
+    Parameter("village.aggregation", "评议汇总规则", "choice", "any_black", DOWN_TO_COUNTY,
+              choices=("any_black", "majority")),
+    Parameter("village.offer_days", "预授信有效期(天)", "days", 90, DOWN_TO_COUNTY, minimum=1, maximum=730),
+    Parameter("village.credit_village.min_households", "信用村最少农户数", "count", 20, DOWN_TO_COUNTY,
+              minimum=1, maximum=100000),
+    Parameter("village.credit_village.min_coverage", "信用村授信面下限", "rate", Decimal("0.80"), DOWN_TO_COUNTY,
+              tighten="higher", minimum=Decimal("0"), maximum=Decimal("1")),
+    Parameter("village.credit_village.min_usage", "信用村用信率下限", "rate", Decimal("0.30"), DOWN_TO_COUNTY,
+              tighten="higher", minimum=Decimal("0"), maximum=Decimal("1")),
+    Parameter("village.credit_village.max_npl", "信用村不良率上限", "rate", Decimal("0.02"), DOWN_TO_COUNTY,
+              tighten="lower", minimum=Decimal("0"), maximum=Decimal("1")),
+    Parameter("annual_review.tolerance", "年检额度容忍下降比例", "rate", Decimal("0.20"), DOWN_TO_COUNTY,
+              tighten="lower", minimum=Decimal("0"), maximum=Decimal("1")),
+    Parameter("annual_review.failed_action", "年检未通过期间额度处理", "choice", "freeze", DOWN_TO_COUNTY,
+              choices=("none", "freeze", "reduce")),
+)
+
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("lpr.1y", "一年期LPR", "rate", Decimal("0.0300"), PROVINCE_ONLY,
               minimum=Decimal("0"), maximum=Decimal("0.2")),
@@ -148,4 +175,5 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     *COLLATERAL_PARAMETERS,
     Parameter("collateral.shortfall_freezes_line", "押品不足冻结额度", "flag", False, DOWN_TO_COUNTY),
     *EARLY_WARNING_PARAMETERS,
+    *VILLAGE_PARAMETERS,
 )}

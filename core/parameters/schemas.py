@@ -51,7 +51,7 @@ class InForceOut(OutSchema):
     name = fields.Function(lambda f: f.parameter.name, required=True, metadata={"type": "string"})
     label = fields.Function(lambda f: f.parameter.label, required=True, metadata={"type": "string"})
     kind = fields.Function(lambda f: f.parameter.kind, required=True,
-                           metadata={"type": "string", "enum": ["rate", "money", "days", "flag"]})
+                           metadata={"type": "string", "enum": ["rate", "money", "days", "count", "flag", "choice"]})
     value = fields.Function(lambda f: f.text, required=True,
                             metadata={"type": "string", "description": "decimal or integer as text"})
     source = fields.String(required=True, metadata={"description": "code of the institution that set it, or default"})

@@ -778,9 +778,12 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     # POST /api/applications/{id}/review performs the action of the caller's task tier; the walk
     # exercises REVIEW_INVESTIGATE, tests/core/credit/test_review.py these two
     other_tiers = {Action.REVIEW_REVIEW, Action.REVIEW_APPROVE}
+    # issue 15 (whole-village credit): each part walks its endpoints and takes its action out of here
+    pending = {Action.VILLAGE_READ, Action.VILLAGE_IMPORT, Action.VILLAGE_REVIEW, Action.VILLAGE_REVIEW_CLOSE,
+               Action.VILLAGE_PRECREDIT, Action.VILLAGE_OFFER, Action.VILLAGE_RATE, Action.LINE_REVIEW}
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
-    assert walked | not_over_http | other_tiers == set(Action)
-    assert not walked & (not_over_http | other_tiers)
+    assert walked | not_over_http | other_tiers | pending == set(Action)
+    assert not walked & (not_over_http | other_tiers | pending)
 
 
 class Recording(Mapping[Action, frozenset[Role]]):
