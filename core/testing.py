@@ -36,8 +36,32 @@ def nongxin_database_template(pytestconfig: pytest.Config, tmp_path_factory: pyt
     if url is None:
         path = tmp_path_factory.mktemp("nongxin-template") / "template.db"
         url = f"sqlite:///{path}"
+    else:
+        url = _worker_database(url)
     recreate(url)
     return url
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own, ``<name>_<worker>``
+    (created if missing: the role needs CREATEDB), so workers never truncate each other's rows."""
+    import sqlalchemy as sa
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    base = sa.engine.make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": own.database}).first()
+            if exists is None:
+                conn.execute(sa.text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        admin.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 @pytest.fixture
