@@ -472,7 +472,7 @@ def close_round(uow: UnitOfWork, principal: Principal, rt: Runtime, round_id: in
         over = overrides.get(household)
         colour = "black" if over is not None else reviewed
         counts[colour or "none"] += 1
-        tally = {c: int(r[c]) for c in COLOURS}
+        tally: dict[str, Any] = {c: int(r[c]) for c in COLOURS}
         tally["means"] = {s: (None if pd.isna(r[s]) else round(float(r[s]), 2)) for s in domain.SCORES}
         if reviewed is None:
             tally["note"] = "not enough reviewers"

@@ -93,7 +93,7 @@ class RatingOut(OutSchema):
     health = fields.Integer(required=True)
 
 
-class HouseholdOut(OutSchema):
+class HouseholdReviewOut(OutSchema):
     household = fields.Integer(required=True)
     name = fields.String(required=True, metadata={"description": "the head's name"})
     rated = fields.Integer(required=True, metadata={"description": "how many reviewers rated it"})
@@ -108,7 +108,7 @@ class HouseholdOut(OutSchema):
 
 class RoundDetailOut(RoundOut):
     reviewers = fields.List(fields.Nested(ReviewerOut), required=True)
-    households = fields.List(fields.Nested(HouseholdOut), required=True)
+    households = fields.List(fields.Nested(HouseholdReviewOut), required=True)
 
 
 class EnteredOut(OutSchema):
