@@ -49,6 +49,7 @@ from nongxin.core.institutions.models import Institution, Level, Role, User
 from nongxin.core.parameters.services import value
 from nongxin.core.permissions import Action, may, require
 from nongxin.core.runtime import Runtime
+from nongxin.core.schemas import CONTROL
 from nongxin.core.scoping import PAGE, page
 from nongxin.core.village import review_domain as domain
 from nongxin.core.village.models import COLOURS, HouseholdReview, PeerRating, ReviewRound, RoundReviewer, RoundStatus, Village
@@ -101,6 +102,17 @@ def _households(uow: UnitOfWork, rnd: ReviewRound) -> list[int]:
         Household.village_id.in_(_villages(uow, rnd))).order_by(Household.id)).scalars())
 
 
+def _text(name: str, text: str, longest: int) -> str:
+    """``text`` stripped, or 422 naming ``name``: too long or with a control character (what the API's
+    schemas refuse, for the console and files too)."""
+    text = text.strip()
+    if len(text) > longest:
+        raise invalid(name, f"at most {longest} characters")
+    if CONTROL.search(text) is not None:
+        raise invalid(name, "must not contain control or direction characters")
+    return text
+
+
 # -- opening --------------------------------------------------------------------------------------
 
 def open_round(uow: UnitOfWork, principal: Principal, *, village_id: int | None = None, grid: str | None = None,
@@ -139,7 +151,7 @@ def open_round(uow: UnitOfWork, principal: Principal, *, village_id: int | None 
                        fields={"village" if village_id is not None else "grid": [f"round {clash} is open"]})
     bank = institutions.county_bank_of(session, where)
     assert bank is not None
-    rnd = ReviewRound(county_bank_id=bank.id, grid_id=where.id, village_id=village_id, name=name.strip(),
+    rnd = ReviewRound(county_bank_id=bank.id, grid_id=where.id, village_id=village_id, name=_text("name", name, 200),
                       status=RoundStatus.OPEN, min_reviewers=int(value(session, bank, "village.min_reviewers", today)),
                       aggregation=str(value(session, bank, "village.aggregation", today)),
                       opened_by=principal.username, opened_on=today)
@@ -162,7 +174,7 @@ def add_reviewer(uow: UnitOfWork, principal: Principal, round_id: int, *, kind: 
     _must_be_open(rnd)
     if kind not in domain.KINDS:
         raise invalid("kind", f"{kind!r} is not one of {', '.join(domain.KINDS)}")
-    if not name.strip():
+    if not _text("name", name, 100):
         raise invalid("name", "must not be empty")
     try:
         number = validate_resident_id(id_number.strip().upper(), today=today)
@@ -251,6 +263,8 @@ def _check(roll: _Roll, rating: RatingInput) -> tuple[str, str, int] | None:
         return "reason", "a black rating needs a reason", 422
     if len(rating.reason) > 500:
         return "reason", "at most 500 characters", 422
+    if CONTROL.search(rating.reason) is not None:
+        return "reason", "must not contain control or direction characters", 422
     return None
 
 

@@ -58,11 +58,13 @@ def test_a_round_from_the_console(nongxin_app: Any, nongxin_demo: Any, nongxin_s
     bad.write_text(header + f"{reviewers[1]},{h[0]},4,3,3,4,4,green,\n"
                    + f"{reviewers[1]},{h[1]},4,3,3,4,4,black,\n"
                    + f"{reviewers[2]},{h[1]},5,3,3,4,4,grey,\n"
-                   + f"{reviewers[2]},{h[0]},x,3,3,4,4,grey,\n", encoding="utf-8")
+                   + f"{reviewers[2]},{h[0]},x,3,3,4,4,grey,\n"
+                   + f"{reviewers[0]},{h[1]},4,3,3,4,4,black,赌博\x1b[31m\n", encoding="utf-8")
     rejected = _run(nongxin_app, nongxin_settings, "ratings-import", str(round_id), str(bad), "--user", "linyi.cm")
     assert rejected.exit_code == 2, rejected.output
     assert "line 3: reason" in rejected.output and "line 4: integrity" in rejected.output
     assert "line 5: integrity" in rejected.output and "line 2" not in rejected.output
+    assert "line 6: reason: must not contain control" in rejected.output
     assert _ratings(nongxin_app, round_id) == [(reviewers[0], h[0], "green")]  # nothing of the file written
 
     good = tmp_path / "good.csv"
