@@ -86,3 +86,26 @@ def test_a_round_from_the_console(nongxin_app: Any, nongxin_demo: Any, nongxin_s
     assert again.exit_code != 0 and "closed" in again.output and "Traceback" not in again.output
     listed = _run(nongxin_app, nongxin_settings, "list", "--status", "closed", "--user", "linyi.cm")
     assert listed.exit_code == 0 and str(round_id) in listed.output and "春季评议" in listed.output
+
+
+def test_ratings_from_an_xlsx_workbook(nongxin_app: Any, nongxin_demo: Any, nongxin_settings: Any,
+                                       tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    village = make_test_village(nongxin_app, households=1)
+    opened = _run(nongxin_app, nongxin_settings, "open", "--village", str(village.village_id), "--user", "linyi.cm")
+    round_id = int(opened.output.split()[1])
+    added = _run(nongxin_app, nongxin_settings, "reviewer", str(round_id), "--kind", "manager", "--name", "客户经理",
+                 "--id-number", _reviewer_id(300), "--manager", "linyi.cm", "--user", "linyi.cm")
+    assert added.exit_code == 0, added.output
+    reviewer = int(added.output.split()[1])
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["colour", "reason", "reviewer", "household", "integrity", "income", "assets", "business", "health"])
+    sheet.append(["white", None, reviewer, village.households[0], 2, 2, 2, 2, 2])
+    path = tmp_path / "ratings.xlsx"
+    book.save(path)
+    loaded = _run(nongxin_app, nongxin_settings, "ratings-import", str(round_id), str(path), "--user", "linyi.cm")
+    assert loaded.exit_code == 0 and "1 rating(s)" in loaded.output, loaded.output
+    assert _ratings(nongxin_app, round_id) == [(reviewer, village.households[0], "white")]
