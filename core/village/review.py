@@ -58,7 +58,7 @@ from nongxin.sdk.identity import IdentityKind, InvalidIdentity, mask_identity, v
 
 __all__ = [
     "COLUMNS", "RatingInput", "RatingsRejected", "RoundFilters", "add_reviewer", "close_round", "import_ratings",
-    "list_rounds", "open_round", "rate", "show", "visible_round",
+    "list_rounds", "open_round", "rate", "reviewer_shown", "show", "visible_round",
 ]
 
 #: The purpose a peer review's bureau check is made for (客户准入资格审查).
@@ -414,9 +414,7 @@ def show(uow: UnitOfWork, principal: Principal, rnd: ReviewRound) -> dict[str, A
     per_reviewer = dict(session.execute(sa.select(PeerRating.reviewer_id, sa.func.count()).where(
         PeerRating.round_id == rnd.id).group_by(PeerRating.reviewer_id)).all())
     names = _household_names(uow, households)
-    reviewers = [{"id": r.id, "kind": r.kind, "name": r.name,
-                  "id_number": r.id_number if full else mask_identity(r.id_number),
-                  "household": r.household_id, "rated": per_reviewer.get(r.id, 0)}
+    reviewers = [reviewer_shown(r, full, per_reviewer.get(r.id, 0))
                  for r in session.execute(sa.select(RoundReviewer).where(RoundReviewer.round_id == rnd.id)
                                           .order_by(RoundReviewer.id)).scalars()]
     shown = {**summary(uow, rnd), "reviewers": reviewers}
@@ -438,6 +436,14 @@ def show(uow: UnitOfWork, principal: Principal, rnd: ReviewRound) -> dict[str, A
         for r in session.execute(sa.select(HouseholdReview).where(HouseholdReview.round_id == rnd.id)
                                  .order_by(HouseholdReview.household_id)).scalars()]
     return shown
+
+
+def reviewer_shown(reviewer: RoundReviewer, full_id: bool, rated: int) -> dict[str, Any]:
+    """One reviewer as shown: the identity number masked unless ``full_id``; ``rated``: how many
+    households they rated (a count, never what)."""
+    return {"id": reviewer.id, "kind": reviewer.kind, "name": reviewer.name,
+            "id_number": reviewer.id_number if full_id else mask_identity(reviewer.id_number),
+            "household": reviewer.household_id, "rated": rated}
 
 
 def _household_names(uow: UnitOfWork, households: Sequence[int]) -> dict[int, str]:

@@ -10,6 +10,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from nongxin.core.customers.services import shows_full_id
 from nongxin.core.permissions import Action
 from nongxin.core.schemas import OutSchema, StrictSchema, Text
 from nongxin.core.scoping import MAX_PAGE, PAGE
@@ -166,9 +167,7 @@ def add_reviewer(body: dict[str, Any], round_id: int) -> Any:
                                    id_number=body["id_number"], username=body.get("username"),
                                    today=runtime().clock.business_date())
     unit.commit()
-    shown = next(r for r in review.show(unit, me, review.visible_round(unit, me, round_id, Action.VILLAGE_REVIEW))
-                 ["reviewers"] if r["id"] == reviewer.id)
-    return shown
+    return review.reviewer_shown(reviewer, shows_full_id(me), 0)
 
 
 @blp.route("/<int:round_id>/ratings", methods=["PUT"])
