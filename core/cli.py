@@ -218,6 +218,9 @@ def _register() -> None:
     from nongxin.core.village.cli import village
 
     main.add_command(village)  # issue 15: each part registers its commands on this group below
+    from nongxin.core.village import review_cli
+
+    review_cli.register(village)
 
 
 _register()

@@ -40,7 +40,7 @@ from nongxin.sdk.identity import IdentityKind, InvalidIdentity, mask_identity, v
 log = logging.getLogger("nongxin.bureau")
 
 CHANNELS = ("paper", "electronic")
-FOR_KINDS = ("application", "loan")
+FOR_KINDS = ("application", "loan", "review_round")
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,19 @@ VALID.update({
     **{("POST", f"/api/rules/1/{step}"): {"note": "复核意见"}
        for step in ("submit", "withdraw", "approve", "reject", "retire")},
 })
+# back-to-back peer review (issue 15, part B): village 1 and its round 1 with reviewer 1, at Jinan
+WRITERS["/api/review-rounds/1/close"] = "jinan.admin"
+WRITERS["/api/review-rounds"] = "jinan.cm"
+PATH_VALUES["round_id"] = "1"
+VALID.update({
+    ("POST", "/api/review-rounds"): {"village": 1, "name": "2026年背靠背评议"},
+    ("POST", "/api/review-rounds/1/reviewers"): {"kind": "representative", "name": "村民代表",
+                                                 "id_number": "11010519491231002X"},
+    ("PUT", "/api/review-rounds/1/ratings"): {"reviewer": 1, "household": 1, "integrity": 4, "income": 3,
+                                              "assets": 3, "business": 4, "health": 4, "colour": "black",
+                                              "reason": "拖欠民间借贷"},
+    ("POST", "/api/review-rounds/1/close"): {},
+})
 RULE_STEP_STATUS = {"withdraw": "pending_approval", "approve": "pending_approval", "reject": "pending_approval",
                     "retire": "published"}
 
@@ -190,6 +203,8 @@ def _arrange(app: Any, path: str) -> None:
             row.status = RuleStatus(RULE_STEP_STATUS.get(step, "draft"))
             row.author = "jinan.params2" if step in ("approve", "reject") else "jinan.params"
             unit.commit()
+    if path.startswith("/api/review-rounds"):  # issue 15 part B
+        _arrange_review_round(app, path)
     if "/classification" in path:  # issue 13 part C
         from nongxin.core.credit.models import Loan
         from nongxin.core.db import UnitOfWork
@@ -203,6 +218,29 @@ def _arrange(app: Any, path: str) -> None:
                                           floor="special_mention", reason="test", status=ClassRequestStatus.PENDING,
                                           requested_by="jinan.admin", requested_on=loan.disbursed_on))
             unit.commit()
+
+
+def _arrange_review_round(app: Any, path: str) -> None:
+    """Village 1 at JNRCB-LX-G01 holding household 1; for a round's paths its round 1 (open) with
+    reviewer 1 (issue 15, part B)."""
+    from nongxin.core.customers.models import Household
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.institutions.users import principal_named
+    from nongxin.core.testing import make_test_village
+    from nongxin.core.village import review
+
+    village = make_test_village(app, grid="JNRCB-LX-G01", manager="jinan.cm", households=1, area="370102")
+    rt = app.extensions["nongxin"]
+    with UnitOfWork(rt.sessions) as unit:
+        household = unit.session.get(Household, 1)
+        assert household is not None and village.village_id == 1
+        household.village_id = village.village_id
+        if path.startswith("/api/review-rounds/1/"):
+            cm, today = principal_named(unit.session, "jinan.cm"), rt.clock.business_date()
+            rnd = review.open_round(unit, cm, village_id=village.village_id, today=today)
+            review.add_reviewer(unit, cm, rnd.id, kind="official", name="村支书", id_number="110105194912310070",
+                                today=today)
+        unit.commit()
 
 
 def _json_endpoints(app: Any) -> list[tuple[str, str, Any]]:

@@ -692,7 +692,89 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("GET", "/api/rules/<int:rule_id>"): Entry(
         Action.RULES_READ, "bank",
         lambda w, s: None if s == BRANCH else Call("GET", f"/api/rules/{_walk_rule(w, s, 'draft')}")),
+    # back-to-back peer review (issue 15, part B): rounds on the scope's grid
+    ("POST", "/api/review-rounds"): Entry(
+        Action.VILLAGE_REVIEW, "subtree",
+        lambda w, s: Call("POST", "/api/review-rounds", {"village": _walk_village(w, s)[0], "name": "走查评议"})),
+    ("GET", "/api/review-rounds"): Entry(Action.VILLAGE_READ, None, lambda w, s: Call("GET", "/api/review-rounds")),
+    ("GET", "/api/review-rounds/<int:round_id>"): Entry(
+        Action.VILLAGE_READ, "subtree", lambda w, s: Call("GET", f"/api/review-rounds/{_walk_round(w, s)[0]}")),
+    ("POST", "/api/review-rounds/<int:round_id>/reviewers"): Entry(
+        Action.VILLAGE_REVIEW, "subtree",
+        lambda w, s: Call("POST", f"/api/review-rounds/{_walk_round(w, s)[0]}/reviewers",
+                          {"kind": "representative", "name": "村民代表", "id_number": _new_resident_id(w)})),
+    ("PUT", "/api/review-rounds/<int:round_id>/ratings"): Entry(
+        Action.VILLAGE_REVIEW, "subtree", lambda w, s: _walk_rating(w, s)),
+    ("POST", "/api/review-rounds/<int:round_id>/close"): Entry(
+        Action.VILLAGE_REVIEW_CLOSE, "subtree",
+        lambda w, s: Call("POST", f"/api/review-rounds/{_walk_round(w, s, fresh=True)[0]}/close")),
 }
+
+
+def _walk_village(w: World, s: str) -> tuple[int, int]:
+    """A new village on the scope's grid with one household of one member: (village, household);
+    (999999, 999999) for MISSING."""
+    from nongxin.core.customers.models import Customer, CustomerKind, Household, Relation
+    from nongxin.core.institutions.models import User
+    from nongxin.core.village.models import Village
+    import sqlalchemy as sa
+
+    if s == MISSING:
+        return 999999, 999999
+    with UnitOfWork(w.app.extensions["nongxin"].sessions) as unit:
+        grid = institutions.get_by_code(unit.session, CUSTOMER_GRID[s])
+        bank = institutions.get_by_code(unit.session, BANK[s])
+        assert grid is not None and bank is not None
+        name = w.unique("走查村")
+        village = Village(county_bank_id=bank.id, grid_id=grid.id, name=name)
+        unit.session.add(village)
+        unit.session.flush()
+        household = Household(county_bank_id=bank.id, grid_id=grid.id, village=name, household_no="0001",
+                              village_id=village.id)
+        unit.session.add(household)
+        unit.session.flush()
+        manager = unit.session.execute(sa.select(User.id).where(User.username == CUSTOMER_MANAGER[BANK[s]])).scalar_one()
+        unit.session.add(Customer(county_bank_id=bank.id, grid_id=grid.id, manager_id=manager,
+                                  kind=CustomerKind.INDIVIDUAL, id_number=_new_resident_id(w), name="走查农户",
+                                  household_id=household.id, relation=Relation.HEAD, created_by="walk"))
+        unit.commit()
+        return village.id, household.id
+
+
+def _walk_round(w: World, s: str, *, fresh: bool = False) -> tuple[int, int, int]:
+    """An open review round of a new village on the scope's grid, with one reviewer: (round,
+    reviewer, household); one per scope unless ``fresh``; 999999s for MISSING."""
+    from nongxin.core.village.models import ReviewRound, RoundReviewer
+
+    if s == MISSING:
+        return 999999, 999999, 999999
+    key = f"round:{s}"
+    if key in w.names and not fresh:
+        a, b, c = w.names[key].split(":")
+        return int(a), int(b), int(c)
+    village, household = _walk_village(w, s)
+    with UnitOfWork(w.app.extensions["nongxin"].sessions) as unit:
+        grid = institutions.get_by_code(unit.session, CUSTOMER_GRID[s])
+        bank = institutions.get_by_code(unit.session, BANK[s])
+        assert grid is not None and bank is not None
+        rnd = ReviewRound(county_bank_id=bank.id, grid_id=grid.id, village_id=village, name="走查", min_reviewers=1,
+                          aggregation="any_black", opened_by="walk", opened_on=date(2026, 1, 5))
+        unit.session.add(rnd)
+        unit.session.flush()
+        reviewer = RoundReviewer(round_id=rnd.id, kind="official", name="村干部", id_number=_new_resident_id(w))
+        unit.session.add(reviewer)
+        unit.commit()
+        made = (rnd.id, reviewer.id, household)
+    if not fresh:
+        w.names[key] = ":".join(map(str, made))
+    return made
+
+
+def _walk_rating(w: World, s: str) -> Call:
+    round_id, reviewer, household = _walk_round(w, s)
+    return Call("PUT", f"/api/review-rounds/{round_id}/ratings", {
+        "reviewer": reviewer, "household": household, "integrity": 3, "income": 3, "assets": 3, "business": 3,
+        "health": 3, "colour": "green", "reason": ""})
 
 
 def _at_own_level(w: World, build: Callable[[str], Call]) -> Call | None:
@@ -779,7 +861,7 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     # exercises REVIEW_INVESTIGATE, tests/core/credit/test_review.py these two
     other_tiers = {Action.REVIEW_REVIEW, Action.REVIEW_APPROVE}
     # issue 15 (whole-village credit): each part walks its endpoints and takes its action out of here
-    pending = {Action.VILLAGE_READ, Action.VILLAGE_IMPORT, Action.VILLAGE_REVIEW, Action.VILLAGE_REVIEW_CLOSE,
+    pending = {Action.VILLAGE_IMPORT,
                Action.VILLAGE_PRECREDIT, Action.VILLAGE_OFFER, Action.VILLAGE_RATE, Action.LINE_REVIEW}
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
     assert walked | not_over_http | other_tiers | pending == set(Action)
