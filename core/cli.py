@@ -218,6 +218,9 @@ def _register() -> None:
     from nongxin.core.village.cli import village
 
     main.add_command(village)  # issue 15: each part registers its commands on this group below
+    from nongxin.core.village import precredit_cli
+
+    precredit_cli.register(village)  # precredit, offers, offer, accept, decline, expire-offers (issue 15, part D)
 
 
 _register()
