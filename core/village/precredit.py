@@ -74,11 +74,19 @@ class Evaluator(Protocol):
         ...  # pragma: no cover
 
 
+def evaluate(frame: pd.DataFrame, ctx: engine.BatchContext) -> pd.DataFrame:
+    """``engine.evaluate_batch`` on ``frame``, the result on ``frame``'s index. The engine is given
+    a fresh 0..n-1 index (the foundation's reference builds its text columns on one, so a slice of
+    a bigger frame would come back as NA) and the index is put back afterwards."""
+    result = engine.evaluate_batch(frame.reset_index(drop=True), ctx)
+    return result.set_axis(frame.index)
+
+
 class LocalEvaluator:
     """In this process: ``engine.evaluate_batch`` per group."""
 
     def evaluate(self, groups: Sequence[tuple[engine.BatchContext, pd.DataFrame, pd.Series]]) -> list[pd.DataFrame]:
-        return [engine.evaluate_batch(frame, ctx) for ctx, frame, _ in groups]
+        return [evaluate(frame, ctx) for ctx, frame, _ in groups]
 
 
 # -- scope ------------------------------------------------------------------------------------

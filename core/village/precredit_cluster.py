@@ -35,7 +35,7 @@ from nongxin.core.plugins.breaker import Breakers
 from nongxin.core.plugins.dispatch import InstitutionView
 from nongxin.core.plugins.host import PluginHost
 from nongxin.core.village import engine
-from nongxin.core.village.precredit import Evaluator, LocalEvaluator
+from nongxin.core.village.precredit import Evaluator, LocalEvaluator, evaluate
 from nongxin.sdk.facts import SCHEMAS
 from nongxin.sdk.rules import compile_rule_set
 from nongxin.sdk.types import HookContext
@@ -93,7 +93,7 @@ def rebuild(p: PortableContext, *, compiled: bool = True) -> engine.BatchContext
 
 def evaluate_partition(frame: pd.DataFrame, p: PortableContext) -> pd.DataFrame:
     """On a worker: one partition's result frame."""
-    return engine.evaluate_batch(frame, rebuild(p))
+    return evaluate(frame, rebuild(p))
 
 
 class DaskEvaluator:
