@@ -14,8 +14,9 @@ from nongxin.core.credit.models import Application, CreditLine
 from nongxin.core.customers.models import Customer
 from nongxin.core.db import UnitOfWork, utcnow
 from nongxin.core.institutions import users
-from nongxin.core.testing import make_test_village
 from nongxin.core.village.models import OfferStatus, PrecreditOffer
+
+from .test_precredit import make_village
 
 COLOURS = ["green", "green", "white", "grey"]
 
@@ -23,7 +24,7 @@ COLOURS = ["green", "green", "white", "grey"]
 @pytest.fixture
 def offer_ids(nongxin_app, nongxin_demo, nongxin_enable, nongxin_client):
     nongxin_enable("yimeng_cloud_loan", "LYRCB")
-    village = make_test_village(nongxin_app, households=4, colours=COLOURS)
+    village = make_village(nongxin_app, households=4, colours=COLOURS)
     resp = nongxin_client.as_user("linyi.admin").post("/api/precredit/runs",
                                                       json={"village": village.village_id, "product": "YMYD"})
     assert resp.status_code == 201, resp.get_json()

@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from nongxin.core.db import UnitOfWork
 from nongxin.core.institutions import users
 from nongxin.core.institutions.services import get_by_code
-from nongxin.core.testing import make_test_village
 from nongxin.core.village import engine
 from nongxin.core.village.models import PrecreditOffer
 from nongxin.core.village.precredit import LocalEvaluator, households_frame, run_precredit
 from nongxin.core.village.precredit_cluster import evaluator_for, portable, rebuild
+
+from .test_precredit import make_village
 
 ANSWER = ("household_id", "customer_id", "outcome", "status", "limit", "rate", "score", "grade", "rule_hits",
           "reasons", "expires_on", "grid_id", "village_id")
@@ -32,7 +33,7 @@ def run_county(app, evaluator):
 
 def test_the_context_travels_and_answers_the_same(nongxin_app, nongxin_demo, nongxin_enable):
     nongxin_enable("yimeng_cloud_loan", "LYRCB")
-    village = make_test_village(nongxin_app, households=6, colours=["green", "white", "green", "white", "green", "grey"])
+    village = make_village(nongxin_app, households=6, colours=["green", "white", "green", "white", "green", "grey"])
     runtime = nongxin_app.extensions["nongxin"]
     today = runtime.clock.business_date()
     with UnitOfWork(runtime.sessions, write=False) as unit:
@@ -47,7 +48,7 @@ def test_the_context_travels_and_answers_the_same(nongxin_app, nongxin_demo, non
 def test_a_county_on_a_local_cluster_gets_the_same_offers(nongxin_app, nongxin_demo, nongxin_enable):
     nongxin_enable("yimeng_cloud_loan", "LYRCB")
     for grid in ("LYRCB-LS-G01", "LYRCB-LS", "LYRCB-LS-G01"):  # several villages and two contexts
-        make_test_village(nongxin_app, households=4, colours=["green", "white", "black", "green"], grid=grid)
+        make_village(nongxin_app, households=4, colours=["green", "white", "black", "green"], grid=grid)
     local = run_county(nongxin_app, LocalEvaluator())
     with evaluator_for("local", 2) as evaluator:
         clustered = run_county(nongxin_app, evaluator)
