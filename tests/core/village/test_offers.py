@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from nongxin.core import loadgen
 from nongxin.core.bureau.models import BureauQueryLog
 from nongxin.core.bureau.services import SubjectInput, record_authorization
 from nongxin.core.credit.models import Application, CreditLine
@@ -119,3 +120,31 @@ def test_decline_scope_and_roles(nongxin_app, nongxin_client, offer_ids):
     assert resp.status_code == 200 and resp.get_json()["status"] == "declined"
     assert resp.get_json()["decided_by"] == "linyi.cm"
     assert accept(nongxin_client, offer_id).status_code == 409
+
+
+def test_concurrent_accepts_of_one_offer_file_one_application(nongxin_app, nongxin_demo, offer_ids):
+    offer_id = offer_ids[OfferStatus.OFFERED]
+    consent(nongxin_app, offer_id)
+    body = {"signature_ref": "esign://contract/1"}
+    answers = loadgen.race(nongxin_app, nongxin_demo.tokens, [
+        ("linyi.cm", "POST", f"/api/precredit/offers/{offer_id}/accept", body, {}) for _ in range(3)])
+    assert sorted(status for status, _ in answers) == [200, 409, 409], answers
+    assert count(nongxin_app, Application) == 1 and count(nongxin_app, CreditLine) == 1
+
+
+def test_the_cli_accepts_with_consent_only(nongxin_settings, nongxin_app, offer_ids):
+    from click.testing import CliRunner
+
+    from nongxin.core.cli import Console, main
+
+    def cli(*args):
+        return CliRunner().invoke(main, list(args), obj=Console(nongxin_settings), catch_exceptions=False)
+
+    offer_id = str(offer_ids[OfferStatus.OFFERED])
+    refused = cli("village", "accept", offer_id, "--signature", "paper://contract/7", "--user", "linyi.cm")
+    assert refused.exit_code != 0 and "consent" in refused.output and "Traceback" not in refused.output
+    assert count(nongxin_app, Application) == 0
+    consent(nongxin_app, int(offer_id))
+    out = cli("village", "accept", offer_id, "--signature", "paper://contract/7", "--user", "linyi.cm")
+    assert out.exit_code == 0, out.output
+    assert "application LYRCB-A" in out.output and "approved" in out.output and "credit line LYRCB-C" in out.output
