@@ -97,7 +97,7 @@ class Scope:
 
     banks: tuple[Institution, ...]
     village: Village | None
-    top: Institution  # the institution the run is recorded at
+    top: Institution  # the institution named (the village's county bank for a village)
 
 
 def scope_of(uow: UnitOfWork, principal: Principal, *, village: int | None, institution: str | None) -> Scope:
