@@ -221,6 +221,9 @@ def _register() -> None:
     from nongxin.core.village import review_cli
 
     review_cli.register(village)
+    from nongxin.core.village import precredit_cli
+
+    precredit_cli.register(village)  # precredit, offers, offer, accept, decline, expire-offers (issue 15, part D)
 
 
 _register()

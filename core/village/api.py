@@ -9,6 +9,7 @@ from typing import Any
 #: Each module's ``blp`` (a flask-smorest Blueprint); a part adds its module here.
 MODULES: tuple[str, ...] = (
     "review_api",
+    "precredit_api",
 )
 
 

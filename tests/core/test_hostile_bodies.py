@@ -156,6 +156,14 @@ VALID.update({
                                               "assets": 3, "business": 4, "health": 4, "colour": "black",
                                               "reason": "拖欠民间借贷"},
     ("POST", "/api/review-rounds/1/close"): {},
+# issue 15 part D: batch pre-credit (offer 1: offered to a Jinan customer at the Lixia branch)
+WRITERS.update({"/api/precredit/runs": "jinan.admin", "/api/precredit/offers/": "jinan.cm"})
+PATH_VALUES["offer_id"] = "1"
+VALID.update({
+    ("POST", "/api/precredit/runs"): {"institution": "JNRCB", "product": "FU_NONG_DAI"},
+    ("POST", "/api/precredit/offers/1/accept"): {"signature_ref": "esign://contract/2026-0001", "term_months": 12,
+                                                 "repayment_method": "equal_installment"},
+    ("POST", "/api/precredit/offers/1/decline"): {"reason": "外出务工，暂不需要"},
 })
 RULE_STEP_STATUS = {"withdraw": "pending_approval", "approve": "pending_approval", "reject": "pending_approval",
                     "retire": "published"}
@@ -205,6 +213,8 @@ def _arrange(app: Any, path: str) -> None:
             unit.commit()
     if path.startswith("/api/review-rounds"):  # issue 15 part B
         _arrange_review_round(app, path)
+    if path.startswith("/api/precredit/offers/1/"):  # issue 15 part D: offer 1
+        _precredit_offer(app)
     if "/classification" in path:  # issue 13 part C
         from nongxin.core.credit.models import Loan
         from nongxin.core.db import UnitOfWork
@@ -240,6 +250,33 @@ def _arrange_review_round(app: Any, path: str) -> None:
             rnd = review.open_round(unit, cm, village_id=village.village_id, today=today)
             review.add_reviewer(unit, cm, rnd.id, kind="official", name="村支书", id_number="110105194912310070",
                                 today=today)
+def _precredit_offer(app: Any) -> None:
+    """Offer 1: offered for the first Jinan customer at the Lixia branch (no bureau consent)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from nongxin.core.customers.models import Customer, Household
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.institutions.services import get_by_code
+    from nongxin.core.village.models import OfferStatus, PrecreditOffer, PrecreditRun
+
+    rt = app.extensions["nongxin"]
+    today = rt.clock.business_date()
+    with UnitOfWork(rt.sessions) as unit:
+        place, bank = get_by_code(unit.session, "JNRCB-LX"), get_by_code(unit.session, "JNRCB")
+        assert place is not None and bank is not None
+        customer = unit.session.execute(sa.select(Customer).where(Customer.county_bank_id == bank.id)
+                                        .order_by(Customer.id)).scalars().first()
+        assert customer is not None
+        household = Household(county_bank_id=bank.id, grid_id=place.id, village="敌意村", household_no="0001")
+        run = PrecreditRun(institution_id=bank.id, product_code="XIN_E_DAI", business_date=today, started_by="test")
+        unit.session.add_all([household, run])
+        unit.session.flush()
+        unit.session.add(PrecreditOffer(
+            run_id=run.id, county_bank_id=bank.id, grid_id=place.id, household_id=household.id,
+            customer_id=customer.id, product_code="XIN_E_DAI", outcome="approved", status=OfferStatus.OFFERED,
+            limit=Decimal("20000.00"), rate=Decimal("0.0435"), business_date=today,
+            expires_on=today + timedelta(days=30)))
         unit.commit()
 
 

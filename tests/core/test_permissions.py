@@ -419,6 +419,53 @@ def _rule_draft(w: World, s: str) -> Call | None:
                                        "expression": "age > 200"})
 
 
+# issue 15 part D: pre-credit runs and offers, made through the ORM at PLACE[s] for the scope's
+# customer (whose bureau consent is recorded once, so accepting files and decides for real).
+def _walk_offer(w: World, s: str, *, fresh: bool = True) -> int:
+    """An offered pre-credit offer on PLACE[s] for the scope's customer; 999999 for MISSING."""
+    from nongxin.core.bureau.services import SubjectInput, record_authorization
+    from nongxin.core.customers.models import Customer, Household
+    from nongxin.core.village.models import OfferStatus, PrecreditOffer, PrecreditRun
+
+    key = f"offer:{s}"
+    if s == MISSING:
+        return 999999
+    if not fresh and key in w.names:
+        return int(w.names[key])
+    w.offering()
+    rt = w.app.extensions["nongxin"]
+    today = rt.clock.business_date()
+    with UnitOfWork(rt.sessions) as unit:
+        place, bank = (institutions.get_by_code(unit.session, PLACE[s]), institutions.get_by_code(unit.session, BANK[s]))
+        customer = unit.session.get(Customer, w.customers[s])
+        assert place is not None and bank is not None and customer is not None
+        if f"consent:{s}" not in w.names:
+            clerk = Principal(f"clerk.{bank.code.lower()}", Role.REVIEWER, bank.id, bank.code, bank.path)
+            record_authorization(unit, clerk, rt.settings, subject=SubjectInput("resident_id", customer.id_number,
+                                                                                customer.name),
+                                 purposes=["02"], channel="paper", evidence_ref=EVIDENCE["ref"],
+                                 evidence_sha256=EVIDENCE["sha256"], granted_at=utcnow() - timedelta(days=1))
+            w.names[f"consent:{s}"] = "1"
+        household = Household(county_bank_id=bank.id, grid_id=place.id, village="走查村", household_no=w.unique("H"))
+        run = PrecreditRun(institution_id=place.id, product_code="XIN_E_DAI", business_date=today, status="done",
+                           started_by="walk")
+        unit.session.add_all([household, run])
+        unit.session.flush()
+        offer = PrecreditOffer(run_id=run.id, county_bank_id=bank.id, grid_id=place.id, household_id=household.id,
+                               customer_id=customer.id, product_code="XIN_E_DAI", colour="green", outcome="approved",
+                               status=OfferStatus.OFFERED, limit=Decimal("20000.00"), rate=Decimal("0.0435"),
+                               business_date=today, expires_on=today + timedelta(days=30))
+        unit.session.add(offer)
+        unit.commit()
+        w.names.setdefault(key, str(offer.id))
+        w.names.setdefault(f"run:{s}", str(run.id))
+        return offer.id
+
+
+def _walk_run(w: World, s: str) -> int:
+    return 999999 if s == MISSING else (_walk_offer(w, s, fresh=False) and int(w.names[f"run:{s}"]))
+
+
 ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("GET", "/api/institutions"): Entry(Action.INSTITUTION_READ, None, lambda w, s: Call("GET", "/api/institutions")),
     ("POST", "/api/institutions"): Entry(Action.INSTITUTION_CREATE, "subtree", _inst_body),
@@ -708,6 +755,24 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("POST", "/api/review-rounds/<int:round_id>/close"): Entry(
         Action.VILLAGE_REVIEW_CLOSE, "subtree",
         lambda w, s: Call("POST", f"/api/review-rounds/{_walk_round(w, s, fresh=True)[0]}/close")),
+    # issue 15 part D: batch pre-credit (an empty run at a county bank: no green household there)
+    ("POST", "/api/precredit/runs"): Entry(
+        Action.VILLAGE_PRECREDIT, "subtree",
+        lambda w, s: None if s == BRANCH else Call("POST", "/api/precredit/runs",
+                                                   {"institution": PLACE[s], "product": "XIN_E_DAI"})),
+    ("GET", "/api/precredit/runs/<int:run_id>"): Entry(
+        Action.VILLAGE_READ, "subtree", lambda w, s: Call("GET", f"/api/precredit/runs/{_walk_run(w, s)}")),
+    ("GET", "/api/precredit/offers"): Entry(Action.VILLAGE_READ, None, lambda w, s: Call("GET", "/api/precredit/offers")),
+    ("GET", "/api/precredit/offers/<int:offer_id>"): Entry(
+        Action.VILLAGE_READ, "subtree",
+        lambda w, s: Call("GET", f"/api/precredit/offers/{_walk_offer(w, s, fresh=False)}")),
+    ("POST", "/api/precredit/offers/<int:offer_id>/accept"): Entry(
+        Action.VILLAGE_OFFER, "subtree",
+        lambda w, s: Call("POST", f"/api/precredit/offers/{_walk_offer(w, s)}/accept",
+                          {"signature_ref": "esign://walk", "term_months": 12, "repayment_method": "equal_installment"})),
+    ("POST", "/api/precredit/offers/<int:offer_id>/decline"): Entry(
+        Action.VILLAGE_OFFER, "subtree",
+        lambda w, s: Call("POST", f"/api/precredit/offers/{_walk_offer(w, s)}/decline", {"reason": "walk"})),
 }
 
 
@@ -861,8 +926,7 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     # exercises REVIEW_INVESTIGATE, tests/core/credit/test_review.py these two
     other_tiers = {Action.REVIEW_REVIEW, Action.REVIEW_APPROVE}
     # issue 15 (whole-village credit): each part walks its endpoints and takes its action out of here
-    pending = {Action.VILLAGE_IMPORT,
-               Action.VILLAGE_PRECREDIT, Action.VILLAGE_OFFER, Action.VILLAGE_RATE, Action.LINE_REVIEW}
+    pending = {Action.VILLAGE_IMPORT, Action.VILLAGE_RATE, Action.LINE_REVIEW}
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
     assert walked | not_over_http | other_tiers | pending == set(Action)
     assert not walked & (not_over_http | other_tiers | pending)
