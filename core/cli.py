@@ -219,5 +219,10 @@ def _register() -> None:
 
     main.add_command(village)  # issue 15: each part registers its commands on this group below
 
+    from nongxin.core.village import roster_cli, villages_cli  # part A: rosters, villages and credit villages
+
+    for module in (roster_cli, villages_cli):
+        module.register(village)
+
 
 _register()

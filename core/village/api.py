@@ -8,6 +8,8 @@ from typing import Any
 
 #: Each module's ``blp`` (a flask-smorest Blueprint); a part adds its module here.
 MODULES: tuple[str, ...] = (
+    "roster_api",  # part A: village rosters
+    "villages_api",  # part A: villages and credit villages
 )
 
 
