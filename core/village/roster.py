@@ -45,6 +45,8 @@ COLUMNS = ("village", "group", "household_no", "id_number", "name", "relation", 
 #: The household's figures: given on any member's row; the rows of one household must agree.
 FIGURES = ("land_mu", "main_business", "assets")
 DEFAULT_SEGMENT = "farmer"
+#: The first key of the advisory lock that queues a county bank's roster imports.
+LOCK_SPACE = 15_0001
 
 
 @dataclass
@@ -238,6 +240,15 @@ def _existing_household(uow: UnitOfWork, bank: Institution, house: _Household) -
         Household.household_no == house.number).with_for_update()).scalar_one_or_none()
 
 
+def bank_lock(uow: UnitOfWork, bank: Institution) -> None:
+    """Queue the roster imports of one county bank (PostgreSQL: a transaction advisory lock; SQLite's
+    writers are serialized already): two imports of one roster at the same moment wait for each
+    other, and the second updates what the first filed instead of failing on its identity numbers."""
+    if uow.session.get_bind().dialect.name == "postgresql":
+        uow.session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, :bank)"),
+                            {"space": LOCK_SPACE, "bank": bank.id})
+
+
 def import_roster(uow: UnitOfWork, principal: Principal, table: Table, *, grid: str, manager: str, file_name: str,
                   today: date | None = None, progress: Callable[[int], None] | None = None) -> RosterReport:
     """Import every row or none: commits when every row is good, else raises ``ImportRejected``
@@ -252,6 +263,7 @@ def import_roster(uow: UnitOfWork, principal: Principal, table: Table, *, grid: 
     households, errors = check_table(table, today=today)
     if errors:
         raise ImportRejected(ImportReport(errors=errors))
+    bank_lock(uow, bank)
     bad: list[RowError] = []
     for house in households:
         household = _existing_household(uow, bank, house)

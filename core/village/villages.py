@@ -205,8 +205,8 @@ def summaries(uow: UnitOfWork, principal: Principal, code: str | None, *, credit
     ids = sa.select(Village.id).where(Village.id.in_([v.id for v, _ in rows]))
     households, colours, credited = (household_counts(session, ids), colour_counts(session, ids),
                                      credited_counts(session, ids))
-    banks = dict(session.execute(sa.select(Institution.id, Institution.code).where(
-        Institution.id.in_({v.county_bank_id for v, _ in rows}))).tuples())
+    banks = {row[0]: row[1] for row in session.execute(sa.select(Institution.id, Institution.code).where(
+        Institution.id.in_({v.county_bank_id for v, _ in rows})))}
     return [{"id": v.id, "name": v.name, "county_bank": banks[v.county_bank_id], "grid": grid,
              "households": households.get(v.id, 0),
              "reviewed": {c: colours.get(v.id, {}).get(c, 0) for c in COLOURS},

@@ -190,3 +190,33 @@ def test_the_cli_imports_and_names_bad_lines(nongxin_app: Any, nongxin_demo: Any
                  "--user", "linyi.cm")
     assert result.exit_code == 0, result.output
     assert "households created 2" in result.output and "members created 4" in result.output
+
+
+def test_two_imports_of_one_roster_at_once_queue_and_never_duplicate(nongxin_app: Any, nongxin_demo: Any) -> None:
+    import threading
+
+    from nongxin.core.importing import read_text
+    from nongxin.core.institutions.users import principal_named
+    from nongxin.core.village.roster import COLUMNS, import_roster
+
+    start, answers = threading.Barrier(2), []
+
+    def one() -> None:
+        try:
+            with UnitOfWork(nongxin_app.extensions["nongxin"].sessions, write=False) as unit:
+                me = principal_named(unit.session, "linyi.cm")
+            start.wait()
+            with UnitOfWork(nongxin_app.extensions["nongxin"].sessions) as unit:
+                report = import_roster(unit, me, read_text(csv(*GOOD), name="roster.csv", columns=COLUMNS),
+                                       grid="LYRCB-LS-G01", manager="linyi.cm", file_name="roster.csv")
+                answers.append(report.counts())
+        except Exception as exc:  # reported below, in the test's thread
+            answers.append({"error": repr(exc)})
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted((a.get("members_created"), a.get("households_updated")) for a in answers) == [(0, 2), (4, 0)], answers
+    assert len(households(nongxin_app)) == 2 and count(nongxin_app, Village) == 1
