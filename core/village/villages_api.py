@@ -14,7 +14,7 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from nongxin.core.customers.schemas import Yuan
+from nongxin.core.customers.schemas import PersonOut, Yuan
 from nongxin.core.guards import permission_required
 from nongxin.core.institutions.models import Institution
 from nongxin.core.permissions import Action
@@ -62,17 +62,11 @@ class VillageOut(OutSchema):
     credit_village_since = fields.Date(required=True, allow_none=True)
 
 
-class HeadOut(OutSchema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    id_number = fields.String(required=True, metadata={"description": "masked unless the caller may see it whole"})
-
-
 class HouseholdRowOut(OutSchema):
     id = fields.Integer(required=True)
     household_no = fields.String(required=True)
     group = fields.String(required=True)
-    head = fields.Nested(HeadOut, required=True, allow_none=True)
+    head = fields.Nested(PersonOut, required=True, allow_none=True)
     members = fields.Integer(required=True)
     land_mu = fields.Decimal(required=True, allow_none=True, as_string=True, places=2)
     assets = Yuan(required=True, allow_none=True)
