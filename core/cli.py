@@ -225,5 +225,10 @@ def _register() -> None:
 
     precredit_cli.register(village)  # precredit, offers, offer, accept, decline, expire-offers (issue 15, part D)
 
+    from nongxin.core.village import roster_cli, villages_cli  # part A: rosters, villages and credit villages
+
+    for module in (roster_cli, villages_cli):
+        module.register(village)
+
 
 _register()

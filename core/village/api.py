@@ -10,6 +10,8 @@ from typing import Any
 MODULES: tuple[str, ...] = (
     "review_api",
     "precredit_api",
+    "roster_api",  # part A: village rosters
+    "villages_api",  # part A: villages and credit villages
 )
 
 

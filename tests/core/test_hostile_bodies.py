@@ -100,6 +100,12 @@ VALID.update({
                                                          "registered_on": "2026-01-15"},
     ("POST", "/api/collateral/pledges/1/release"): {"reason": "贷款结清"},
 })
+# issue 15 part A: village rosters (multipart) and credit-village rating, as the Linyi county admin
+WRITERS["/api/villages/"] = "linyi.admin"
+VALID.update({
+    ("POST", "/api/villages/roster"): {},
+    ("POST", "/api/villages/rate"): {"institution": "LYRCB", "village": None},
+})
 VALID[("POST", "/api/watchlists/import")] = {  # court lists (issue 13, part E)
     "kind": "enforcement", "county": "JNRCB", "rows": [
         {"id_number": "11010519491231002X", "name": "张三", "case_no": "(2026)京0105执1号", "court": "朝阳区人民法院",
