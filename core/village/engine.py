@@ -48,7 +48,7 @@ from nongxin.sdk.rules import FieldType
 from nongxin.sdk.types import Applicant, ApplicationData, ProductSpec, ScorecardSpec
 
 __all__ = ["BatchContext", "FRAME_FACTS", "RESULT_COLUMNS", "batch_context", "evaluate_batch", "evaluate_one_by_one", "facts_frame",
-           "precredit_terms", "row_facts"]
+           "precredit_terms", "row_application", "row_facts"]
 
 #: The admission facts a households frame carries (what the roster and the customer file hold).
 FRAME_FACTS: tuple[str, ...] = ("age", "annual_income", "customer_kind", "customer_segment", "peer_review",
@@ -144,21 +144,27 @@ def row_facts(row: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- the reference: the decision's own evaluate, one row at a time ---------------------------
 
+def row_application(row: Mapping[str, Any], ctx: BatchContext) -> tuple[ApplicationData, dict[str, Any], domain.Terms,
+                                                                          list[domain.Failure]]:
+    """(application, facts, terms, failures) the decision sees for one frame row."""
+    amount, term, method = precredit_terms(ctx.product)
+    facts, failures = assemble_facts(row_facts(row), base_facts(ctx))
+    room = row.get("exposure_room_fen")
+    terms = domain.Terms(amount, ctx.product.amount.minimum, ctx.product.auto_approval_ceiling,
+                         ctx.product.annual_rate,
+                         None if room is None or room is pd.NA else Decimal(int(room)).scaleb(-2))
+    application = ApplicationData(f"PRE-{row['household_id']}", ctx.product.code, ctx.institution_code,
+                                  Applicant("resident_id", "", ""), amount, term, "precredit",
+                                  MappingProxyType(dict(facts)), method, ctx.product.segment)
+    return application, facts, terms, failures
+
+
 def evaluate_one_by_one(frame: pd.DataFrame, ctx: BatchContext) -> pd.DataFrame:
     """The result frame computed row by row through ``credit.decision.evaluate``: the reference
     the vectorized path must equal."""
-    amount, term, method = precredit_terms(ctx.product)
-    base = base_facts(ctx)
     out: dict[str, list[Any]] = {c: [] for c in RESULT_COLUMNS}
     for row in frame.to_dict("records"):
-        facts, failures = assemble_facts(row_facts(row), base)
-        room = row.get("exposure_room_fen")
-        terms = domain.Terms(amount, ctx.product.amount.minimum, ctx.product.auto_approval_ceiling,
-                             ctx.product.annual_rate,
-                             None if room is None or room is pd.NA else Decimal(int(room)).scaleb(-2))
-        application = ApplicationData(f"PRE-{row['household_id']}", ctx.product.code, ctx.institution_code,
-                                      Applicant("resident_id", "", ""), amount, term, "precredit",
-                                      MappingProxyType(dict(facts)), method, ctx.product.segment)
+        application, facts, terms, failures = row_application(row, ctx)
         ev = evaluate(ctx.view, ctx.book, ctx.scorecards, application, facts, terms, failures)
         verdict = ev.verdict
         out["outcome"].append(verdict.outcome)
@@ -170,16 +176,16 @@ def evaluate_one_by_one(frame: pd.DataFrame, ctx: BatchContext) -> pd.DataFrame:
         out["grade"].append(None if ev.scored is None or ev.scored.grade is None else ev.scored.grade.name)
         out["rule_hits"].append(",".join(h.code for h in ev.rule_hits))
         out["reasons"].append("; ".join(verdict.reasons))
-    return pd.DataFrame({
-        "outcome": pd.Series(out["outcome"], dtype=object), "refusal_category": pd.Series(out["refusal_category"], dtype=object),
-        "limit_fen": pd.array(out["limit_fen"], dtype="Int64"), "approved_fen": pd.array(out["approved_fen"], dtype="Int64"),
-        "rate_ppm": pd.array(out["rate_ppm"], dtype="Int64"), "score": pd.array(out["score"], dtype="Int64"),
-        "grade": pd.Series(out["grade"], dtype=object), "rule_hits": pd.Series(out["rule_hits"], dtype=object),
-        "reasons": pd.Series(out["reasons"], dtype=object)}, index=frame.index)
+    text = {c: pd.Series(out[c], dtype=object, index=frame.index)
+            for c in ("outcome", "refusal_category", "grade", "rule_hits", "reasons")}
+    whole = {c: pd.Series(pd.array(out[c], dtype="Int64"), index=frame.index)
+             for c in ("limit_fen", "approved_fen", "rate_ppm", "score")}
+    return pd.DataFrame({c: text[c] if c in text else whole[c] for c in RESULT_COLUMNS}, index=frame.index)
 
 
 def evaluate_batch(frame: pd.DataFrame, ctx: BatchContext) -> pd.DataFrame:
-    """The result frame, vectorized over the columns (see the module's docstring).
+    """The result frame, vectorized over the columns (see the module's docstring): equal to
+    ``evaluate_one_by_one`` on every column of every row."""
+    from nongxin.core.village.engine_columns import evaluate_frame
 
-    Foundation: delegates to the reference until the vectorized path lands (issue 15, part C1)."""
-    return evaluate_one_by_one(frame, ctx)
+    return evaluate_frame(frame, ctx)
