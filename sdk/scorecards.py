@@ -148,7 +148,7 @@ def _scalar(value: Any, scale: int | None) -> Any:
         return Decimal(int(value)).scaleb(-scale)
     if scale == 0:
         return int(value)
-    return value
+    return value.item() if hasattr(value, "item") else value  # numpy scalars as Python's
 
 
 def _points(spec: ScorecardSpec, bins: list[ScorecardBin], value: Any) -> int:

@@ -16,7 +16,9 @@ queries nothing: the decision at acceptance does, with consent).
 The frame (``facts_frame`` builds one from fact records): one row per household, ``customer_id``
 (the head) and ``household_id`` as int64, the facts of ``FRAME_FACTS`` in the rule language's frame
 form (decimals int64 fen as nullable Int64, integers Int64, text object with None), and
-``exposure_room_fen`` (Int64; NA: not checked), what the head's exposure cap leaves.
+``exposure_room_fen`` (Int64; NA: not checked), what the head's exposure cap leaves. A column named
+after any other admission fact is a fact too (the same frame form); the application's terms
+(``base_facts``) win over a column of the same name, as in the decision.
 
 The result (same index): ``outcome`` (approved | manual_review | rejected), ``refusal_category``,
 ``limit_fen`` (the graded limit, Int64 NA when none), ``approved_fen`` (Int64, approved rows),
@@ -128,16 +130,23 @@ def _column(kind: FieldType, values: list[Any]) -> pd.Series:
 
 
 def row_facts(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The facts of one frame row back in Python form (fen to Decimal yuan); NA is absent."""
+    """The facts of one frame row back in Python form (fen to Decimal yuan); NA is absent. Every
+    admission fact the row has a column for counts (``FRAME_FACTS`` and any other, such as a
+    county's ``existing_debt`` or stored bureau figures)."""
     facts: dict[str, Any] = {}
-    for name in FRAME_FACTS:
-        value = row.get(name)
-        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+    for name, value in row.items():
+        spec = ADMISSION.get(name)
+        if spec is None or value is None or value is pd.NA or value is pd.NaT or (
+                isinstance(value, float) and np.isnan(value)):
             continue
-        if ADMISSION[name].type is FieldType.DECIMAL:
+        if spec.type is FieldType.DECIMAL:
             value = Decimal(int(value)).scaleb(-2)
-        elif ADMISSION[name].type is FieldType.INTEGER:
+        elif spec.type is FieldType.INTEGER:
             value = int(value)
+        elif spec.type is FieldType.BOOLEAN:
+            value = bool(value)
+        elif spec.type is FieldType.DATE and isinstance(value, pd.Timestamp):
+            value = value.date()
         facts[name] = value
     return facts
 

@@ -154,7 +154,7 @@ def product_frame(frame: pd.DataFrame, ctx: engine.BatchContext) -> pd.DataFrame
     facts as constant columns (decimals in fen, truncated where finer: price on ``spread_bp`` to use
     the LPR exactly)."""
     n = len(frame)
-    columns: dict[str, Any] = {name: frame[name] for name in engine.FRAME_FACTS if name in frame}
+    columns: dict[str, Any] = {name: frame[name] for name in frame.columns if name in ADMISSION}
     for name, value in engine.base_facts(ctx).items():
         kind = ADMISSION[name].type
         columns[name] = (np.full(n, int(Decimal(value).scaleb(2)), dtype=np.int64) if kind is FieldType.DECIMAL
@@ -376,9 +376,10 @@ def _scores(frame: pd.DataFrame, ctx: engine.BatchContext, base: Mapping[str, An
     card, failures = pick_scorecard(ctx.scorecards, ctx.product.segment)
     if card is None:
         return None, failures
-    decimals = [name for name in engine.FRAME_FACTS if ADMISSION[name].type is FieldType.DECIMAL]
+    facts = frame[[name for name in frame.columns if name in ADMISSION]]
+    decimals = [name for name in facts.columns if ADMISSION[name].type is FieldType.DECIMAL]
     try:
-        return score_frame(card.value, frame, decimals, base), failures
+        return score_frame(card.value, facts, decimals, base), failures
     except Exception as exc:  # the reference then reports the scorecard's failure in its words
         raise _Exotic(str(exc)) from exc
 

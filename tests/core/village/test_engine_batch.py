@@ -108,7 +108,7 @@ def village(nongxin_app, nongxin_demo, nongxin_enable):
     return make_test_village(nongxin_app, households=len(COLOURS), colours=COLOURS)
 
 
-def both(app, village, product="YMYD", lpr=None):
+def both(app, village, product="YMYD", lpr=None, extra=False):
     """(batch, reference) result frames over the village's heads, with varied gaps in the facts."""
     runtime = app.extensions["nongxin"]
     today = runtime.clock.business_date()
@@ -129,6 +129,12 @@ def both(app, village, product="YMYD", lpr=None):
                 record["exposure_room"] = Decimal("1000000.00")
             records.append(record)
         frame = facts_frame(records)
+        if extra:  # other admission facts a county may hold, as extra columns
+            n = len(frame)
+            frame["tax_grade"] = pd.Series([("A", "B", None, "D")[i % 4] for i in range(n)], dtype=object)
+            frame["bureau_queries_6m"] = pd.array([None if i % 5 == 0 else i % 7 for i in range(n)], dtype="Int64")
+            frame["bureau_open_enforcement"] = np.array([i % 11 == 3 for i in range(n)])
+            frame["existing_debt"] = pd.array([None if i % 3 else 1234567 * i for i in range(n)], dtype="Int64")
         frame.index = pd.RangeIndex(100, 100 + len(frame))  # a partition's index, kept
         ctx = batch_context(unit.session, runtime, get_by_code(unit.session, "LYRCB-LS-G01"), product, today)
         if lpr is not None:
@@ -162,10 +168,12 @@ def test_with_admission_rules_that_reject_refer_and_tag(nongxin_app, village):
                       outcome="manual_review", owner="LYRCB", reason="")
     publish_test_rule(nongxin_app, "VIL-BUR", "bureau_queries_6m > 3 or bureau_open_enforcement",
                       stage="admission", outcome="reject", owner="LYRCB")
-    batch, reference = both(nongxin_app, village, lpr="0.0345")  # not a whole number of fen
+    publish_test_rule(nongxin_app, "VIL-TAX", "tax_grade == 'D' and existing_debt > 10000", stage="admission",
+                      outcome="manual_review", owner="LYRCB")
+    batch, reference = both(nongxin_app, village, lpr="0.0345", extra=True)  # an LPR not a whole number of fen
     assert_equal(batch, reference)
     hits = ",".join(batch["rule_hits"])
-    assert {"VIL-REJ", "VIL-REV", "VIL-TAG", "VIL-LPR"} <= set(hits.split(","))
+    assert {"VIL-REJ", "VIL-REV", "VIL-TAG", "VIL-LPR", "VIL-BUR", "VIL-TAX"} <= set(hits.split(","))
     assert "multi_lending" in set(batch["refusal_category"].dropna())
 
 
