@@ -96,45 +96,66 @@ def _joined(n: int, rows: np.ndarray, texts: np.ndarray, sep: str = "; ") -> np.
     if not rows.size:
         return out
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    counts = np.diff(np.r_[starts, rows.size])
-    single = counts == 1
-    out[rows[starts[single]]] = texts[starts[single]]
-    for s, c in zip(starts[~single].tolist(), counts[~single].tolist()):
-        out[rows[s]] = sep.join(texts[s:s + c].tolist())
+    parts = texts.astype(object)
+    later = np.ones(rows.size, dtype=bool)
+    later[starts] = False
+    if later.any():
+        parts[later] = sep + parts[later]
+    out[rows[starts]] = np.add.reduceat(parts, starts)
     return out
 
 
-def _append(acc: np.ndarray, mask: np.ndarray, text: Any) -> None:
-    """Append ``text`` (a constant or a per-row array) to ``acc`` where ``mask``, "; "-separated."""
-    idx = np.flatnonzero(mask)
-    if not idx.size:
-        return
-    add = text[idx] if isinstance(text, np.ndarray) else np.full(idx.size, text, dtype=object)
-    have = acc[idx]
-    empty = have == ""
-    have[empty] = add[empty]
-    have[~empty] = have[~empty] + "; " + add[~empty]
-    acc[idx] = have
+class _Reasons:
+    """Reasons per row, "; "-joined in the order they are added; ``has``: the rows with any."""
+
+    def __init__(self, n: int) -> None:
+        self.text = np.full(n, "", dtype=object)
+        self.has = np.zeros(n, dtype=bool)
+
+    def add(self, mask: np.ndarray, text: Any) -> None:
+        """Add ``text`` (a constant, or a per-row array) to the rows of ``mask``."""
+        idx = np.flatnonzero(mask)
+        if not idx.size:
+            return
+        add = text[idx] if isinstance(text, np.ndarray) else np.full(idx.size, text, dtype=object)
+        had = self.has[idx]
+        current = self.text[idx]
+        current[had] = current[had] + "; " + add[had]
+        current[~had] = add[~had]
+        self.text[idx] = current
+        self.has[idx] = True
+
+
+def _present(n: int, rows: np.ndarray) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return mask
 
 
 # -- 1. facts as columns -------------------------------------------------------------------------
 
 def _constant(kind: FieldType, value: Any, n: int) -> Any:
+    """A fact equal on every row, in frame form (text as a one-category column: free to compare)."""
     if kind is FieldType.DECIMAL:
         return np.full(n, _exact(value, 2), dtype=np.int64)
     if kind is FieldType.INTEGER:
         return np.full(n, int(value), dtype=np.int64)
-    return np.full(n, value, dtype=object)
+    if kind is FieldType.STRING:
+        return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [value])
+    return pd.Series(np.full(n, value, dtype=object), dtype=object)
 
 
 def _absent(kind: FieldType, n: int) -> Any:
+    """A fact no row has, in frame form."""
     if kind in (FieldType.DECIMAL, FieldType.INTEGER):
         return pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))
     if kind is FieldType.NUMBER:
         return np.full(n, np.nan)
     if kind is FieldType.DATE:
         return np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    return np.full(n, None, dtype=object)
+    if kind is FieldType.STRING:
+        return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), ["-"])
+    return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
 
 
 def _inexact(base: Mapping[str, Any]) -> frozenset[str]:
@@ -150,16 +171,13 @@ def _inexact(base: Mapping[str, Any]) -> frozenset[str]:
 
 
 def product_frame(frame: pd.DataFrame, ctx: engine.BatchContext) -> pd.DataFrame:
-    """The frame a product's ``nongxin_batch_terms`` reads: the frame's facts and the terms'
-    facts as constant columns (decimals in fen, truncated where finer: price on ``spread_bp`` to use
-    the LPR exactly)."""
+    """The frame a product's ``nongxin_batch_terms`` reads: the frame's columns (a lazy copy) with
+    ``term_months``, ``lpr_1y`` and ``lpr_5y`` as constant columns (the LPRs in fen, truncated
+    where finer: price with ``spread_bp`` and the core adds the LPR exactly)."""
     n = len(frame)
-    columns: dict[str, Any] = {name: frame[name] for name in frame.columns if name in ADMISSION}
-    for name, value in engine.base_facts(ctx).items():
-        kind = ADMISSION[name].type
-        columns[name] = (np.full(n, int(Decimal(value).scaleb(2)), dtype=np.int64) if kind is FieldType.DECIMAL
-                         else _constant(kind, value, n))
-    return pd.DataFrame(columns, index=pd.RangeIndex(n))
+    base = engine.base_facts(ctx)
+    return frame.assign(term_months=np.full(n, int(base["term_months"]), dtype=np.int64),
+                        **{k: np.full(n, int(Decimal(base[k]).scaleb(2)), dtype=np.int64) for k in ("lpr_1y", "lpr_5y")})
 
 
 # -- 2. admission rules ----------------------------------------------------------------------------
@@ -226,12 +244,16 @@ def _rule_hits(facts: pd.DataFrame, base: Mapping[str, Any], compiled: CompiledR
                     rule_parts.append(np.full(members.size, i, dtype=np.int64))
     if not rows_parts:
         return empty, empty
+    if len(rows_parts) == 1:  # the frame evaluator's own order: by row, then rule
+        return rows_parts[0], rule_parts[0]
     rows, rules = np.concatenate(rows_parts), np.concatenate(rule_parts)
     order = np.lexsort((rules, rows))
     return rows[order], rules[order]
 
 
 def _facts_columns(frame: pd.DataFrame, base: Mapping[str, Any], fields: Sequence[str]) -> pd.DataFrame:
+    """The columns the rules read: the frame's own (not copied), the terms as constants, the rest
+    absent."""
     n = len(frame)
     inexact = _inexact(base)
     columns: dict[str, Any] = {}
@@ -240,10 +262,11 @@ def _facts_columns(frame: pd.DataFrame, base: Mapping[str, Any], fields: Sequenc
         if name in base:
             columns[name] = _absent(kind, n) if name in inexact else _constant(kind, base[name], n)
         elif name in frame:
-            columns[name] = frame[name].to_numpy() if isinstance(frame[name].dtype, np.dtype) else frame[name].array
+            columns[name] = frame[name]
         else:
             columns[name] = _absent(kind, n)
-    return pd.DataFrame(columns, index=pd.RangeIndex(n))
+    return pd.DataFrame({k: pd.Series(v, copy=False, index=frame.index) if not isinstance(v, pd.Series) else v
+                         for k, v in columns.items()}, index=frame.index, copy=False)
 
 
 # -- 4. the product's terms --------------------------------------------------------------------
@@ -257,13 +280,16 @@ class _Product:
     reject_text: np.ndarray  # object: the reject findings' reasons joined
     review_text: np.ndarray  # object: the manual-review findings' reasons joined
     failed_text: np.ndarray  # object: "failed: ..." of the product's own failures, joined
+    review: np.ndarray  # bool: a finding asks for manual review
+    failed: np.ndarray  # bool: the product failed on the row
 
 
 def _fail_all(n: int, failure: domain.Failure) -> _Product:
     none = np.full(n, -1, dtype=np.int64)
     blank = np.full(n, "", dtype=object)
-    return _Product(none, none.copy(), lambda idx: [], np.zeros(n, dtype=bool), blank, blank.copy(),
-                    np.full(n, f"failed: {failure.text()}", dtype=object))
+    no = np.zeros(n, dtype=bool)
+    return _Product(none, none.copy(), lambda idx: [], no, blank, blank.copy(),
+                    np.full(n, f"failed: {failure.text()}", dtype=object), no, np.ones(n, dtype=bool))
 
 
 def _int_array(value: Any, n: int, name: str) -> np.ndarray:
@@ -309,6 +335,7 @@ def _from_hook(answer: BatchTerms, plugin: str, n: int, lpr: Decimal) -> _Produc
             return [_ppm_text(int(r)) for r in rate[idx]]
     blank = np.full(n, "", dtype=object)
     reject, reject_text, review_text = np.zeros(n, dtype=bool), blank, blank.copy()
+    review = reject.copy()
     if answer.outcome is not None:
         outcome = _text_array(answer.outcome, n, "outcome")
         reason = _text_array(answer.reason, n, "reason") if answer.reason is not None else blank
@@ -318,10 +345,14 @@ def _from_hook(answer: BatchTerms, plugin: str, n: int, lpr: Decimal) -> _Produc
             raise ValueError(f"outcome holds {sorted(map(str, unknown))[0]!r}, not one of tag, manual_review, reject")
         reject = outcome == "reject"
         review = outcome == "manual_review"
-        reject_text = np.where(reject, "finding " + code + " of " + plugin + " rejects: " + reason, "").astype(object)
-        review_text = np.where(review, "finding " + code + " of " + plugin + " asks for manual review: " + reason,
-                               "").astype(object)
-    return _Product(limit, rate, rate_text, reject, reject_text, review_text, blank.copy())
+        reject_text, review_text = blank.copy(), blank.copy()
+        words: dict[tuple[str, str, str], str] = {}
+        for mask, target, verb in ((reject, reject_text, "rejects"), (review, review_text, "asks for manual review")):
+            idx = np.flatnonzero(mask)
+            target[idx] = [words.get(key) or words.setdefault(key, f"finding {key[0]} of {plugin} {verb}: {key[1]}")
+                           for key in zip(code[idx].tolist(), reason[idx].tolist(), [verb] * idx.size)]
+    return _Product(limit, rate, rate_text, reject, reject_text, review_text, blank.copy(), review,
+                    np.zeros(n, dtype=bool))
 
 
 def _row_by_row(frame: pd.DataFrame, ctx: engine.BatchContext) -> _Product:
@@ -349,7 +380,7 @@ def _row_by_row(frame: pd.DataFrame, ctx: engine.BatchContext) -> _Product:
         texts["review"][i] = "; ".join(reviewing)
         texts["failed"][i] = "; ".join(f"failed: {f.text()}" for f in every)
     return _Product(limit, rate, lambda idx: [str(r) for r in rates[idx]], reject, texts["reject"], texts["review"],
-                    texts["failed"])
+                    texts["failed"], texts["review"] != "", texts["failed"] != "")
 
 
 def _product(frame: pd.DataFrame, ctx: engine.BatchContext, lpr: Decimal) -> _Product:
@@ -466,67 +497,84 @@ def _evaluate(frame: pd.DataFrame, ctx: engine.BatchContext) -> pd.DataFrame:
     has_granted = granted >= 0
     has_rate = product.rate_ppm >= 0
 
-    rejected = (rule_reject != "") | product.reject
-    review = np.full(n, "", dtype=object)
-    _append(review, rule_review != "", rule_review)
-    _append(review, product.review_text != "", product.review_text)
+    rejecting_rows = _present(n, hit_rows[rejecting])
+    rejected = rejecting_rows | product.reject
+    review = _Reasons(n)
+    review.add(_present(n, hit_rows[reviewing]), rule_review)
+    review.add(product.review, product.review_text)
     if failures:
-        _append(review, np.ones(n, dtype=bool), "; ".join(f"failed: {f.text()}" for f in failures))
-    _append(review, product.failed_text != "", product.failed_text)
-    _append(review, ~has_grade, "no scorecard grade (no limit coefficient)")
-    _append(review, ~has_limit, "no credit limit")
-    _append(review, ~has_rate, "no price")
+        review.add(np.ones(n, dtype=bool), "; ".join(f"failed: {f.text()}" for f in failures))
+    review.add(product.failed, product.failed_text)
+    review.add(~has_grade, "no scorecard grade (no limit coefficient)")
+    review.add(~has_limit, "no credit limit")
+    review.add(~has_rate, "no price")
     outside = has_rate & ((product.rate_ppm < low_ppm) | (product.rate_ppm > high_ppm))
     if outside.any():
         idx = np.flatnonzero(outside)
         words = np.full(n, "", dtype=object)
         words[idx] = [f"rate {r} is outside the product's range {low}-{high}" for r in product.rate_text(idx)]
-        _append(review, outside, words)
+        review.add(outside, words)
     if amount > spec.auto_approval_ceiling:
-        _append(review, np.ones(n, dtype=bool), f"amount {amount} is above the auto-approval ceiling "
-                                                f"{spec.auto_approval_ceiling}")
-    for mask, say in (
-            (has_granted & (granted > ceiling_floor),
-             lambda g, i: f"limit {_yuan(g)} is above the auto-approval ceiling {spec.auto_approval_ceiling}"),
-            (has_granted & (granted < minimum_ceil),
-             lambda g, i: f"limit {_yuan(g)} is below the product's minimum amount {spec.amount.minimum}")):
-        if mask.any():
-            words = np.full(n, "", dtype=object)
-            words[mask] = [say(g, 0) for g in granted[mask].tolist()]
-            _append(review, mask, words)
+        review.add(np.ones(n, dtype=bool), f"amount {amount} is above the auto-approval ceiling "
+                                           f"{spec.auto_approval_ceiling}")
     room = frame["exposure_room_fen"] if "exposure_room_fen" in frame else pd.Series(pd.NA, index=frame.index,
                                                                                    dtype="Int64")
     room_known = room.notna().to_numpy()
     room_fen = room.to_numpy(dtype=np.int64, na_value=0)
-    over = has_granted & room_known & (granted > room_fen)
-    if over.any():
-        words = np.full(n, "", dtype=object)
-        words[over] = [f"limit {_yuan(g)} is above the {_yuan(r)} left under the customer's exposure cap"
-                       for g, r in zip(granted[over].tolist(), room_fen[over].tolist())]
-        _append(review, over, words)
-    manual = ~rejected & (review != "")
+    checks = (
+        (has_granted & (granted > ceiling_floor), "limit {g} is above the auto-approval ceiling "
+                                                  f"{spec.auto_approval_ceiling}"),
+        (has_granted & (granted < minimum_ceil), f"limit {{g}} is below the product's minimum amount {spec.amount.minimum}"),
+        (has_granted & room_known & (granted > room_fen), "limit {g} is above the {r} left under the customer's exposure cap"),
+    )
+    for mask, say in checks:
+        if mask.any():
+            review.add(mask, _worded(n, mask, say, granted, room_fen))
+    manual = ~rejected & review.has
     approved = ~rejected & ~manual
 
-    outcome = np.where(rejected, domain.REJECTED, np.where(manual, domain.MANUAL_REVIEW, domain.APPROVED)).astype(object)
-    reasons = np.where(rejected, _glue(rule_reject, product.reject_text), np.where(manual, review, "")).astype(object)
+    outcome = np.full(n, domain.APPROVED, dtype=object)
+    outcome[manual] = domain.MANUAL_REVIEW
+    outcome[rejected] = domain.REJECTED
+    reasons = np.full(n, "", dtype=object)
+    reasons[manual] = review.text[manual]
+    refused = _Reasons(n)
+    refused.add(rejecting_rows, rule_reject)
+    refused.add(product.reject, product.reject_text)
+    reasons[rejected] = refused.text[rejected]
     noted = approved & (granted != amount_fen)
     if noted.any():
-        words = {g: f"approved {_yuan(g)} of the {amount} requested (the limit)" for g in np.unique(granted[noted]).tolist()}
-        reasons[noted] = [words[g] for g in granted[noted].tolist()]
-    refusal = np.where(rejected, np.where(first_category == None, domain.OTHER, first_category), None)  # noqa: E711
+        reasons[noted] = _worded(n, noted, f"approved {{g}} of the {amount} requested (the limit)", granted,
+                                 room_fen)[noted]
+    refusal = np.full(n, None, dtype=object)
+    refusal[rejected] = domain.OTHER
+    with_category = rejected & (first_category != None)  # noqa: E711
+    refusal[with_category] = first_category[with_category]
     return pd.DataFrame({
-        "outcome": pd.Series(outcome, dtype=object),
-        "refusal_category": pd.Series(refusal.astype(object), dtype=object),
+        "outcome": pd.Series(outcome, dtype=object, copy=False),
+        "refusal_category": pd.Series(refusal, dtype=object, copy=False),
         "limit_fen": pd.arrays.IntegerArray(np.where(limit_out >= 0, limit_out, 0), limit_out < 0),
         "approved_fen": pd.arrays.IntegerArray(np.where(approved, granted, 0), ~approved),
         "rate_ppm": pd.arrays.IntegerArray(np.where(has_rate, product.rate_ppm, 0), ~has_rate),
-        "score": (pd.array(total, dtype="Int64") if total is not None else pd.array([None] * n, dtype="Int64")),
-        "grade": pd.Series(grade_name, dtype=object),
-        "rule_hits": pd.Series(rule_hits, dtype=object),
-        "reasons": pd.Series(reasons, dtype=object)}).set_axis(index)
+        "score": (pd.arrays.IntegerArray(total, np.zeros(n, dtype=bool)) if total is not None
+                  else pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool))),
+        "grade": pd.Series(grade_name, dtype=object, copy=False),
+        "rule_hits": pd.Series(rule_hits, dtype=object, copy=False),
+        "reasons": pd.Series(reasons, dtype=object, copy=False)}).set_axis(index)
 
 
-def _glue(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    out = first.copy()
-    _append(out, second != "", second)
+def _worded(n: int, mask: np.ndarray, say: str, granted: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """``say`` with ``{g}`` (the granted amount) and ``{r}`` (the exposure room) filled per row of
+    ``mask``, each distinct pair worded once."""
+    out = np.full(n, "", dtype=object)
+    idx = np.flatnonzero(mask)
+    if "{r}" in say:
+        _, at, codes = np.unique(np.stack([granted[idx], room[idx]], axis=1), axis=0, return_index=True,
+                                 return_inverse=True)
+    else:
+        _, at, codes = np.unique(granted[idx], return_index=True, return_inverse=True)
+    first = idx[at]
+    codes = codes.reshape(-1)
+    words = np.array([say.format(g=_yuan(granted[i]), r=_yuan(room[i])) for i in first.tolist()], dtype=object)
+    out[idx] = words[codes]
     return out
