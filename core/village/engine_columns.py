@@ -89,18 +89,20 @@ def _yuan(fen: int) -> str:
     return str(Decimal(int(fen)).scaleb(-2))
 
 
-def _joined(n: int, rows: np.ndarray, texts: np.ndarray, sep: str = "; ") -> np.ndarray:
-    """Per row, the ``sep``-join of ``texts`` at that row's entries of ``rows`` (sorted by row, in
-    order within a row); "" where a row has none."""
+def _joined(n: int, rows: np.ndarray, which: np.ndarray, words: np.ndarray, sep: str = "; ") -> np.ndarray:
+    """Per row, the ``sep``-join of ``words[which]`` at that row's entries of ``rows`` (sorted by
+    row, in order within a row); "" where a row has none."""
     out = np.full(n, "", dtype=object)
     if not rows.size:
         return out
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    parts = texts.astype(object)
+    if starts.size == rows.size:  # one entry per row
+        out[rows] = words[which]
+        return out
     later = np.ones(rows.size, dtype=bool)
     later[starts] = False
-    if later.any():
-        parts[later] = sep + parts[later]
+    prefixed = np.array([sep + w for w in words.tolist()], dtype=object)
+    parts = np.where(later, prefixed[which], words[which])
     out[rows[starts]] = np.add.reduceat(parts, starts)
     return out
 
@@ -305,7 +307,9 @@ def _text_array(value: Any, n: int, name: str) -> np.ndarray:
     array = np.asarray(value, dtype=object)
     if array.shape != (n,):
         raise ValueError(f"{name} holds {array.size} entries for a frame of {n} rows")
-    return np.where(pd.isna(array), "", array).astype(object)
+    if any(v is None or v is pd.NA or (isinstance(v, float) and v != v) for v in pd.unique(array)):
+        array = np.where(pd.isna(array), "", array).astype(object)
+    return array
 
 
 def _ppm_text(ppm: int) -> str:
@@ -461,12 +465,12 @@ def _evaluate(frame: pd.DataFrame, ctx: engine.BatchContext) -> pd.DataFrame:
                              for r in rules], dtype=object)
     review_words = np.array([f"rule {r.code} v{r.version} asks for manual review: {r.reason or r.expression}"
                              for r in rules], dtype=object)
-    rule_hits = _joined(n, hit_rows, codes[hit_rules], ",")
+    rule_hits = _joined(n, hit_rows, hit_rules, codes, ",")
     hit_outcome = outcomes[hit_rules]
     rejecting = hit_outcome == "reject"
     reviewing = hit_outcome == "manual_review"
-    rule_reject = _joined(n, hit_rows[rejecting], reject_words[hit_rules[rejecting]])
-    rule_review = _joined(n, hit_rows[reviewing], review_words[hit_rules[reviewing]])
+    rule_reject = _joined(n, hit_rows[rejecting], hit_rules[rejecting], reject_words)
+    rule_review = _joined(n, hit_rows[reviewing], hit_rules[reviewing], review_words)
     first_category = np.full(n, None, dtype=object)
     if rejecting.any():
         r_rows = hit_rows[rejecting]
@@ -571,9 +575,11 @@ def _worded(n: int, mask: np.ndarray, say: str, granted: np.ndarray, room: np.nd
     if "{r}" in say:
         _, at, codes = np.unique(np.stack([granted[idx], room[idx]], axis=1), axis=0, return_index=True,
                                  return_inverse=True)
-    else:
-        _, at, codes = np.unique(granted[idx], return_index=True, return_inverse=True)
-    first = idx[at]
+        first = idx[at]
+    else:  # factorize numbers codes in order of first appearance
+        codes, _ = pd.factorize(granted[idx])
+        fresh = np.r_[True, codes[1:] > np.maximum.accumulate(codes)[:-1]] if codes.size else np.zeros(0, bool)
+        first = idx[fresh]
     codes = codes.reshape(-1)
     words = np.array([say.format(g=_yuan(granted[i]), r=_yuan(room[i])) for i in first.tolist()], dtype=object)
     out[idx] = words[codes]
