@@ -20,6 +20,10 @@ form (decimals int64 fen as nullable Int64, integers Int64, text object with Non
 after any other admission fact is a fact too (the same frame form); the application's terms
 (``base_facts``) win over a column of the same name, as in the decision.
 
+``BatchContext`` holds the lending institution's live plugin view, which does not pickle;
+``portable(ctx)`` gives a ``PortableContext`` that does, and its ``context()`` rebuilds the context
+in a worker process (Dask), so ``evaluate_batch(partition, portable_ctx.context())`` runs there.
+
 The result (same index): ``outcome`` (approved | manual_review | rejected), ``refusal_category``,
 ``limit_fen`` (the graded limit, Int64 NA when none), ``approved_fen`` (Int64, approved rows),
 ``rate_ppm`` (annual rate in millionths, Int64), ``score`` (Int64), ``grade``, ``rule_hits`` (the
@@ -28,6 +32,9 @@ codes hit, comma-joined in hit order) and ``reasons`` ("; "-joined, the verdict'
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import importlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -43,14 +50,20 @@ from nongxin.core.credit.products import offered
 from nongxin.core.errors import invalid
 from nongxin.core.institutions.models import Institution
 from nongxin.core.parameters.services import Lpr, lpr
+from nongxin.core.plugins.breaker import Breakers
 from nongxin.core.plugins.dispatch import HookResult, InstitutionView
+from nongxin.core.plugins.host import PluginHost
+from nongxin.core.plugins.provenance import Provenance
 from nongxin.core.rules.books import RuleBook
 from nongxin.sdk.facts import ADMISSION
-from nongxin.sdk.rules import FieldType
-from nongxin.sdk.types import Applicant, ApplicationData, ProductSpec, ScorecardSpec
+from nongxin.sdk.hookspecs import FAIL_CLOSED
+from nongxin.sdk.rules import CompiledRuleSet, FieldType, Rule, compile_rule_set
+from nongxin.sdk.types import (
+    Applicant, ApplicationData, HookContext, PluginFailure, ProductSpec, ScorecardSpec,
+)
 
-__all__ = ["BatchContext", "FRAME_FACTS", "RESULT_COLUMNS", "batch_context", "evaluate_batch", "evaluate_one_by_one", "facts_frame",
-           "precredit_terms", "row_application", "row_facts"]
+__all__ = ["BatchContext", "FRAME_FACTS", "PortableContext", "RESULT_COLUMNS", "batch_context", "evaluate_batch", "evaluate_one_by_one", "facts_frame",
+           "evaluate_portable", "portable", "precredit_terms", "row_application", "row_facts"]
 
 #: The admission facts a households frame carries (what the roster and the customer file hold).
 FRAME_FACTS: tuple[str, ...] = ("age", "annual_income", "customer_kind", "customer_segment", "peer_review",
@@ -198,3 +211,90 @@ def evaluate_batch(frame: pd.DataFrame, ctx: BatchContext) -> pd.DataFrame:
     from nongxin.core.village.engine_columns import evaluate_frame
 
     return evaluate_frame(frame, ctx)
+
+
+# -- a context a Dask worker can receive ------------------------------------------------------
+
+@dataclass(frozen=True)
+class PortableContext:
+    """A ``BatchContext`` as plain picklable data, for a worker process (Dask): ``context()``
+    rebuilds it there. The plugins are imported by module name (once per process) and bound with
+    the settings they had; the rule book is recompiled from its rules (once per process)."""
+
+    institution: HookContext
+    plugins: tuple[tuple[str, str, HookContext], ...]  # (plugin, module, its context)
+    breaker: tuple[int, float]
+    institution_code: str
+    product: ProductSpec
+    product_plugin: str
+    book: tuple[str, str, date, tuple[Rule, ...], tuple[PluginFailure, ...], str | None, bool]
+    scorecards: tuple[tuple[ScorecardSpec, Provenance], ...]
+    scorecard_failures: tuple[PluginFailure, ...]
+    lpr: Lpr
+    business_date: date
+
+    def context(self) -> BatchContext:
+        host = _worker_host(tuple((name, module) for name, module, _ in self.plugins), self.breaker)
+        view = InstitutionView(host, self.institution, {name: own for name, _, own in self.plugins})
+        place, stage, on, rules, failures, error, compiled = self.book
+        book = RuleBook(place, stage, on, list(rules), _compiled(rules) if compiled else None, list(failures), error)
+        cards: HookResult[ScorecardSpec] = HookResult("nongxin_scorecards", FAIL_CLOSED)
+        cards.values += [spec for spec, _ in self.scorecards]
+        cards.owners += [owner for _, owner in self.scorecards]
+        cards.failures += list(self.scorecard_failures)
+        return BatchContext(view, self.institution_code, self.product, self.product_plugin, book, cards, self.lpr,
+                            self.business_date)
+
+
+def _plain_context(ctx: HookContext) -> HookContext:
+    return dataclasses.replace(ctx, settings=dict(ctx.settings))
+
+
+def portable(ctx: BatchContext) -> PortableContext:
+    """The picklable form of ``ctx``. Raises ValueError when an enabled plugin cannot be imported
+    by its module's name (a plugin registered from a module built at run time cannot reach a
+    worker, and leaving it out would change the answers)."""
+    plugins = []
+    for name, own in sorted(ctx.view.contexts.items()):
+        module = ctx.view.host.loaded[name].module
+        try:
+            found = importlib.import_module(module.__name__)
+        except ImportError:
+            found = None
+        if found is not module:
+            raise ValueError(f"plugin {name} is not importable as {module.__name__}: it cannot run in a worker")
+        plugins.append((name, module.__name__, _plain_context(own)))
+    book = ctx.book
+    breakers = ctx.view.host.breakers
+    return PortableContext(
+        _plain_context(ctx.view.ctx), tuple(plugins), (breakers.threshold, breakers.cooldown), ctx.institution_code,
+        ctx.product, ctx.product_plugin,
+        (book.institution, book.stage, book.on, tuple(book.rules), tuple(book.failures), book.error,
+         book.compiled is not None),
+        tuple(zip(ctx.scorecards.values, ctx.scorecards.owners)), tuple(ctx.scorecards.failures), ctx.lpr,
+        ctx.business_date)
+
+
+_HOSTS: dict[tuple[tuple[str, str], ...], PluginHost] = {}
+
+
+def _worker_host(plugins: tuple[tuple[str, str], ...], breaker: tuple[int, float]) -> PluginHost:
+    """This process's plugin host for these plugins (imported and registered once)."""
+    host = _HOSTS.get(plugins)
+    if host is None:
+        host = PluginHost(Breakers(*breaker))
+        for name, module in plugins:
+            host.register(importlib.import_module(module), source=f"worker import {module}", fallback_name=name)
+        _HOSTS[plugins] = host
+    return host
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(rules: tuple[Rule, ...]) -> CompiledRuleSet:
+    return compile_rule_set(rules, ADMISSION)
+
+
+def evaluate_portable(frame: pd.DataFrame, ctx: PortableContext) -> pd.DataFrame:
+    """``evaluate_batch`` with a portable context: the function a Dask worker maps over the
+    partitions (``ddf.map_partitions(evaluate_portable, portable(ctx), meta=...)``)."""
+    return evaluate_batch(frame, ctx.context())
