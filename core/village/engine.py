@@ -256,14 +256,15 @@ def portable(ctx: BatchContext) -> PortableContext:
     worker, and leaving it out would change the answers)."""
     plugins = []
     for name, own in sorted(ctx.view.contexts.items()):
-        module = ctx.view.host.loaded[name].module
+        module: Any = ctx.view.host.loaded[name].module
+        module_name = str(module.__name__)
         try:
-            found = importlib.import_module(module.__name__)
+            found: Any = importlib.import_module(module_name)
         except ImportError:
             found = None
         if found is not module:
-            raise ValueError(f"plugin {name} is not importable as {module.__name__}: it cannot run in a worker")
-        plugins.append((name, module.__name__, _plain_context(own)))
+            raise ValueError(f"plugin {name} is not importable as {module_name}: it cannot run in a worker")
+        plugins.append((name, module_name, _plain_context(own)))
     book = ctx.book
     breakers = ctx.view.host.breakers
     return PortableContext(
