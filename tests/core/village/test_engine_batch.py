@@ -205,3 +205,41 @@ def test_a_failing_batch_hook_fails_closed_naming_the_plugin(nongxin_app, villag
     review = batch[batch["outcome"] == "manual_review"]
     assert len(review) == len(batch)
     assert review["reasons"].str.contains(f"failed: nongxin_batch_terms batch_probe: .*{words}").all()
+
+
+def test_random_frames_agree_with_the_reference(nongxin_app, nongxin_demo, nongxin_enable):
+    """Hypothesis frames (any colours, figures, gaps, exposure rooms) under a book that rejects,
+    refers and tags: the two paths agree on every column."""
+    from hypothesis import given, settings as hsettings, strategies as st
+
+    nongxin_enable("yimeng_cloud_loan", "LYRCB")
+    publish_test_rule(nongxin_app, "VIL-H-REJ", "land_mu < 3 and main_business == '生猪养殖'", stage="admission",
+                      outcome="reject", owner="LYRCB", category="other")
+    publish_test_rule(nongxin_app, "VIL-H-REV", "household_assets > 500000 or age not in [30, 40, 50]",
+                      stage="admission", outcome="manual_review", owner="LYRCB")
+    publish_test_rule(nongxin_app, "VIL-H-TAG", "annual_income < amount / 3", stage="admission", outcome="tag",
+                      owner="LYRCB")
+    runtime = nongxin_app.extensions["nongxin"]
+    with UnitOfWork(runtime.sessions, write=False) as unit:
+        ctx = batch_context(unit.session, runtime, get_by_code(unit.session, "LYRCB-LS-G01"), "YMYD",
+                            runtime.clock.business_date())
+    maybe = st.none
+    row = st.fixed_dictionaries({
+        "customer_id": st.integers(1, 10**6), "household_id": st.integers(1, 10**6),
+        "age": st.one_of(maybe(), st.integers(18, 90)),
+        "annual_income": st.one_of(maybe(), st.decimals("0", "900000", places=2)),
+        "customer_kind": st.just("individual"), "customer_segment": st.one_of(maybe(), st.just("farmer")),
+        "peer_review": st.one_of(maybe(), st.sampled_from(["green", "white", "grey", "black", "Green ", ""])),
+        "land_mu": st.one_of(maybe(), st.decimals("-1", "200", places=2)),
+        "household_assets": st.one_of(maybe(), st.decimals("0", "3000000", places=2)),
+        "main_business": st.one_of(maybe(), st.sampled_from(["粮食种植", "生猪养殖", ""])),
+        "exposure_room": st.one_of(maybe(), st.decimals("-100", "400000", places=2)),
+    })
+
+    @hsettings(max_examples=40, deadline=None)
+    @given(st.lists(row, min_size=0, max_size=25))
+    def agree(records):
+        frame = facts_frame([{k: v for k, v in r.items() if v is not None} for r in records])
+        assert_equal(evaluate_batch(frame, ctx), evaluate_one_by_one(frame, ctx))
+
+    agree()
