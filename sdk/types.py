@@ -262,7 +262,9 @@ class BatchTerms:
       whole annual rates in millionths (0.0435 is 43500); give one of the two, as ``PriceResult``;
     * ``outcome`` / ``reason`` (optional): object arrays of the product's findings per row, as
       ``nongxin_assess_application`` would answer: "" (nothing to say), "tag", "manual_review" or
-      "reject", with the reason; the first finding of a row is enough.
+      "reject", with the reason; the first finding of a row is enough;
+    * ``code`` (optional): object array of each row's finding code (the ``Finding.code``), so the
+      reasons read as the one-record decision's ("finding YMYD_GREY of yimeng_cloud_loan ...").
     """
 
     limit_fen: Any
@@ -270,6 +272,7 @@ class BatchTerms:
     annual_rate_ppm: Any = None
     outcome: Any = None
     reason: Any = None
+    code: Any = None
 
 
 @dataclass(frozen=True, slots=True)

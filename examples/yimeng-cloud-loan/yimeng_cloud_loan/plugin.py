@@ -9,12 +9,14 @@ must look at; land under cultivation (亩) and household assets give the base am
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
+from math import lcm
 from typing import Any, Mapping
 
 from marshmallow import Schema, fields, validate
 
 from nongxin.sdk import (
-    AmountRange, ApplicationData, Finding, HookContext, LimitResult, Outcome, PluginInfo, PluginKind,
+    AmountRange, ApplicationData, BatchTerms, Finding, HookContext, LimitResult, Outcome, PluginInfo, PluginKind,
     PriceResult, ProductSpec, fact, hookimpl, money, round_down, settings_with_defaults,
 )
 
@@ -42,7 +44,7 @@ class Settings(Schema):
 
 
 PLUGIN = PluginInfo(
-    name="yimeng_cloud_loan", version="1.0.0", kind=PluginKind.PRODUCT,
+    name="yimeng_cloud_loan", version="1.1.0", kind=PluginKind.PRODUCT,
     description="沂蒙云贷: 临沂农商银行 whole-village credit for farmer households",
     allowed_institutions=("LYRCB",), settings_schema=Settings,
 )
@@ -54,9 +56,34 @@ def _land_mu(value: Any) -> Decimal:
     return Decimal("0") if value in (None, "") else Decimal(str(value))
 
 
-def _colour(application: ApplicationData, facts: Mapping[str, Any]) -> str | None:
-    colour = fact(application, facts, "peer_review")
+def normal_colour(colour: Any) -> str | None:
+    """The colour as the product reads it (trimmed, lower case); None when there is none."""
     return str(colour).strip().lower() if colour not in (None, "") else None
+
+
+def _colour(application: ApplicationData, facts: Mapping[str, Any]) -> str | None:
+    return normal_colour(fact(application, facts, "peer_review"))
+
+
+def assess_colour(colour: str | None) -> Finding | None:
+    """What the colour alone says about the household (a finding), or None."""
+    if colour == "black":
+        return Finding("YMYD_BLACK", Outcome.REJECT, "household is on the village black list (评议黑名单)")
+    if colour is None:
+        return Finding("YMYD_NO_PEER_REVIEW", Outcome.MANUAL_REVIEW, "no village peer review on file")
+    if colour not in COLOURS:
+        return Finding("YMYD_BAD_COLOUR", Outcome.MANUAL_REVIEW, f"unknown peer review colour {colour!r}")
+    if colour == "grey":
+        return Finding("YMYD_GREY", Outcome.MANUAL_REVIEW, "village peer review has doubts (灰名单)")
+    return None
+
+
+def colour_rate(colour: str | None, settings: Mapping[str, Any]) -> tuple[Decimal, str]:
+    """The annual rate for the colour (green earns the discount), within the product's range."""
+    rate, reason = settings["base_rate"], "Linyi farmer base rate"
+    if colour == "green":
+        rate, reason = rate - settings["green_discount"], reason + " less the green-list discount"
+    return min(RATE_CAP, max(RATE_FLOOR, rate)).quantize(Decimal("0.0001")), reason
 
 
 def colour_factor(colour: str | None, settings: Mapping[str, Any]) -> Decimal:
@@ -93,16 +120,8 @@ def nongxin_assess_application(application: ApplicationData, facts: Mapping[str,
                                ctx: HookContext) -> list[Finding]:
     if application.product_code != PRODUCT_CODE:
         return []
-    colour = _colour(application, facts)
-    if colour == "black":
-        return [Finding("YMYD_BLACK", Outcome.REJECT, "household is on the village black list (评议黑名单)")]
-    if colour is None:
-        return [Finding("YMYD_NO_PEER_REVIEW", Outcome.MANUAL_REVIEW, "no village peer review on file")]
-    if colour not in COLOURS:
-        return [Finding("YMYD_BAD_COLOUR", Outcome.MANUAL_REVIEW, f"unknown peer review colour {colour!r}")]
-    if colour == "grey":
-        return [Finding("YMYD_GREY", Outcome.MANUAL_REVIEW, "village peer review has doubts (灰名单)")]
-    return []
+    finding = assess_colour(_colour(application, facts))
+    return [] if finding is None else [finding]
 
 
 @hookimpl
@@ -124,8 +143,64 @@ def nongxin_credit_limit(application: ApplicationData, facts: Mapping[str, Any],
 def nongxin_price(application: ApplicationData, facts: Mapping[str, Any], ctx: HookContext) -> PriceResult | None:
     if application.product_code != PRODUCT_CODE:
         return None
+    rate, reason = colour_rate(_colour(application, facts), settings_with_defaults(ctx, Settings))
+    return PriceResult(rate, reason)
+
+
+def _fen_column(frame: Any, name: str) -> Any:
+    """A decimal fact's column as int64 fen, missing as 0 (as ``money`` reads a missing amount)."""
+    import numpy as np
+
+    if name not in frame:
+        return np.zeros(len(frame), dtype=np.int64)
+    return frame[name].to_numpy(dtype=np.int64, na_value=0)
+
+
+def batch_limits(factor_num: Any, factor_den: Any, land: Any, assets: Any, settings: Mapping[str, Any]) -> Any:
+    """``compute_limit`` over columns, in integers: ``land`` in hundredths of a mu and ``assets`` in
+    fen (int64 arrays), each row's colour factor as the fraction ``factor_num / factor_den``; the
+    limit in fen (int64)."""
+    import numpy as np
+
+    base, per_mu, ratio = (Fraction(settings[k]) for k in ("base_amount", "per_mu_amount", "asset_ratio"))
+    # fen x den: base x 100 + land (1/100 mu) x per_mu + assets (fen) x ratio, over one denominator
+    den = lcm(base.denominator, per_mu.denominator, ratio.denominator)
+    b, p, r = int(base * 100 * den), int(per_mu * den), int(ratio * den)
+    land, assets = np.maximum(land, 0), np.maximum(assets, 0)
+    unit = 1000 * 100  # limits go down to the thousand yuan: in fen
+    cap = int(Fraction(settings["ceiling"]) * 100 // unit)
+    top = (int(land.max(initial=0)) * p + int(assets.max(initial=0)) * r + b) * int(np.max(factor_num, initial=1))
+    kind: Any = object if top >= 2**62 or int(np.max(factor_den, initial=1)) * den * unit >= 2**62 else np.int64
+    scaled = b + land.astype(kind) * p + assets.astype(kind) * r
+    steps = (scaled * factor_num.astype(kind)) // (factor_den.astype(kind) * (den * unit))
+    return (np.minimum(steps, cap) * unit).astype(np.int64)
+
+
+@hookimpl
+def nongxin_batch_terms(product_code: str, frame: Any, ctx: HookContext) -> BatchTerms | None:
+    """The limit, price and findings of every row at once: per distinct colour the factor, rate
+    and finding are computed once with the functions the one-record hooks use; the figures in
+    integers (fen, hundredths of a mu), so each row equals ``nongxin_credit_limit``,
+    ``nongxin_price`` and ``nongxin_assess_application``."""
+    if product_code != PRODUCT_CODE:
+        return None
+    import numpy as np
+    import pandas as pd
+
     settings = settings_with_defaults(ctx, Settings)
-    rate, reason = settings["base_rate"], "Linyi farmer base rate"
-    if _colour(application, facts) == "green":
-        rate, reason = rate - settings["green_discount"], reason + " less the green-list discount"
-    return PriceResult(min(RATE_CAP, max(RATE_FLOOR, rate)).quantize(Decimal("0.0001")), reason)
+    n = len(frame)
+    raw = frame["peer_review"] if "peer_review" in frame else pd.Series([None] * n, dtype=object)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    colours = [normal_colour(None if pd.isna(v) else v) for v in uniques] + [None]  # code -1: missing
+    factors = [Fraction(colour_factor(c, settings)) for c in colours]
+    rates = [int(colour_rate(c, settings)[0] * 1_000_000) for c in colours]
+    findings = [assess_colour(c) for c in colours]
+    codes = np.asarray(codes)
+    nums = np.array([f.numerator for f in factors], dtype=np.int64)[codes]
+    dens = np.array([f.denominator for f in factors], dtype=np.int64)[codes]
+    limit = batch_limits(nums, dens, _fen_column(frame, "land_mu"), _fen_column(frame, "household_assets"), settings)
+    outcome = np.array(["" if f is None else f.outcome.value for f in findings], dtype=object)[codes]
+    reason = np.array(["" if f is None else f.reason for f in findings], dtype=object)[codes]
+    code = np.array(["" if f is None else f.code for f in findings], dtype=object)[codes]
+    return BatchTerms(limit_fen=limit, annual_rate_ppm=np.array(rates, dtype=np.int64)[codes],
+                      outcome=outcome, reason=reason, code=code)
