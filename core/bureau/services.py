@@ -24,7 +24,8 @@ from nongxin.core.auth import Principal
 from nongxin.core.bureau.models import QUERY_LOG_CHAIN, BureauAuthorization, BureauQueryLog, BureauReportCache
 from nongxin.core.clock import CHINA
 from nongxin.core.config import Settings
-from nongxin.core.credit.models import OPEN_STATUSES, Loan
+from nongxin.core.credit.models import OPEN_STATUSES, CreditLine, CreditLineStatus, Loan
+from nongxin.core.customers.models import Customer
 from nongxin.core.db import UnitOfWork, as_utc, utcnow
 from nongxin.core.errors import Forbidden, NotFound, ValidationFailed, field_error, invalid
 from nongxin.core.institutions import services as institutions
@@ -40,7 +41,7 @@ from nongxin.sdk.identity import IdentityKind, InvalidIdentity, mask_identity, v
 log = logging.getLogger("nongxin.bureau")
 
 CHANNELS = ("paper", "electronic")
-FOR_KINDS = ("application", "loan")
+FOR_KINDS = ("application", "loan", "credit_line")  # credit_line: the annual review (年检)
 
 
 @dataclass(frozen=True)
@@ -321,16 +322,38 @@ def _admit(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: 
            for_kind: str, for_ref: str) -> BureauAuthorization | None:
     if purpose.needs_authorization:
         return _live_authorization(uow, bank, subject, purpose)
-    _post_loan_loan(uow, bank, subject, for_kind, for_ref.strip())
+    if for_kind == "credit_line":
+        _post_loan_line(uow, bank, subject, for_ref.strip())
+    else:
+        _post_loan_loan(uow, bank, subject, for_kind, for_ref.strip())
     return None
+
+
+def _post_loan_line(uow: UnitOfWork, bank: Institution, subject: BureauSubject, ref: str) -> None:
+    """Post-loan management (01) of a credit line (its annual review) needs no new consent only for
+    a line held at this bank (active or frozen; another bank's line counts as none) by this subject."""
+    row = uow.session.execute(sa.select(CreditLine.status, Customer.id_number, Customer.name).join(
+        Customer, Customer.id == CreditLine.customer_id).where(
+        CreditLine.county_bank_id == bank.id, CreditLine.number == ref)).one_or_none()
+    if row is None:
+        raise ValidationFailed(f"for.ref: no credit line {ref} at {bank.code}", code="line_not_found",
+                               fields={"for.ref": [f"no credit line {ref} at {bank.code}"]})
+    if row.id_number != subject.id_number:
+        raise ValidationFailed(f"for.ref: credit line {ref} is not this subject's", code="line_of_another_subject",
+                               fields={"for.ref": ["the line's customer has another identity number"]})
+    if row.status not in (CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN):
+        raise Forbidden(f"credit line {ref} is {row.status.value}; post-loan management (01) needs a held line "
+                        f"at {bank.code}", code="no_loan_at_bank")
+    if not same_name(row.name, subject.name):
+        raise _name_mismatch(subject, row.name, "credit line")
 
 
 def _post_loan_loan(uow: UnitOfWork, bank: Institution, subject: BureauSubject, for_kind: str, ref: str) -> Loan:
     """Post-loan management (01) needs no new consent only for the loan it names: that loan must
     exist at this bank (another bank's loan counts as none), be open, and be this subject's."""
     if for_kind != "loan":
-        raise invalid("for.kind", "post-loan management (01) is done for a loan: send {\"kind\": \"loan\", "
-                      "\"ref\": LOAN_NO}")
+        raise invalid("for.kind", "post-loan management (01) is done for a loan or a credit line: send {\"kind\": \"loan\", "
+                      "\"ref\": LOAN_NO} or {\"kind\": \"credit_line\", \"ref\": LINE_NO}")
     loan = uow.session.execute(sa.select(Loan).where(
         Loan.county_bank_id == bank.id, Loan.loan_no == ref)).scalar_one_or_none()
     if loan is None:

@@ -57,7 +57,7 @@ from nongxin.sdk.facts import POST_LOAN
 from nongxin.sdk.rules import FieldType, Rule
 from nongxin.sdk.types import Event
 
-__all__ = ["ACTOR", "BankScan", "NightlyReport", "scan"]
+__all__ = ["ACTOR", "BankScan", "NightlyReport", "scan", "write_warnings"]
 
 ACTOR = "system:scan"
 CHUNK = 1000
@@ -168,10 +168,12 @@ def _existing(session: Session, bank: Institution, hits: pd.DataFrame) -> pd.Dat
     return found
 
 
-def _write(session: Session, runtime: Any, bank: Institution, as_of: date, hits: pd.DataFrame,
-           result: BankScan) -> tuple[pd.DataFrame, bool]:
-    """Insert, update and reopen the bank's warnings and open their tasks; returns the warnings
-    that were new or reopened (for the notifications) and whether a deadline was estimated."""
+def write_warnings(session: Session, runtime: Any, bank: Institution, as_of: date, hits: pd.DataFrame,
+                   result: BankScan, *, actor: str = ACTOR) -> tuple[pd.DataFrame, bool]:
+    """Insert, update and reopen the bank's warnings and open their tasks (their "opened" event by
+    ``actor``); returns the warnings that were new or reopened (for the notifications) and whether a
+    deadline was estimated. ``hits``: one row per warning, the columns ``_loan_hits`` builds; the
+    annual review (``village.annual_review``) opens its on-site checks through here too."""
     hits = hits.drop_duplicates(["subject_kind", "subject_id", "rule_code"])
     merged = hits.merge(_existing(session, bank, hits), on=["subject_kind", "subject_id", "rule_code"], how="left")
     new = merged[merged["warning_id"].isna()]
@@ -222,7 +224,7 @@ def _write(session: Session, runtime: Any, bank: Institution, as_of: date, hits:
         task_ids: dict[int, int] = dict(session.execute(sa.select(WarningTask.warning_id, WarningTask.id).where(
             WarningTask.county_bank_id == bank.id, WarningTask.opened_on == as_of, WarningTask.id > before)).all())
         session.execute(sa.insert(EVENTS), [
-            {"task_id": task_ids[t["warning_id"]], "kind": "opened", "business_date": as_of, "actor": ACTOR,
+            {"task_id": task_ids[t["warning_id"]], "kind": "opened", "business_date": as_of, "actor": actor,
              "level": 0, "to_user": t["assigned_to"], "note": f"{t['colour']} warning, due {t['due_on'].isoformat()}"}
             for t in tasks])
         result.tasks_opened = len(tasks)
@@ -286,7 +288,7 @@ def _bank(runtime: Any, bank_id: int, code: str, as_of: date, business_date: dat
         result.hits = sum(len(p) for p in parts)
         estimated = False
         if parts:
-            opened, estimated = _write(session, runtime, bank, as_of, pd.concat(parts, ignore_index=True), result)
+            opened, estimated = write_warnings(session, runtime, bank, as_of, pd.concat(parts, ignore_index=True), result)
             _announce(session, runtime, opened)
         result.escalated = len(escalate(uow, runtime, bank, as_of))  # overdue tasks, in the same transaction
         record(session, actor=ACTOR, action="early_warning.scan", target=f"institution:{bank.code}",
