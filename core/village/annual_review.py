@@ -47,7 +47,7 @@ from nongxin.core.credit import domain as credit_domain
 from nongxin.core.credit.decision import assemble_facts, encode_facts, evaluate, fetch_connectors
 from nongxin.core.credit.domain.schedules import add_months
 from nongxin.core.credit.ledger import line_used
-from nongxin.core.credit.lines import HELD
+from nongxin.core.credit.lines import HELD, visible_line
 from nongxin.core.credit.models import CreditLine, CreditLineStatus, Loan
 from nongxin.core.credit.products import offered
 from nongxin.core.customers.models import Customer
@@ -57,17 +57,20 @@ from nongxin.core.early_warning.domain import NON_PERFORMING
 from nongxin.core.early_warning.models import LoanClass, Warning, WatchlistEntry
 from nongxin.core.early_warning.scan import BankScan, write_warnings
 from nongxin.core.errors import NongxinError, invalid
+from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
 from nongxin.core.parameters.services import lpr as lpr_in_force
 from nongxin.core.parameters.services import value
-from nongxin.core.permissions import Role
+from nongxin.core.permissions import Action, Role, require
+from nongxin.core.scoping import PAGE, in_subtree, page
 from nongxin.core.runtime import Runtime
 from nongxin.core.village import annual_review_domain as rules
 from nongxin.core.village.models import LineReview
 from nongxin.sdk.bureau import Purpose
 from nongxin.sdk.types import ApplicationData, ProductSpec, ScorecardSpec
 
-__all__ = ["ACTOR", "RULE_CODE", "BankReview", "ReviewReport", "due_lines", "run"]
+__all__ = ["ACTOR", "RULE_CODE", "BankReview", "ReviewFilters", "ReviewReport", "due_lines", "line_reviews",
+           "list_reviews", "run", "run_for", "shown"]
 
 ACTOR = "system:annual_review"
 RULE_CODE, STAGE, COLOUR = "ANNUAL_REVIEW", "annual_review", "orange"
@@ -345,17 +348,16 @@ def _review(uow: UnitOfWork, runtime: Runtime, bank: Institution, as_of: date, d
 
 
 def run(runtime: Runtime, as_of: date | None = None, institution: str | None = None,
-        progress: Progress | None = None, *, top: Institution | None = None, actor: str = ACTOR) -> ReviewReport:
+        progress: Progress | None = None, *, actor: str = ACTOR) -> ReviewReport:
     """The annual review (module docstring) of every county bank, or of those under ``institution``
-    (a code) or ``top`` (a caller's institution, already checked visible)."""
+    (a code), on ``as_of`` (default: the business date); ``actor`` signs the audit entries."""
     on = as_of or runtime.clock.business_date()
     with UnitOfWork(runtime.sessions, write=False) as uow:
+        top = None
         if institution is not None:
             top = uow.session.execute(sa.select(Institution).where(Institution.code == institution)).scalar_one_or_none()
             if top is None:
                 raise invalid("institution", f"no institution has the code {institution!r}")
-        elif top is not None:
-            top = uow.session.get(Institution, top.id)
         banks = [(b.id, b.code) for b in county_banks(uow.session, top)]
     report = ReviewReport(on)
     for bank_id, code in banks:
@@ -371,3 +373,61 @@ def run(runtime: Runtime, as_of: date | None = None, institution: str | None = N
         if progress is not None:
             progress(code, result.due)
     return report
+
+
+# -- callers ------------------------------------------------------------------------------------
+
+def run_for(uow: UnitOfWork, principal: Principal, runtime: Runtime, institution: str | None = None) -> ReviewReport:
+    """The review run by a user: the county banks of ``institution`` (default: the caller's own),
+    404 outside the caller's subtree, then 403 without ``line.review``; audited as the caller. The
+    caller's unit of work is committed (empty) before the banks' own transactions begin."""
+    top = institutions.visible(uow.session, principal, institution or principal.institution_code)
+    require(principal, Action.LINE_REVIEW)
+    code = top.code
+    uow.commit()  # nothing written: ends the caller's transaction, so each bank's own can take the lock
+    return run(runtime, institution=code, actor=principal.username)
+
+
+@dataclass(frozen=True)
+class ReviewFilters:
+    institution: str | None = None
+    result: str | None = None
+    business_date: date | None = None
+    limit: int = PAGE
+    offset: int = 0
+
+
+def list_reviews(uow: UnitOfWork, principal: Principal, filters: ReviewFilters = ReviewFilters()) -> list[dict[str, Any]]:
+    """The reviews of lines granted in the caller's subtree (or ``institution``'s, 404 outside it),
+    newest first; 403 without ``credit_line.read``."""
+    top = institutions.visible(uow.session, principal, filters.institution or principal.institution_code)
+    require(principal, Action.CREDIT_LINE_READ)
+    stmt = in_subtree(sa.select(LineReview, CreditLine.number).join(CreditLine, CreditLine.id == LineReview.credit_line_id),
+                      CreditLine.institution_id, top.path)
+    if filters.result is not None:
+        stmt = stmt.where(LineReview.result == filters.result)
+    if filters.business_date is not None:
+        stmt = stmt.where(LineReview.business_date == filters.business_date)
+    rows = uow.session.execute(page(stmt.order_by(LineReview.id.desc()), filters.limit, filters.offset)).all()
+    return [shown(review, number) for review, number in rows]
+
+
+def line_reviews(uow: UnitOfWork, principal: Principal, line_id: int) -> list[dict[str, Any]]:
+    """One line's reviews, newest first (another county bank's line is 404)."""
+    line = visible_line(uow, principal, line_id, Action.CREDIT_LINE_READ)
+    rows = uow.session.execute(sa.select(LineReview).where(LineReview.credit_line_id == line.id)
+                               .order_by(LineReview.id.desc())).scalars()
+    return [shown(review, line.number) for review in rows]
+
+
+def shown(review: LineReview, number: str) -> dict[str, Any]:
+    """A review as the API and the CLI show it (money as yuan strings)."""
+    def money(amount: Decimal | None) -> str | None:
+        return None if amount is None else format(Decimal(amount).quantize(rules.FEN), "f")
+
+    return {"id": review.id, "credit_line_id": review.credit_line_id, "line_number": number,
+            "due_on": review.due_on, "business_date": review.business_date, "result": review.result,
+            "action": review.action, "amount_before": money(review.amount_before),
+            "amount_after": money(review.amount_after), "recomputed_limit": money(review.recomputed_limit),
+            "rule_hits": list(review.rule_hits), "reasons": list(review.reasons), "facts": dict(review.facts),
+            "warning_id": review.warning_id}

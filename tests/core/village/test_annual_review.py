@@ -158,3 +158,40 @@ def test_a_second_run_on_the_same_date_changes_nothing_and_a_line_not_due_is_unt
         assert unit.session.execute(sa.select(sa.func.count()).select_from(WarningTask).join(
             Warning, Warning.id == WarningTask.warning_id).where(Warning.subject_id == due,
                                                                  Warning.subject_kind == "line")).scalar_one() == 1
+
+
+# -- over HTTP ----------------------------------------------------------------------------------
+
+def test_run_and_read_over_http(linyi: Any, nongxin_client: Any) -> None:
+    passed = village_line(linyi, amount="30000.00")
+    failed = village_line(linyi, amount="30000.00", profile=BLACKLISTED)
+    postloan = nongxin_client.as_user("linyi.postloan")
+    resp = postloan.post("/api/annual-reviews/run", json={})
+    assert resp.status_code == 200, resp.get_json()
+    [lyrcb] = resp.get_json()["banks"]
+    assert (lyrcb["county_bank"], lyrcb["due"], lyrcb["passed"], lyrcb["on_site"], lyrcb["frozen"]) == (
+        "LYRCB", 2, 1, 1, 1)
+    assert postloan.post("/api/annual-reviews/run", json={}).get_json()["banks"][0]["due"] == 0  # idempotent
+    body = postloan.get("/api/annual-reviews?result=on_site").get_json()
+    assert [r["credit_line_id"] for r in body["items"]] == [failed]
+    item = body["items"][0]
+    assert item["action"] == "frozen" and item["warning_id"] and item["amount_before"] == "30000.00"
+    today = linyi.extensions["nongxin"].clock.business_date().isoformat()
+    assert {r["credit_line_id"] for r in postloan.get(f"/api/annual-reviews?business_date={today}").get_json()[
+        "items"]} == {passed, failed}
+    mine = postloan.get(f"/api/credit-lines/{passed}/reviews").get_json()["items"]
+    assert [(r["result"], r["line_number"]) for r in mine] == [("passed", line_of(linyi, passed).number)]
+
+
+def test_another_county_bank_sees_nothing_and_may_not_run_it(linyi: Any, nongxin_client: Any) -> None:
+    line = village_line(linyi, amount="30000.00")
+    nongxin_client.as_user("linyi.admin").post("/api/annual-reviews/run", json={"institution": "LYRCB"})
+    jinan = nongxin_client.as_user("jinan.admin")
+    assert jinan.get(f"/api/credit-lines/{line}/reviews").status_code == 404
+    assert jinan.get("/api/annual-reviews").get_json()["items"] == []
+    assert jinan.get("/api/annual-reviews?institution=LYRCB").status_code == 404
+    resp = jinan.post("/api/annual-reviews/run", json={"institution": "LYRCB"})
+    assert resp.status_code == 404 and "institution" in resp.get_json()["fields"]
+    assert nongxin_client.as_user("linyi.cm").post("/api/annual-reviews/run", json={}).status_code == 403
+    bad = nongxin_client.as_user("linyi.admin").get("/api/annual-reviews?result=maybe")
+    assert bad.status_code == 422 and "result" in bad.get_json()["fields"]
