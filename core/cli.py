@@ -219,5 +219,9 @@ def _register() -> None:
 
     main.add_command(village)  # issue 15: each part registers its commands on this group below
 
+    from nongxin.core.village import annual_review_cli
+
+    annual_review_cli.register(village)  # issue 15 part E: the annual review of credit lines (年检)
+
 
 _register()
