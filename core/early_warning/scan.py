@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Iterator, cast
+from typing import Any, Callable, Iterator, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ from nongxin.sdk.facts import POST_LOAN
 from nongxin.sdk.rules import FieldType, Rule
 from nongxin.sdk.types import Event
 
-__all__ = ["ACTOR", "BankScan", "NightlyReport", "scan", "write_warnings"]
+__all__ = ["ACTOR", "BankScan", "NightlyReport", "county_bank_ids", "each_bank", "scan", "write_warnings"]
 
 ACTOR = "system:scan"
 CHUNK = 1000
@@ -298,30 +298,49 @@ def _bank(runtime: Any, bank_id: int, code: str, as_of: date, business_date: dat
         return result, estimated
 
 
-def scan(runtime: Any, as_of: date | None = None, institution: str | None = None,
-         progress: Progress | None = None, runner: Runner | None = None) -> NightlyReport:
-    """The nightly scan (module docstring) of every county bank, or of those of ``institution``."""
-    business_date = runtime.clock.business_date()
-    on = as_of or business_date
+def county_bank_ids(runtime: Any, institution: str | None) -> list[tuple[int, str]]:
+    """(id, code) of the county banks of ``institution``'s subtree (a code; every one without it),
+    422 naming an unknown code: the banks a nightly job goes through, one transaction each."""
     with UnitOfWork(runtime.sessions, write=False) as uow:
         top = None
         if institution is not None:
             top = uow.session.execute(sa.select(Institution).where(Institution.code == institution)).scalar_one_or_none()
             if top is None:
                 raise invalid("institution", f"no institution has the code {institution!r}")
-        banks = [(b.id, b.code) for b in collateral.county_banks(uow.session, top)]
-    report = NightlyReport(on)
+        return [(b.id, b.code) for b in collateral.county_banks(uow.session, top)]
+
+
+R = TypeVar("R")
+
+
+def each_bank(banks: list[tuple[int, str]], work: Callable[[int, str], tuple[R, bool]],
+              failed: Callable[[str, str], R], what: str) -> Iterator[tuple[R, bool]]:
+    """``work`` on each bank in turn: its result and whether a deadline was estimated; a bank that
+    raised is ``failed(code, why)`` (logged unless it is a clear ``NongxinError``), and the next
+    bank still runs."""
     for bank_id, code in banks:
         try:
-            result, estimated = _bank(runtime, bank_id, code, on, business_date, runner or LocalRunner())
+            yield work(bank_id, code)
         except NongxinError as exc:  # e.g. no ledger snapshot for the day: a clear failure of that bank
-            result, estimated = BankScan(code, failures=[str(exc)]), False
+            yield failed(code, str(exc)), False
         except Exception as exc:  # the bank's transaction rolled back; the other banks still run
-            log.exception("the post-loan scan failed at %s", code)
-            result, estimated = BankScan(code, failures=[f"{type(exc).__name__}: {exc}"]), False
+            log.exception("%s failed at %s", what, code)
+            yield failed(code, f"{type(exc).__name__}: {exc}"), False
+
+
+def scan(runtime: Any, as_of: date | None = None, institution: str | None = None,
+         progress: Progress | None = None, runner: Runner | None = None) -> NightlyReport:
+    """The nightly scan (module docstring) of every county bank, or of those of ``institution``."""
+    business_date = runtime.clock.business_date()
+    on = as_of or business_date
+    report = NightlyReport(on)
+    rules = runner or LocalRunner()
+    for result, estimated in each_bank(
+            county_bank_ids(runtime, institution), lambda bank_id, code: _bank(runtime, bank_id, code, on,
+                                                                               business_date, rules),
+            lambda code, why: BankScan(code, failures=[why]), "the post-loan scan"):
         report.banks.append(result)
         report.deadline_estimated = report.deadline_estimated or estimated
         if progress is not None:
-            progress(code, result.loans)
+            progress(result.county_bank, result.loans)
     return report
-

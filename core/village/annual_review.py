@@ -42,7 +42,6 @@ from sqlalchemy.orm import Session, selectinload
 from nongxin.core.audit.services import record
 from nongxin.core.auth import Principal
 from nongxin.core.bureau import services as bureau
-from nongxin.core.collateral.scan import county_banks
 from nongxin.core.credit import domain as credit_domain
 from nongxin.core.credit.decision import assemble_facts, encode_facts, evaluate, fetch_connectors
 from nongxin.core.credit.domain.schedules import add_months
@@ -55,8 +54,8 @@ from nongxin.core.customers.services import applicant_of, customer_facts
 from nongxin.core.db import UnitOfWork
 from nongxin.core.early_warning.domain import NON_PERFORMING
 from nongxin.core.early_warning.models import LoanClass, Warning, WatchlistEntry
-from nongxin.core.early_warning.scan import BankScan, write_warnings
-from nongxin.core.errors import NongxinError, invalid
+from nongxin.core.early_warning.scan import BankScan, county_bank_ids, each_bank, write_warnings
+from nongxin.core.errors import NongxinError
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
 from nongxin.core.parameters.services import lpr as lpr_in_force
@@ -273,10 +272,10 @@ def _open_checks(session: Session, runtime: Runtime, bank: Institution, as_of: d
     counts = BankScan(bank.code)
     _, estimated = write_warnings(session, runtime, bank, as_of, hits, counts, actor=ACTOR)
     result.tasks_opened = counts.tasks_opened
-    ids = dict(session.execute(sa.select(Warning.subject_id, Warning.id).where(
-        Warning.subject_kind == "line", Warning.rule_code == RULE_CODE,
-        Warning.subject_id.in_([f["line"].id for f in failed]))).all())
-    return {int(k): int(v) for k, v in ids.items()}, estimated
+    ids: dict[int, int] = {int(line): int(warning) for line, warning in session.execute(
+        sa.select(Warning.subject_id, Warning.id).where(Warning.subject_kind == "line", Warning.rule_code == RULE_CODE,
+                                                        Warning.subject_id.in_([f["line"].id for f in failed]))).all()}
+    return ids, estimated
 
 
 # -- one bank, every bank ---------------------------------------------------------------------
@@ -352,26 +351,14 @@ def run(runtime: Runtime, as_of: date | None = None, institution: str | None = N
     """The annual review (module docstring) of every county bank, or of those under ``institution``
     (a code), on ``as_of`` (default: the business date); ``actor`` signs the audit entries."""
     on = as_of or runtime.clock.business_date()
-    with UnitOfWork(runtime.sessions, write=False) as uow:
-        top = None
-        if institution is not None:
-            top = uow.session.execute(sa.select(Institution).where(Institution.code == institution)).scalar_one_or_none()
-            if top is None:
-                raise invalid("institution", f"no institution has the code {institution!r}")
-        banks = [(b.id, b.code) for b in county_banks(uow.session, top)]
     report = ReviewReport(on)
-    for bank_id, code in banks:
-        try:
-            result, estimated = _bank(runtime, bank_id, on, actor)
-        except NongxinError as exc:
-            result, estimated = BankReview(code, failures=[str(exc)]), False
-        except Exception as exc:  # the bank's transaction rolled back; the other banks still run
-            log.exception("the annual review failed at %s", code)
-            result, estimated = BankReview(code, failures=[f"{type(exc).__name__}: {exc}"]), False
+    for result, estimated in each_bank(county_bank_ids(runtime, institution),
+                                       lambda bank_id, _code: _bank(runtime, bank_id, on, actor),
+                                       lambda code, why: BankReview(code, failures=[why]), "the annual review"):
         report.banks.append(result)
         report.deadline_estimated = report.deadline_estimated or estimated
         if progress is not None:
-            progress(code, result.due)
+            progress(result.county_bank, result.due)
     return report
 
 

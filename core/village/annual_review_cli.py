@@ -28,20 +28,14 @@ def register(village: click.Group) -> None:
 
 def reviewed(runtime: Any, day: date | None, institution: str | None, *, bar: bool) -> Any:
     """The review's report, with a progress bar per county bank on a terminal when ``bar``."""
-    import sqlalchemy as sa
     from rich.progress import Progress
 
-    from nongxin.core.collateral.scan import county_banks
-    from nongxin.core.db import UnitOfWork
-    from nongxin.core.institutions.models import Institution
+    from nongxin.core.early_warning.scan import county_bank_ids
     from nongxin.core.village import annual_review
 
     if not bar:
         return annual_review.run(runtime, as_of=day, institution=institution)
-    with UnitOfWork(runtime.sessions, write=False) as unit:
-        top = unit.session.execute(sa.select(Institution).where(Institution.code == institution)).scalar_one_or_none() \
-            if institution else None
-        total = len(county_banks(unit.session, top)) if top is not None or institution is None else 0
+    total = len(county_bank_ids(runtime, institution))
     with Progress(transient=True, disable=not sys.stderr.isatty()) as progress:
         task = progress.add_task("annual review", total=total or None)
         return annual_review.run(runtime, as_of=day, institution=institution, progress=lambda code, n: progress.update(

@@ -144,6 +144,9 @@ VALID.update({
     **{("POST", f"/api/rules/1/{step}"): {"note": "复核意见"}
        for step in ("submit", "withdraw", "approve", "reject", "retire")},
 })
+# issue 15 part E: the annual review of credit lines (a Jinan post-loan checker runs Jinan's)
+WRITERS["/api/annual-reviews/"] = "jinan.postloan"
+VALID[("POST", "/api/annual-reviews/run")] = {"institution": "JNRCB"}
 RULE_STEP_STATUS = {"withdraw": "pending_approval", "approve": "pending_approval", "reject": "pending_approval",
                     "retire": "published"}
 
