@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Iterator, TypeVar, cast
+from typing import Any, Callable, Generic, Iterator, Protocol, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ from nongxin.sdk.facts import POST_LOAN
 from nongxin.sdk.rules import FieldType, Rule
 from nongxin.sdk.types import Event
 
-__all__ = ["ACTOR", "BankScan", "NightlyReport", "county_bank_ids", "each_bank", "scan", "write_warnings"]
+__all__ = ["ACTOR", "BankScan", "BanksReport", "NightlyReport", "county_bank_ids", "each_bank", "scan", "write_warnings"]
 
 ACTOR = "system:scan"
 CHUNK = 1000
@@ -85,10 +85,22 @@ class BankScan:
     failures: list[str] = field(default_factory=list)
 
 
+class BankResult(Protocol):
+    """What a nightly job says of one county bank: a dataclass of counts and its ``failures``."""
+
+    county_bank: str
+    failures: list[str]
+
+
+B = TypeVar("B", bound=BankResult)
+
+
 @dataclass
-class NightlyReport:
+class BanksReport(Generic[B]):
+    """A nightly job's report: one result per county bank (the scan's, the annual review's)."""
+
     as_of: date
-    banks: list[BankScan] = field(default_factory=list)
+    banks: list[B] = field(default_factory=list)
     deadline_estimated: bool = False
 
     @property
@@ -97,7 +109,12 @@ class NightlyReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "deadline_estimated": self.deadline_estimated,
-                "banks": [dataclasses.asdict(b) for b in self.banks]}
+                "banks": [dataclasses.asdict(cast(Any, b)) for b in self.banks]}
+
+
+@dataclass
+class NightlyReport(BanksReport[BankScan]):
+    """The post-loan scan's report."""
 
 
 def _plain(name: str, v: Any) -> Any:

@@ -54,7 +54,7 @@ from nongxin.core.customers.services import applicant_of, customer_facts
 from nongxin.core.db import UnitOfWork
 from nongxin.core.early_warning.domain import NON_PERFORMING
 from nongxin.core.early_warning.models import LoanClass, Warning, WatchlistEntry
-from nongxin.core.early_warning.scan import BankScan, county_bank_ids, each_bank, write_warnings
+from nongxin.core.early_warning.scan import BankScan, BanksReport, county_bank_ids, each_bank, write_warnings
 from nongxin.core.errors import NongxinError
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution
@@ -92,18 +92,8 @@ class BankReview:
 
 
 @dataclass
-class ReviewReport:
-    as_of: date
-    banks: list[BankReview] = field(default_factory=list)
-    deadline_estimated: bool = False
-
-    @property
-    def failed(self) -> bool:
-        return any(b.failures for b in self.banks)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat(), "deadline_estimated": self.deadline_estimated,
-                "banks": [dataclasses.asdict(b) for b in self.banks]}
+class ReviewReport(BanksReport[BankReview]):
+    """The annual review's report: one ``BankReview`` per county bank."""
 
 
 # -- which lines ------------------------------------------------------------------------------
