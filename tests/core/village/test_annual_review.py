@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from nongxin.core.audit.models import AuditEntry
 from nongxin.core.bureau.models import BureauQueryLog
-from nongxin.core.credit.models import CreditLine
+from nongxin.core.credit.models import CreditLine, CreditLineStatus
 from nongxin.core.customers.models import Customer
 from nongxin.core.db import UnitOfWork
 from nongxin.core.early_warning.models import TaskEvent, Warning, WarningTask
@@ -195,3 +195,32 @@ def test_another_county_bank_sees_nothing_and_may_not_run_it(linyi: Any, nongxin
     assert nongxin_client.as_user("linyi.cm").post("/api/annual-reviews/run", json={}).status_code == 403
     bad = nongxin_client.as_user("linyi.admin").get("/api/annual-reviews?result=maybe")
     assert bad.status_code == 422 and "result" in bad.get_json()["fields"]
+
+
+def test_a_post_loan_query_for_a_line_needs_the_subjects_held_line_at_the_bank(linyi: Any) -> None:
+    from nongxin.core.bureau import services as bureau
+    from nongxin.core.errors import Forbidden, ValidationFailed
+
+    runtime = linyi.extensions["nongxin"]
+    line_id = village_line(linyi, amount="30000.00")
+    other = village_line(linyi, amount="30000.00", profile=BLACKLISTED)
+    with UnitOfWork(runtime.sessions) as unit:
+        me = principal_named(unit.session, "linyi.postloan")
+        line, theirs = unit.session.get(CreditLine, line_id), unit.session.get(CreditLine, other)
+        customer = unit.session.get(Customer, line.customer_id)
+        subject = bureau.SubjectInput("resident_id", customer.id_number, customer.name)
+
+        def ask(ref: str, who: Any = me) -> Any:
+            return bureau.query(unit, who, runtime.plugins, runtime.settings, subject=subject, purpose="01",
+                                for_kind="credit_line", for_ref=ref)
+
+        with pytest.raises(ValidationFailed) as wrong:
+            ask(theirs.number)
+        assert wrong.value.code == "line_of_another_subject"
+        with pytest.raises(ValidationFailed) as elsewhere:  # Jinan's bank holds no such line
+            ask(line.number, principal_named(unit.session, "jinan.postloan"))
+        assert elsewhere.value.code == "line_not_found"
+        line.status = CreditLineStatus.CLOSED
+        with pytest.raises(Forbidden):
+            ask(line.number)
+        unit.rollback()
