@@ -291,8 +291,8 @@ def _review(uow: UnitOfWork, runtime: Runtime, bank: Institution, as_of: date, d
             result: BankReview, actor: str) -> bool:
     session = uow.session
     ids = [int(i) for i in due["line_id"]]
-    lines = {ln.id: ln for ln in session.execute(sa.select(CreditLine).where(CreditLine.id.in_(ids))
-                                                 .with_for_update()).scalars()}
+    lines = {ln.id: ln for ln in session.execute(sa.select(CreditLine).where(  # locked, and still held
+        CreditLine.id.in_(ids), CreditLine.status.in_(HELD)).with_for_update()).scalars()}
     customers = {c.id: c for c in session.execute(sa.select(Customer).options(selectinload(Customer.household))
                                                   .where(Customer.id.in_({ln.customer_id for ln in lines.values()})))
                  .scalars()}
@@ -304,7 +304,9 @@ def _review(uow: UnitOfWork, runtime: Runtime, bank: Institution, as_of: date, d
     places: dict[int, Place] = {}
     looked: list[dict[str, Any]] = []
     for line_id, due_on in zip(ids, due["due_on"]):
-        line = lines[line_id]
+        line = lines.get(line_id)
+        if line is None:  # closed or expired while the night found it due: nothing to review
+            continue
         customer = customers[line.customer_id]
         if line.institution_id not in places:
             where = session.get(Institution, line.institution_id)
