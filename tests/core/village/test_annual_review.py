@@ -224,3 +224,17 @@ def test_a_post_loan_query_for_a_line_needs_the_subjects_held_line_at_the_bank(l
         with pytest.raises(Forbidden):
             ask(line.number)
         unit.rollback()
+
+
+def test_the_on_site_check_is_a_task_the_manager_lists_and_closes(linyi: Any, nongxin_client: Any) -> None:
+    village_line(linyi, amount="30000.00", profile=BLACKLISTED)
+    nongxin_client.as_user("linyi.postloan").post("/api/annual-reviews/run", json={})
+    cm = nongxin_client.as_user("linyi.cm")
+    tasks = [t for t in cm.get("/api/tasks").get_json() if t["rule"] == "ANNUAL_REVIEW"]
+    assert len(tasks) == 1 and tasks[0]["colour"] == "orange", tasks
+    closed = cm.post(f"/api/tasks/{tasks[0]['id']}/close", json={
+        "findings": "现场走访，征信逾期已结清", "disposal": "monitor", "evidence": ["年检走访记录.jpg"]})
+    assert closed.status_code == 200, closed.get_json()
+    review = nongxin_client.as_user("linyi.postloan").get("/api/annual-reviews").get_json()["items"][0]
+    with UnitOfWork(linyi.extensions["nongxin"].sessions, write=False) as unit:
+        assert unit.session.get(Warning, review["warning_id"]).status.value == "closed"
