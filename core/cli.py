@@ -230,5 +230,9 @@ def _register() -> None:
     for module in (roster_cli, villages_cli):
         module.register(village)
 
+    from nongxin.core.village import annual_review_cli
+
+    annual_review_cli.register(village)  # issue 15 part E: the annual review of credit lines (年检)
+
 
 _register()

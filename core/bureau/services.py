@@ -24,7 +24,8 @@ from nongxin.core.auth import Principal
 from nongxin.core.bureau.models import QUERY_LOG_CHAIN, BureauAuthorization, BureauQueryLog, BureauReportCache
 from nongxin.core.clock import CHINA
 from nongxin.core.config import Settings
-from nongxin.core.credit.models import OPEN_STATUSES, Loan
+from nongxin.core.credit.models import OPEN_STATUSES, CreditLine, CreditLineStatus, Loan
+from nongxin.core.customers.models import Customer
 from nongxin.core.db import UnitOfWork, as_utc, utcnow
 from nongxin.core.errors import Forbidden, NotFound, ValidationFailed, field_error, invalid
 from nongxin.core.institutions import services as institutions
@@ -40,7 +41,9 @@ from nongxin.sdk.identity import IdentityKind, InvalidIdentity, mask_identity, v
 log = logging.getLogger("nongxin.bureau")
 
 CHANNELS = ("paper", "electronic")
-FOR_KINDS = ("application", "loan", "review_round")
+#: What a query is for: an application, a loan (post-loan), a peer review round (the bureau's
+#: override of a household's colour), a credit line (the annual review, 年检).
+FOR_KINDS = ("application", "loan", "review_round", "credit_line")
 
 
 @dataclass(frozen=True)
@@ -321,30 +324,44 @@ def _admit(uow: UnitOfWork, bank: Institution, subject: BureauSubject, purpose: 
            for_kind: str, for_ref: str) -> BureauAuthorization | None:
     if purpose.needs_authorization:
         return _live_authorization(uow, bank, subject, purpose)
-    _post_loan_loan(uow, bank, subject, for_kind, for_ref.strip())
+    _post_loan(uow, bank, subject, for_kind, for_ref.strip())
     return None
 
 
-def _post_loan_loan(uow: UnitOfWork, bank: Institution, subject: BureauSubject, for_kind: str, ref: str) -> Loan:
-    """Post-loan management (01) needs no new consent only for the loan it names: that loan must
-    exist at this bank (another bank's loan counts as none), be open, and be this subject's."""
-    if for_kind != "loan":
-        raise invalid("for.kind", "post-loan management (01) is done for a loan: send {\"kind\": \"loan\", "
-                      "\"ref\": LOAN_NO}")
-    loan = uow.session.execute(sa.select(Loan).where(
-        Loan.county_bank_id == bank.id, Loan.loan_no == ref)).scalar_one_or_none()
-    if loan is None:
-        raise ValidationFailed(f"for.ref: no loan {ref} at {bank.code}", code="loan_not_found",
-                               fields={"for.ref": [f"no loan {ref} at {bank.code}"]})
-    if loan.borrower_id_number != subject.id_number:
-        raise ValidationFailed(f"for.ref: loan {ref} is not this subject's", code="loan_of_another_subject",
-                               fields={"for.ref": ["the loan's borrower has another identity number"]})
-    if loan.status not in OPEN_STATUSES:
-        raise Forbidden(f"loan {ref} is {loan.status.value}; post-loan management (01) needs an open loan "
-                        f"at {bank.code}", code="no_loan_at_bank")
-    if not same_name(loan.borrower_name, subject.name):
-        raise _name_mismatch(subject, loan.borrower_name, "loan")
-    return loan
+#: What post-loan management (01) is done for: (its name, the states that admit it, what a refusal needs).
+POST_LOAN_OBJECTS = {"loan": ("loan", OPEN_STATUSES, "an open loan"),
+                     "credit_line": ("credit line", frozenset({CreditLineStatus.ACTIVE, CreditLineStatus.FROZEN}),
+                                     "a held (active or frozen) line")}
+
+
+def _post_loan(uow: UnitOfWork, bank: Institution, subject: BureauSubject, for_kind: str, ref: str) -> None:
+    """Post-loan management (01) needs no new consent only for the loan, or the credit line (its
+    annual review), it names: it must exist at this bank (another bank's counts as none), be this
+    subject's, and be open (a loan) or held (a line)."""
+    if for_kind not in POST_LOAN_OBJECTS:
+        raise invalid("for.kind", "post-loan management (01) is done for a loan or a credit line: send {\"kind\": "
+                      "\"loan\", \"ref\": LOAN_NO} or {\"kind\": \"credit_line\", \"ref\": LINE_NO}")
+    what, live, needs = POST_LOAN_OBJECTS[for_kind]
+    stmt = (sa.select(Loan.status, Loan.borrower_id_number, Loan.borrower_name).where(
+        Loan.county_bank_id == bank.id, Loan.loan_no == ref) if for_kind == "loan" else
+        sa.select(CreditLine.status, Customer.id_number, Customer.name).join(
+            Customer, Customer.id == CreditLine.customer_id).where(
+            CreditLine.county_bank_id == bank.id, CreditLine.number == ref))
+    found = uow.session.execute(stmt).one_or_none()
+    short = "loan" if for_kind == "loan" else "line"
+    if found is None:
+        raise ValidationFailed(f"for.ref: no {what} {ref} at {bank.code}", code=f"{short}_not_found",
+                               fields={"for.ref": [f"no {what} {ref} at {bank.code}"]})
+    status, id_number, name = found
+    if id_number != subject.id_number:
+        raise ValidationFailed(f"for.ref: {what} {ref} is not this subject's", code=f"{short}_of_another_subject",
+                               fields={"for.ref": [f"the {what}'s {'borrower' if short == 'loan' else 'customer'} "
+                                                   "has another identity number"]})
+    if status not in live:
+        raise Forbidden(f"{what} {ref} is {status.value}; post-loan management (01) needs {needs} at {bank.code}",
+                        code="no_loan_at_bank")
+    if not same_name(name, subject.name):
+        raise _name_mismatch(subject, name, what)
 
 
 def _fresh_report(uow: UnitOfWork, bank: Institution, subject: BureauSubject, settings: Settings) -> BureauReportCache | None:

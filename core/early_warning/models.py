@@ -1,7 +1,8 @@
 """Early warning (预警) and five-tier classification (五级分类): what the nightly scan writes.
 
 * ``Warning``: one per (subject, rule) for ever: a loan (``subject_kind`` "loan") hit by a
-  post-loan rule, or a pledged position ("pledge") hit by a collateral rule. Open while someone
+  post-loan rule, a pledged position ("pledge") hit by a collateral rule, or a credit line ("line")
+  that failed its annual review (年检, ``village.annual_review``). Open while someone
   must look at it; closed when its task closes; reopened (the same row, ``reopened`` counts) only
   by a hit on a business date after it was closed. ``first_seen`` / ``last_seen`` are business dates.
 * ``WarningTask``: the follow-up of one opening of a warning, assigned to the loan's customer
@@ -51,12 +52,12 @@ class Warning(Base):  # noqa: A001 - the domain's word; never imported bare besi
     id: Mapped[int] = mapped_column(primary_key=True)
     county_bank_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"))
     institution_id: Mapped[int] = mapped_column(sa.ForeignKey("institutions.id"), index=True)  # the loan's branch
-    subject_kind: Mapped[str] = mapped_column(sa.String(8))  # loan | pledge
+    subject_kind: Mapped[str] = mapped_column(sa.String(8))  # loan | pledge | line (the annual review, 年检)
     subject_id: Mapped[int]
     loan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("loans.id"), index=True)
     loan_no: Mapped[str | None] = mapped_column(sa.String(40))
     line_number: Mapped[str | None] = mapped_column(sa.String(40))  # pledge warnings: the secured line
-    stage: Mapped[str] = mapped_column(sa.String(16))  # post_loan | collateral
+    stage: Mapped[str] = mapped_column(sa.String(16))  # post_loan | collateral | annual_review
     rule_code: Mapped[str] = mapped_column(sa.String(64), index=True)
     rule_version: Mapped[int]
     colour: Mapped[str] = mapped_column(sa.String(8), index=True)  # red | orange | yellow

@@ -29,7 +29,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Callable, Iterator, cast
+from typing import Any, Callable, Generic, Iterator, Protocol, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ from nongxin.sdk.facts import POST_LOAN
 from nongxin.sdk.rules import FieldType, Rule
 from nongxin.sdk.types import Event
 
-__all__ = ["ACTOR", "BankScan", "NightlyReport", "scan"]
+__all__ = ["ACTOR", "BankScan", "BanksReport", "NightlyReport", "county_bank_ids", "each_bank", "scan", "write_warnings"]
 
 ACTOR = "system:scan"
 CHUNK = 1000
@@ -85,10 +85,22 @@ class BankScan:
     failures: list[str] = field(default_factory=list)
 
 
+class BankResult(Protocol):
+    """What a nightly job says of one county bank: a dataclass of counts and its ``failures``."""
+
+    county_bank: str
+    failures: list[str]
+
+
+B = TypeVar("B", bound=BankResult)
+
+
 @dataclass
-class NightlyReport:
+class BanksReport(Generic[B]):
+    """A nightly job's report: one result per county bank (the scan's, the annual review's)."""
+
     as_of: date
-    banks: list[BankScan] = field(default_factory=list)
+    banks: list[B] = field(default_factory=list)
     deadline_estimated: bool = False
 
     @property
@@ -97,7 +109,12 @@ class NightlyReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "deadline_estimated": self.deadline_estimated,
-                "banks": [dataclasses.asdict(b) for b in self.banks]}
+                "banks": [dataclasses.asdict(cast(Any, b)) for b in self.banks]}
+
+
+@dataclass
+class NightlyReport(BanksReport[BankScan]):
+    """The post-loan scan's report."""
 
 
 def _plain(name: str, v: Any) -> Any:
@@ -168,10 +185,12 @@ def _existing(session: Session, bank: Institution, hits: pd.DataFrame) -> pd.Dat
     return found
 
 
-def _write(session: Session, runtime: Any, bank: Institution, as_of: date, hits: pd.DataFrame,
-           result: BankScan) -> tuple[pd.DataFrame, bool]:
-    """Insert, update and reopen the bank's warnings and open their tasks; returns the warnings
-    that were new or reopened (for the notifications) and whether a deadline was estimated."""
+def write_warnings(session: Session, runtime: Any, bank: Institution, as_of: date, hits: pd.DataFrame,
+                   result: BankScan, *, actor: str = ACTOR) -> tuple[pd.DataFrame, bool]:
+    """Insert, update and reopen the bank's warnings and open their tasks (their "opened" event by
+    ``actor``); returns the warnings that were new or reopened (for the notifications) and whether a
+    deadline was estimated. ``hits``: one row per warning, the columns ``_loan_hits`` builds; the
+    annual review (``village.annual_review``) opens its on-site checks through here too."""
     hits = hits.drop_duplicates(["subject_kind", "subject_id", "rule_code"])
     merged = hits.merge(_existing(session, bank, hits), on=["subject_kind", "subject_id", "rule_code"], how="left")
     new = merged[merged["warning_id"].isna()]
@@ -222,7 +241,7 @@ def _write(session: Session, runtime: Any, bank: Institution, as_of: date, hits:
         task_ids: dict[int, int] = dict(session.execute(sa.select(WarningTask.warning_id, WarningTask.id).where(
             WarningTask.county_bank_id == bank.id, WarningTask.opened_on == as_of, WarningTask.id > before)).all())
         session.execute(sa.insert(EVENTS), [
-            {"task_id": task_ids[t["warning_id"]], "kind": "opened", "business_date": as_of, "actor": ACTOR,
+            {"task_id": task_ids[t["warning_id"]], "kind": "opened", "business_date": as_of, "actor": actor,
              "level": 0, "to_user": t["assigned_to"], "note": f"{t['colour']} warning, due {t['due_on'].isoformat()}"}
             for t in tasks])
         result.tasks_opened = len(tasks)
@@ -286,7 +305,7 @@ def _bank(runtime: Any, bank_id: int, code: str, as_of: date, business_date: dat
         result.hits = sum(len(p) for p in parts)
         estimated = False
         if parts:
-            opened, estimated = _write(session, runtime, bank, as_of, pd.concat(parts, ignore_index=True), result)
+            opened, estimated = write_warnings(session, runtime, bank, as_of, pd.concat(parts, ignore_index=True), result)
             _announce(session, runtime, opened)
         result.escalated = len(escalate(uow, runtime, bank, as_of))  # overdue tasks, in the same transaction
         record(session, actor=ACTOR, action="early_warning.scan", target=f"institution:{bank.code}",
@@ -296,30 +315,49 @@ def _bank(runtime: Any, bank_id: int, code: str, as_of: date, business_date: dat
         return result, estimated
 
 
-def scan(runtime: Any, as_of: date | None = None, institution: str | None = None,
-         progress: Progress | None = None, runner: Runner | None = None) -> NightlyReport:
-    """The nightly scan (module docstring) of every county bank, or of those of ``institution``."""
-    business_date = runtime.clock.business_date()
-    on = as_of or business_date
+def county_bank_ids(runtime: Any, institution: str | None) -> list[tuple[int, str]]:
+    """(id, code) of the county banks of ``institution``'s subtree (a code; every one without it),
+    422 naming an unknown code: the banks a nightly job goes through, one transaction each."""
     with UnitOfWork(runtime.sessions, write=False) as uow:
         top = None
         if institution is not None:
             top = uow.session.execute(sa.select(Institution).where(Institution.code == institution)).scalar_one_or_none()
             if top is None:
                 raise invalid("institution", f"no institution has the code {institution!r}")
-        banks = [(b.id, b.code) for b in collateral.county_banks(uow.session, top)]
-    report = NightlyReport(on)
+        return [(b.id, b.code) for b in collateral.county_banks(uow.session, top)]
+
+
+R = TypeVar("R")
+
+
+def each_bank(banks: list[tuple[int, str]], work: Callable[[int, str], tuple[R, bool]],
+              failed: Callable[[str, str], R], what: str) -> Iterator[tuple[R, bool]]:
+    """``work`` on each bank in turn: its result and whether a deadline was estimated; a bank that
+    raised is ``failed(code, why)`` (logged unless it is a clear ``NongxinError``), and the next
+    bank still runs."""
     for bank_id, code in banks:
         try:
-            result, estimated = _bank(runtime, bank_id, code, on, business_date, runner or LocalRunner())
+            yield work(bank_id, code)
         except NongxinError as exc:  # e.g. no ledger snapshot for the day: a clear failure of that bank
-            result, estimated = BankScan(code, failures=[str(exc)]), False
+            yield failed(code, str(exc)), False
         except Exception as exc:  # the bank's transaction rolled back; the other banks still run
-            log.exception("the post-loan scan failed at %s", code)
-            result, estimated = BankScan(code, failures=[f"{type(exc).__name__}: {exc}"]), False
+            log.exception("%s failed at %s", what, code)
+            yield failed(code, f"{type(exc).__name__}: {exc}"), False
+
+
+def scan(runtime: Any, as_of: date | None = None, institution: str | None = None,
+         progress: Progress | None = None, runner: Runner | None = None) -> NightlyReport:
+    """The nightly scan (module docstring) of every county bank, or of those of ``institution``."""
+    business_date = runtime.clock.business_date()
+    on = as_of or business_date
+    report = NightlyReport(on)
+    rules = runner or LocalRunner()
+    for result, estimated in each_bank(
+            county_bank_ids(runtime, institution), lambda bank_id, code: _bank(runtime, bank_id, code, on,
+                                                                               business_date, rules),
+            lambda code, why: BankScan(code, failures=[why]), "the post-loan scan"):
         report.banks.append(result)
         report.deadline_estimated = report.deadline_estimated or estimated
         if progress is not None:
-            progress(code, result.loans)
+            progress(result.county_bank, result.loans)
     return report
-

@@ -1,6 +1,7 @@
 """``nongxin scan``: the nightly post-loan scan (``early_warning.scan``) as a job, run after the day
 close: a progress bar per county bank, a summary table (loans, positions, hits, new, updated,
-reopened, tasks opened, failures), or ``--json``.
+reopened, tasks opened, failures), or ``--json``; then the classification and the annual review of
+credit lines (``--no-classify``, ``--no-review`` skip them).
 
 When a task's deadline was counted on weekends only (the calendar had no official data for a
 year), a loud line on stderr names the missing year and the fix. Exit status 0 when every bank was
@@ -33,13 +34,17 @@ def register(main: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The report as JSON instead of a table.")
 @click.option("--no-classify", "no_classify", is_flag=True,
               help="Skip the five-tier classification that follows the scan (`nongxin classification run`).")
+@click.option("--no-review", "no_review", is_flag=True,
+              help="Skip the annual review of credit lines that follows the classification "
+                   "(`nongxin village annual-review`).")
 @cluster_options
 @click.pass_context
 def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | None, as_json: bool,
-                 no_classify: bool, dask: str | None, workers: int | None, parquet_dir: str | None) -> None:
+                 no_classify: bool, no_review: bool, dask: str | None, workers: int | None, parquet_dir: str | None) -> None:
     """Run the post-loan and collateral rules over every loan and pledge of each county bank:
     warnings (预警) red/orange/yellow, and a task with a working-day deadline for each new one; then
-    escalate overdue tasks and, unless --no-classify, classify every loan (五级分类)."""
+    escalate overdue tasks and, unless --no-classify, classify every loan (五级分类); then, unless
+    --no-review, review the credit lines whose annual review (年检) has fallen due."""
     import sqlalchemy as sa
     from rich.console import Console as Rich
     from rich.progress import Progress
@@ -71,10 +76,17 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
         from nongxin.core.early_warning.classification import classify
 
         classes = classify(runtime, as_of=day, institution=institution)
+    reviews = None
+    if not no_review and not report.failed:  # then the annual review of credit lines (年检)
+        from nongxin.core.village.annual_review_cli import reviewed
+
+        reviews = reviewed(runtime, day, institution, bar=not as_json)
     if as_json:
         body = report.as_dict()
         if classes is not None:
             body["classification"] = classes.as_dict()
+        if reviews is not None:
+            body["annual_review"] = reviews.as_dict()
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         out = Rich(width=None if sys.stdout.isatty() else 200)
@@ -92,6 +104,10 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
             from nongxin.core.early_warning.classification_cli import print_report
 
             print_report(classes)
+        if reviews is not None:
+            from nongxin.core.village.annual_review_cli import print_report as print_reviews
+
+            print_reviews(reviews)
     if report.deadline_estimated:
         with console.uow(write=False) as unit:
             problem = coverage_problem(runtime.calendar.get(unit.session), report.as_of) or (
@@ -102,8 +118,12 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
     failed = [b for b in report.banks if b.failures]
     for b in failed:
         click.secho(f"scan failed at {b.county_bank}: {'; '.join(b.failures)}", fg="red", err=True)
+    if reviews is not None and reviews.failed:
+        for b in reviews.banks:
+            if b.failures:
+                click.secho(f"annual review failed at {b.county_bank}: {'; '.join(b.failures)}", fg="red", err=True)
     if failed and not no_classify:
         click.secho("classification not run: fix the scan's failures and run `nongxin scan` again", fg="red",
                     err=True)
-    if failed:
+    if failed or (reviews is not None and reviews.failed):
         ctx.exit(1)

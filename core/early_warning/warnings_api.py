@@ -47,7 +47,7 @@ class WarningOut(OutSchema):
     id = fields.Integer(required=True)
     loan_no = fields.String(required=True, allow_none=True)
     line_number = fields.String(required=True, allow_none=True)
-    subject_kind = fields.String(required=True, metadata={"enum": ["loan", "pledge"]})
+    subject_kind = fields.String(required=True, metadata={"enum": ["loan", "pledge", "line"]})
     rule = fields.String(required=True)
     rule_version = fields.Integer(required=True)
     colour = fields.String(required=True, metadata={"enum": list(COLOURS)})

@@ -12,6 +12,7 @@ MODULES: tuple[str, ...] = (
     "precredit_api",
     "roster_api",  # part A: village rosters
     "villages_api",  # part A: villages and credit villages
+    "annual_review_api",
 )
 
 

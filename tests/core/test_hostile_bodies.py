@@ -171,6 +171,9 @@ VALID.update({
                                                  "repayment_method": "equal_installment"},
     ("POST", "/api/precredit/offers/1/decline"): {"reason": "外出务工，暂不需要"},
 })
+# issue 15 part E: the annual review of credit lines (a Jinan post-loan checker runs Jinan's)
+WRITERS["/api/annual-reviews/"] = "jinan.postloan"
+VALID[("POST", "/api/annual-reviews/run")] = {"institution": "JNRCB"}
 RULE_STEP_STATUS = {"withdraw": "pending_approval", "approve": "pending_approval", "reject": "pending_approval",
                     "retire": "published"}
 
