@@ -31,7 +31,7 @@ class AuthorizationIn(StrictSchema):
 
 
 class ForIn(StrictSchema):
-    kind = column_text(Q.for_kind, required=True, metadata={"description": "application, loan or credit_line"})
+    kind = column_text(Q.for_kind, required=True, metadata={"description": "application, loan, review_round or credit_line"})
     ref = column_text(Q.for_ref, required=True)
 
 

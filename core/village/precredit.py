@@ -75,11 +75,8 @@ class Evaluator(Protocol):
 
 
 def evaluate(frame: pd.DataFrame, ctx: engine.BatchContext) -> pd.DataFrame:
-    """``engine.evaluate_batch`` on ``frame``, the result on ``frame``'s index. The engine is given
-    a fresh 0..n-1 index (the foundation's reference builds its text columns on one, so a slice of
-    a bigger frame would come back as NA) and the index is put back afterwards."""
-    result = engine.evaluate_batch(frame.reset_index(drop=True), ctx)
-    return result.set_axis(frame.index)
+    """``engine.evaluate_batch`` on ``frame``, the result on ``frame``'s index."""
+    return engine.evaluate_batch(frame, ctx)
 
 
 class LocalEvaluator:

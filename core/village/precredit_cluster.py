@@ -6,13 +6,11 @@ runs a county both ways and compares the offers). Each grid's frame is split by 
 village's rows are one task, evaluated on a worker by ``engine.evaluate_batch``; the results come
 back to the caller, which writes the offers.
 
-A ``BatchContext`` holds the plugins as the grid sees them (an ``InstitutionView``: modules, a
-plugin manager) and a compiled rule set (functions), which do not pickle. So a context travels as a
-:class:`PortableContext`: the context without the view and the compiled rules, plus what rebuilds
-them on the worker: each loaded plugin's module name and the per-plugin ``HookContext`` (settings)
-at the grid. The worker imports the same modules, binds the same settings and compiles the same
-rules (once per process and context); the arithmetic is the one ``evaluate_batch``. Every plugin
-must therefore be importable on the workers (installed, not defined in a test module).
+A ``BatchContext`` holds the plugins as the grid sees them and a compiled rule set, which do not
+pickle; it travels as the engine's ``PortableContext`` (``engine.portable``), which a worker turns
+back into a context (plugins imported by module name and bound with the same settings, the rules
+recompiled, once per process). Every plugin must therefore be importable on the workers (installed,
+not defined in a test module).
 
 ``evaluator_for(dask, workers)`` connects to the scheduler at ``dask`` or starts a local cluster of
 ``workers`` single-threaded processes (``dask="local"``: the same) (``nongxin village precredit --dask ADDRESS | --workers N``,
@@ -21,79 +19,21 @@ as ``nongxin scan``); with neither, the local evaluator.
 
 from __future__ import annotations
 
-import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from importlib import import_module
-from types import MappingProxyType
-from typing import Any, Iterator, Sequence, cast
+from typing import Any, Iterator, Sequence
 
 import click
 import pandas as pd
 
-from nongxin.core.plugins.breaker import Breakers
-from nongxin.core.plugins.dispatch import InstitutionView
-from nongxin.core.plugins.host import PluginHost
 from nongxin.core.village import engine
 from nongxin.core.village.precredit import Evaluator, LocalEvaluator, evaluate
-from nongxin.sdk.facts import SCHEMAS
-from nongxin.sdk.rules import compile_rule_set
-from nongxin.sdk.types import HookContext
 
-__all__ = ["DaskEvaluator", "PortableContext", "evaluate_partition", "evaluator_for", "portable", "rebuild"]
+__all__ = ["DaskEvaluator", "evaluate_partition", "evaluator_for"]
 
 
-@dataclass(frozen=True)
-class PortableContext:
-    """A ``BatchContext`` that pickles (module docstring)."""
-
-    key: str  # one per context: a worker rebuilds each once
-    plugins: tuple[tuple[str, str], ...]  # (plugin name, module name), in the caller's load order
-    base: HookContext
-    contexts: tuple[tuple[str, HookContext], ...]
-    ctx: engine.BatchContext  # view None, book uncompiled
-
-
-def _plain(hc: HookContext) -> HookContext:
-    return replace(hc, settings=dict(hc.settings))
-
-
-def portable(ctx: engine.BatchContext) -> PortableContext:
-    view = ctx.view
-    plugins = tuple((name, p.module.__name__) for name, p in view.host.loaded.items())
-    book = replace(ctx.book, compiled=None)
-    return PortableContext(uuid.uuid4().hex, plugins, _plain(view.ctx),
-                           tuple((name, _plain(hc)) for name, hc in view.contexts.items()),
-                           replace(ctx, view=cast(Any, None), book=book))
-
-
-_hosts: dict[tuple[tuple[str, str], ...], PluginHost] = {}
-_contexts: dict[str, engine.BatchContext] = {}
-
-
-def rebuild(p: PortableContext, *, compiled: bool = True) -> engine.BatchContext:
-    """The ``BatchContext`` again, in this process (cached per process)."""
-    ctx = _contexts.get(p.key)
-    if ctx is not None:
-        return ctx
-    host = _hosts.get(p.plugins)
-    if host is None:
-        host = PluginHost(Breakers(threshold=1_000_000, cooldown_seconds=0))
-        for name, module in p.plugins:
-            host.register(import_module(module), source="rebuilt on a pre-credit worker", fallback_name=name)
-        _hosts[p.plugins] = host
-    contexts = {name: replace(hc, settings=MappingProxyType(dict(hc.settings))) for name, hc in p.contexts}
-    view = InstitutionView(host, p.base, contexts)
-    book = p.ctx.book
-    if compiled and book.error is None and not book.failures:
-        book = replace(book, compiled=compile_rule_set(book.rules, SCHEMAS[book.stage]))
-    ctx = _contexts[p.key] = replace(p.ctx, view=view, book=book)
-    return ctx
-
-
-def evaluate_partition(frame: pd.DataFrame, p: PortableContext) -> pd.DataFrame:
+def evaluate_partition(frame: pd.DataFrame, p: engine.PortableContext) -> pd.DataFrame:
     """On a worker: one partition's result frame."""
-    return evaluate(frame, rebuild(p))
+    return evaluate(frame, p.context())
 
 
 class DaskEvaluator:
@@ -105,7 +45,7 @@ class DaskEvaluator:
     def evaluate(self, groups: Sequence[tuple[engine.BatchContext, pd.DataFrame, pd.Series]]) -> list[pd.DataFrame]:
         submitted = []
         for ctx, frame, villages in groups:
-            shared = self.client.scatter(portable(ctx), broadcast=True, hash=False)
+            shared = self.client.scatter(engine.portable(ctx), broadcast=True, hash=False)
             keys = villages.fillna(-1).to_numpy()
             futures = [self.client.submit(evaluate_partition, frame[keys == v], shared, pure=False, retries=0)
                        for v in pd.unique(keys)]

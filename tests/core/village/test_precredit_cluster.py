@@ -12,7 +12,8 @@ from nongxin.core.institutions.services import get_by_code
 from nongxin.core.village import engine
 from nongxin.core.village.models import PrecreditOffer
 from nongxin.core.village.precredit import LocalEvaluator, households_frame, run_precredit
-from nongxin.core.village.precredit_cluster import evaluator_for, portable, rebuild
+from nongxin.core.village.engine import portable
+from nongxin.core.village.precredit_cluster import evaluator_for
 
 from .test_precredit import make_village
 
@@ -40,7 +41,7 @@ def test_the_context_travels_and_answers_the_same(nongxin_app, nongxin_demo, non
         frame = households_frame(unit.session, get_by_code(unit.session, "LYRCB"), today, village_id=village.village_id)
         frame = frame.drop(columns=["village_id", "grid_id"])
         ctx = engine.batch_context(unit.session, runtime, get_by_code(unit.session, "LYRCB-LS-G01"), "YMYD", today)
-    travelled = rebuild(pickle.loads(pickle.dumps(portable(ctx))))
+    travelled = pickle.loads(pickle.dumps(portable(ctx))).context()
     assert travelled.view is not ctx.view and travelled.book.compiled is not None
     assert engine.evaluate_batch(frame, travelled).equals(engine.evaluate_batch(frame, ctx))
 
