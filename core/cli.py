@@ -97,6 +97,9 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
                        f"task for {shown_warning.assigned_to} due {shown_warning.due_on}")
         click.echo(f"  {npl}")
         click.echo(f"  {demo_data.demo_rule_night(console.runtime)}")
+        click.echo("Demo whole-village credit (整村授信) at Linyi: roster, back-to-back review, pre-credit, rating:")
+        for line in demo_data.demo_village(console.runtime):
+            click.echo(f"  {line}")
         click.echo("Demo applications, filed by jinan.cm and decided:")
         for shown in demo_data.decide_demo_applications(console.runtime):
             click.echo(f"  {shown.number}  {shown.status:<16} {shown.shows}: {shown.detail}")

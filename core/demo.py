@@ -608,3 +608,122 @@ def demo_rule_night(runtime: "Runtime") -> str:
         suspicious = uow.session.execute(sa.select(sa.func.count()).select_from(SuspiciousRecord)).scalar_one()
     return (f"shadow rule hits stored apart: {shadow} (nongxin rules shadow-report --user jinan.params "
             f"--institution JNRCB); suspicious records: {suspicious} (nongxin rules suspicious --user jinan.postloan)")
+
+
+# -- whole-village credit (整村授信, issue 15) --------------------------------------------------------
+
+#: 沂河村's roster: (group, household no, head, spouse or None, land mu, main business, assets, the
+#: head's annual income, the colour the three reviewers give). Household 0008 is the demo farmer 孙桂兰's, filed earlier: the
+#: import links her into the village rather than filing her twice.
+DEMO_ROSTER = [
+    ("三组", "0008", None, None, "12.5", "花生种植", "260000", "", "green"),
+    ("一组", "0101", ("张立田", 1969), ("王秀芝", 1971), "8", "小麦玉米", "150000", "58000", "green"),
+    ("一组", "0102", ("刘德胜", 1975), ("赵玉兰", 1977), "15", "蔬菜大棚", "320000", "96000", "green"),
+    ("二组", "0201", ("孙明亮", 1982), None, "6", "生猪养殖", "180000", "45000", "white"),
+    ("二组", "0202", ("李长河", 1966), ("周桂香", 1968), "20", "苹果种植", "410000", "130000", "green"),
+    ("三组", "0301", ("王建华", 1979), ("陈美玲", 1981), "4", "农家乐", "90000", "40000", "grey"),
+    ("三组", "0302", ("马大军", 1973), None, "10", "花生种植", "120000", "35000", "black"),
+]
+
+
+def _demo_roster_csv() -> str:
+    from datetime import date
+
+    from nongxin.core.village.roster import COLUMNS
+    from nongxin.sdk.identity import make_resident_id
+
+    lines = [",".join(COLUMNS)]
+    farmer = dict(_demo_customers_by_key())["linyi_farmer"]
+    for n, (group, number, head, spouse, land, business, assets, income, _) in enumerate(DEMO_ROSTER):
+        people = [("head", farmer.name, farmer.id_number)] if head is None else [
+            ("head", head[0], make_resident_id("371302", date(head[1], 3, 1 + n), 401 + 2 * n))]
+        if spouse is not None:
+            people.append(("spouse", spouse[0], make_resident_id("371302", date(spouse[1], 5, 1 + n), 400 + 2 * n)))
+        for relation, name, number_ in people:
+            figures = (land, business, assets, income) if relation == "head" else ("", "", "", "")
+            lines.append(",".join(("沂河村", group, number, number_, name, relation, "", *figures, "farmer")))
+    return "\n".join(lines) + "\n"
+
+
+def _demo_customers_by_key() -> list[tuple[str, Any]]:
+    return [(key, data) for key, _, data in _demo_customers()]
+
+
+def demo_village(runtime: "Runtime") -> list[str]:
+    """Whole-village credit at Linyi, through the services: linyi.cm imports 沂河村's roster and
+    opens a back-to-back review with three reviewers (the village secretary, a villager
+    representative and himself); linyi.approver closes it and pre-credits the green and white
+    households with 沂蒙云贷 (switched on at Linyi); linyi.admin rates the village. What it shows."""
+    from datetime import date
+
+    import sqlalchemy as sa
+
+    from nongxin.core.importing import read_text
+    from nongxin.core.customers.models import Household
+    from nongxin.core.plugin_state.models import PluginSwitch
+    from nongxin.core.plugin_state.services import bump_generation
+    from nongxin.core.village import precredit, review, roster, villages
+    from nongxin.core.village.models import PrecreditOffer, Village
+    from nongxin.sdk.identity import make_resident_id
+
+    today = runtime.clock.business_date()
+    with UnitOfWork(runtime.sessions) as uow:
+        linyi = services.get_by_code(uow.session, "LYRCB")
+        assert linyi is not None
+        uow.session.add(PluginSwitch(institution_id=linyi.id, plugin="yimeng_cloud_loan", enabled=True,
+                                     settings=None, updated_by="system"))
+        bump_generation(uow.session)
+        record(uow.session, actor="system", action="plugin.enable", target="plugin:yimeng_cloud_loan",
+               institution_code=linyi.code, after={"enabled": True, "source": f"set at {linyi.code}"})
+        uow.commit()
+    with UnitOfWork(runtime.sessions) as uow:
+        table = read_text(_demo_roster_csv(), name="沂河村花名册.csv", columns=roster.COLUMNS)
+        imported = roster.import_roster(uow, users.principal_named(uow.session, "linyi.cm"), table,
+                                        grid="LYRCB-LS-G01", manager="linyi.cm", file_name="沂河村花名册.csv", today=today)
+    with UnitOfWork(runtime.sessions) as uow:
+        cm = users.principal_named(uow.session, "linyi.cm")
+        village = uow.session.execute(sa.select(Village).where(Village.name == "沂河村")).scalar_one()
+        rnd = review.open_round(uow, cm, village_id=village.id, name="2026年度背靠背评议", today=today)
+        reviewers = [
+            review.add_reviewer(uow, cm, rnd.id, kind="official", name="沂河村党支部书记",
+                                id_number=make_resident_id("371302", date(1965, 8, 8), 771), today=today),
+            review.add_reviewer(uow, cm, rnd.id, kind="representative", name="村民代表",
+                                id_number=make_resident_id("371302", date(1970, 2, 2), 773), today=today),
+            review.add_reviewer(uow, cm, rnd.id, kind="manager", name="兰山客户经理",
+                                id_number=make_resident_id("371302", date(1990, 6, 6), 775), username="linyi.cm",
+                                today=today)]
+        households = dict(uow.session.execute(sa.select(Household.household_no, Household.id).where(
+            Household.village_id == village.id)).all())
+        for group, number, *_, colour in DEMO_ROSTER:
+            for reviewer in reviewers:
+                review.rate(uow, cm, rnd.id, review.RatingInput(
+                    reviewer.id, households[number], 2 if colour in ("grey", "black") else 4, 3, 3, 3, 4, colour,
+                    "拖欠民间借贷, 村里多次调解" if colour == "black" else ""))
+        uow.commit()
+        round_id, village_id = rnd.id, village.id
+    with UnitOfWork(runtime.sessions) as uow:
+        closed = review.close_round(uow, users.principal_named(uow.session, "linyi.approver"), runtime, round_id,
+                                    today=today)
+        uow.commit()
+        assert closed.status.value == "closed"
+    with UnitOfWork(runtime.sessions) as uow:
+        runs = precredit.run_precredit(uow, users.principal_named(uow.session, "linyi.approver"), runtime,
+                                       village=village_id, product="YMYD")
+    with UnitOfWork(runtime.sessions) as uow:
+        rated = villages.rate(uow, users.principal_named(uow.session, "linyi.admin"), village_id=village_id, today=today)
+        uow.commit()
+        offers = uow.session.execute(sa.select(PrecreditOffer.status, PrecreditOffer.limit, PrecreditOffer.rate).where(
+            PrecreditOffer.village_id == village_id).order_by(PrecreditOffer.household_id)).all()
+    run = runs[0]
+    shown = [f"沂河村 roster: {imported.households_created} households filed, {imported.households_updated} linked "
+             f"(孙桂兰's), {imported.members_created} members",
+             f"peer review round {round_id} closed by linyi.approver: colours "
+             + ", ".join(f"{number} {colour}" for _, number, *_, colour in DEMO_ROSTER),
+             f"pre-credit run {run.run_id} (沂蒙云贷, green and white households): {run.offered} offered, "
+             f"{run.referred} referred, {run.rejected} rejected: "
+             + ", ".join(f"{status.value} {limit or '-'} at {rate or '-'}" for status, limit, rate in offers),
+             f"credit village (信用村): {'yes' if rated[0].credit_village else 'not yet'} "
+             f"({'; '.join(rated[0].reasons) or 'every threshold met'})",
+             "accept an offer with the household's consent and signature: nongxin village accept OFFER "
+             "--signature REF --user linyi.cm"]
+    return shown

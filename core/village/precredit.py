@@ -44,13 +44,14 @@ from nongxin.core.credit.models import CreditLine
 from nongxin.core.credit.products import offered
 from nongxin.core.customers.models import Customer, Household, Relation
 from nongxin.core.db import UnitOfWork, utcnow
-from nongxin.core.errors import NotFound, invalid
+from nongxin.core.errors import invalid
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Institution, Level
 from nongxin.core.parameters.services import value
-from nongxin.core.permissions import Action, require
+from nongxin.core.permissions import Action
 from nongxin.core.village import engine
 from nongxin.core.village.models import OfferStatus, PrecreditOffer, PrecreditRun, Village
+from nongxin.core.village.villages import visible_village
 
 __all__ = ["CREDITED_COLOURS", "Evaluator", "LocalEvaluator", "OFFER_DAYS", "RunResult", "Scope", "choose_product",
            "expire_offers", "households_frame", "run_precredit", "scope_of"]
@@ -105,11 +106,7 @@ def scope_of(uow: UnitOfWork, principal: Principal, *, village: int | None, inst
     if (village is None) == (institution is None):
         raise invalid("village", "give a village or a county bank (institution), not both or neither")
     if village is not None:
-        row = session.get(Village, village)
-        grid = session.get(Institution, row.grid_id) if row is not None else None
-        if row is None or grid is None or not principal.can_see(grid):
-            raise NotFound(f"village {village} not found", fields={"village": ["not found"]})
-        require(principal, Action.VILLAGE_PRECREDIT)
+        row = visible_village(uow, principal, village, Action.VILLAGE_PRECREDIT)
         bank = session.get(Institution, row.county_bank_id)
         assert bank is not None
         return Scope((bank,), row, bank)

@@ -52,6 +52,7 @@ from nongxin.core.runtime import Runtime
 from nongxin.core.schemas import CONTROL
 from nongxin.core.scoping import PAGE, page
 from nongxin.core.village import review_domain as domain
+from nongxin.core.village.villages import visible_village
 from nongxin.core.village.models import COLOURS, HouseholdReview, PeerRating, ReviewRound, RoundReviewer, RoundStatus, Village
 from nongxin.sdk.bureau import BureauSubject, Purpose
 from nongxin.sdk.identity import IdentityKind, InvalidIdentity, mask_identity, validate_resident_id
@@ -122,11 +123,9 @@ def open_round(uow: UnitOfWork, principal: Principal, *, village_id: int | None 
     if (village_id is None) == (grid is None):
         raise invalid("village", "name either a village (id) or a grid (code)")
     if village_id is not None:
-        village = session.get(Village, village_id)
-        where = session.get(Institution, village.grid_id) if village is not None else None
-        if village is None or where is None or not principal.can_see(where):
-            raise NotFound(f"village {village_id} not found", fields={"village": ["not found"]})
-        require(principal, Action.VILLAGE_REVIEW)
+        village = visible_village(uow, principal, village_id, Action.VILLAGE_REVIEW)
+        where = session.get(Institution, village.grid_id)
+        assert where is not None
         covered = [village_id]
     else:
         assert grid is not None

@@ -162,6 +162,7 @@ VALID.update({
                                               "assets": 3, "business": 4, "health": 4, "colour": "black",
                                               "reason": "拖欠民间借贷"},
     ("POST", "/api/review-rounds/1/close"): {},
+})
 # issue 15 part D: batch pre-credit (offer 1: offered to a Jinan customer at the Lixia branch)
 WRITERS.update({"/api/precredit/runs": "jinan.admin", "/api/precredit/offers/": "jinan.cm"})
 PATH_VALUES["offer_id"] = "1"

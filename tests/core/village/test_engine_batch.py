@@ -58,7 +58,7 @@ def probe_assess(application, facts, ctx):
     out = []
     if facts.get("main_business") == "生猪养殖":
         out.append(Finding("PROBE_PIGS", Outcome.TAG, "livestock"))
-    if facts.get("age", 0) > 58:
+    if facts.get("age", 0) > 45:
         out.append(Finding("PROBE_AGE", Outcome.MANUAL_REVIEW, "older head"))
     if facts.get("land_mu", Decimal(99)) < 6:
         out.append(Finding("PROBE_LAND", Outcome.REJECT, "too little land"))

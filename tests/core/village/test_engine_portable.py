@@ -36,7 +36,7 @@ def frame_and_context(app):
 
 def test_a_worker_process_computes_the_reference_answer(nongxin_app, nongxin_demo, nongxin_enable):
     nongxin_enable("yimeng_cloud_loan", "LYRCB")
-    publish_test_rule(nongxin_app, "VIL-P-REV", "age > 50", stage="admission", outcome="manual_review", owner="LYRCB")
+    publish_test_rule(nongxin_app, "VIL-P-REV", "age > 45", stage="admission", outcome="manual_review", owner="LYRCB")
     frame, ctx, reference = frame_and_context(nongxin_app)
     shipped = pickle.loads(pickle.dumps(portable(ctx)))
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
