@@ -649,33 +649,45 @@ def _demo_customers_by_key() -> list[tuple[str, Any]]:
     return [(key, data) for key, _, data in _demo_customers()]
 
 
+def _switch_on(runtime: "Runtime", institution_id: int, plugin: str, code: str) -> None:
+    from nongxin.core.plugin_state.models import PluginSwitch
+    from nongxin.core.plugin_state.services import bump_generation
+
+    with UnitOfWork(runtime.sessions) as uow:
+        uow.session.add(PluginSwitch(institution_id=institution_id, plugin=plugin, enabled=True, settings=None,
+                                     updated_by="system"))
+        bump_generation(uow.session)
+        record(uow.session, actor="system", action="plugin.enable", target=f"plugin:{plugin}", institution_code=code,
+               after={"enabled": True, "source": f"set at {code}"})
+        uow.commit()
+
+
 def demo_village(runtime: "Runtime") -> list[str]:
     """Whole-village credit at Linyi, through the services: linyi.cm imports 沂河村's roster and
     opens a back-to-back review with three reviewers (the village secretary, a villager
     representative and himself); linyi.approver closes it and pre-credits the green and white
-    households with 沂蒙云贷 (switched on at Linyi); linyi.admin rates the village. What it shows."""
+    households with 沂蒙云贷 (switched on at Linyi; 富农贷 without the example plugins); linyi.admin
+    rates the village. What it shows."""
     from datetime import date
 
     import sqlalchemy as sa
 
     from nongxin.core.importing import read_text
     from nongxin.core.customers.models import Household
-    from nongxin.core.plugin_state.models import PluginSwitch
-    from nongxin.core.plugin_state.services import bump_generation
     from nongxin.core.village import precredit, review, roster, villages
     from nongxin.core.village.models import PrecreditOffer, Village
     from nongxin.sdk.identity import make_resident_id
 
     today = runtime.clock.business_date()
+    # 沂蒙云贷 when its example plugin is installed (the README's install), else the province's
+    # farmer product 富农贷 (a bare `pip install .` of the core)
+    yimeng = "yimeng_cloud_loan" in runtime.plugins.host.loaded
     with UnitOfWork(runtime.sessions) as uow:
         linyi = services.get_by_code(uow.session, "LYRCB")
         assert linyi is not None
-        uow.session.add(PluginSwitch(institution_id=linyi.id, plugin="yimeng_cloud_loan", enabled=True,
-                                     settings=None, updated_by="system"))
-        bump_generation(uow.session)
-        record(uow.session, actor="system", action="plugin.enable", target="plugin:yimeng_cloud_loan",
-               institution_code=linyi.code, after={"enabled": True, "source": f"set at {linyi.code}"})
-        uow.commit()
+        linyi_id = linyi.id
+    if yimeng:
+        _switch_on(runtime, linyi_id, "yimeng_cloud_loan", "LYRCB")
     with UnitOfWork(runtime.sessions) as uow:
         table = read_text(_demo_roster_csv(), name="沂河村花名册.csv", columns=roster.COLUMNS)
         imported = roster.import_roster(uow, users.principal_named(uow.session, "linyi.cm"), table,
@@ -708,7 +720,7 @@ def demo_village(runtime: "Runtime") -> list[str]:
         assert closed.status.value == "closed"
     with UnitOfWork(runtime.sessions) as uow:
         runs = precredit.run_precredit(uow, users.principal_named(uow.session, "linyi.approver"), runtime,
-                                       village=village_id, product="YMYD")
+                                       village=village_id, product="YMYD" if yimeng else None)
     with UnitOfWork(runtime.sessions) as uow:
         rated = villages.rate(uow, users.principal_named(uow.session, "linyi.admin"), village_id=village_id, today=today)
         uow.commit()
@@ -719,7 +731,8 @@ def demo_village(runtime: "Runtime") -> list[str]:
              f"(孙桂兰's), {imported.members_created} members",
              f"peer review round {round_id} closed by linyi.approver: colours "
              + ", ".join(f"{number} {colour}" for _, number, *_, colour in DEMO_ROSTER),
-             f"pre-credit run {run.run_id} (沂蒙云贷, green and white households): {run.offered} offered, "
+             f"pre-credit run {run.run_id} ({'沂蒙云贷' if yimeng else '富农贷'}, green and white households): "
+             f"{run.offered} offered, "
              f"{run.referred} referred, {run.rejected} rejected: "
              + ", ".join(f"{status.value} {limit or '-'} at {rate or '-'}" for status, limit, rate in offers),
              f"credit village (信用村): {'yes' if rated[0].credit_village else 'not yet'} "
