@@ -198,6 +198,14 @@ class Money(sa.types.TypeDecorator[Decimal]):
         return Decimal
 
 
+class Hundredths(Money):
+    """A quantity of two decimal places that is not money (land under contract, in mu): ``Decimal``
+    in Python, an exact integer number of hundredths (BIGINT) in the database, for the reason money
+    is never NUMERIC (SQLite would keep it as a binary float)."""
+
+    cache_ok = True
+
+
 class Rate(sa.types.TypeDecorator[Decimal]):
     """An annual interest rate: ``Decimal`` in Python (``Decimal("0.0435")`` is 4.35%), an exact
     integer number of millionths in the database (43500), for the reason money is never NUMERIC.

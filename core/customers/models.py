@@ -14,7 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from nongxin.core.db import Base, Money, str_enum, utcnow
+from nongxin.core.db import Base, Hundredths, Money, str_enum, utcnow
 from nongxin.core.institutions.models import Institution, User
 
 
@@ -56,7 +56,7 @@ class Household(Base):
     address: Mapped[str] = mapped_column(sa.String(300), default="")
     # issue 15, the village roster (整村授信): the household's village row and figures
     village_id: Mapped[int | None] = mapped_column(sa.ForeignKey("villages.id"), index=True)
-    land_mu: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 2))  # 承包土地(亩)
+    land_mu: Mapped[Decimal | None] = mapped_column(Hundredths())  # 承包土地(亩)
     assets: Mapped[Decimal | None] = mapped_column(Money())  # 家庭资产(元)
     main_business: Mapped[str] = mapped_column(sa.String(100), default="")  # 主营项目
     #: The peer review colour that stands (black | grey | green | white), from the last closed round

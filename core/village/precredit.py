@@ -150,13 +150,14 @@ def households_frame(session: Any, bank: Institution, today: date, *, village_id
     """The engine's frame (``engine.facts_frame``'s columns, in its order) of every household of
     ``bank`` (or of one village) coloured green or white, one row per head, ordered by household;
     plus ``village_id`` and ``grid_id`` (the household's), which the engine does not read. One
-    query; age, fen scaling and the exposure room column-wise."""
+    query; money and land come as the integers the database keeps (fen, hundredths of a mu), age
+    and the exposure room column-wise."""
     held = (sa.select(CreditLine.customer_id, sa.func.sum(sa.type_coerce(CreditLine.amount, sa.BigInteger)).label("fen"))
             .where(CreditLine.county_bank_id == bank.id, CreditLine.status.in_(HELD))
             .group_by(CreditLine.customer_id).subquery())
     stmt = (sa.select(Customer.id, Household.id, Household.village_id, Household.grid_id, Customer.birth_date,
                       sa.type_coerce(Customer.annual_income, sa.BigInteger), sa.type_coerce(Customer.kind, sa.String),
-                      Customer.segment, Household.peer_review, Household.land_mu,
+                      Customer.segment, Household.peer_review, sa.type_coerce(Household.land_mu, sa.BigInteger),
                       sa.type_coerce(Household.assets, sa.BigInteger), Household.main_business, held.c.fen)
             .join(Household, Household.id == Customer.household_id)
             .outerjoin(held, held.c.customer_id == Customer.id)
@@ -175,7 +176,7 @@ def households_frame(session: Any, bank: Institution, today: date, *, village_id
         "customer_kind": _text(raw["customer_kind"]),
         "customer_segment": _text(raw["customer_segment"]),
         "peer_review": _text(raw["peer_review"]),
-        "land_mu": pd.array([None if v is None else int(Decimal(v).scaleb(2)) for v in raw["land_mu"]], dtype="Int64"),
+        "land_mu": pd.array(raw["land_mu"].tolist(), dtype="Int64"),
         "household_assets": pd.array(raw["household_assets"].tolist(), dtype="Int64"),
         "main_business": _text(raw["main_business"]),
     })

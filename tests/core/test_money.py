@@ -98,3 +98,21 @@ def test_migration_converts_amounts_to_fen_and_chains_the_old_query_log(tmp_path
         assert conn.execute(sa.select(Loan.principal, Loan.outstanding)).one() == (
             Decimal("1047.29"), Decimal("99999999999.99"))
     engine.dispose()
+
+
+def test_no_column_is_numeric_in_the_models_or_the_migrated_schema(nongxin_database_url):
+    """SQLite keeps NUMERIC as a binary float: money (fen), rates (millionths) and other decimals
+    (land in hundredths of a mu) are integers in every table, as declared and as migrated."""
+    from nongxin.core.models import metadata
+
+    declared = [f"{t.name}.{c.name}" for t in metadata.sorted_tables for c in t.columns
+                if isinstance(c.type, sa.Numeric)]
+    assert declared == []
+    engine = make_engine(nongxin_database_url)
+    try:
+        inspector = sa.inspect(engine)
+        migrated = [f"{t}.{c['name']}" for t in inspector.get_table_names() for c in inspector.get_columns(t)
+                    if isinstance(c["type"], sa.Numeric)]
+    finally:
+        engine.dispose()
+    assert migrated == []

@@ -258,7 +258,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('households', schema=None) as batch_op:
         batch_op.add_column(sa.Column('village_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('land_mu', sa.Numeric(precision=12, scale=2), nullable=True))
+        batch_op.add_column(sa.Column('land_mu', sa.BigInteger(), nullable=True))  # hundredths of a mu
         batch_op.add_column(sa.Column('assets', nongxin.core.db.Money(), nullable=True))
         batch_op.add_column(sa.Column('main_business', sa.String(length=100), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('peer_review', sa.String(length=8), nullable=True))
