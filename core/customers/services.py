@@ -107,8 +107,9 @@ def visible_grid(uow: UnitOfWork, principal: Principal, code: str, field: str = 
 
 # -- filing ----------------------------------------------------------------------------------
 
-def _text(field: str, value: str | None, column: InstrumentedAttribute[Any], *, required: bool = False) -> str:
-    """A text field as stored: stripped, within its column's length, free of control characters."""
+def checked_text(field: str, value: str | None, column: InstrumentedAttribute[Any], *, required: bool = False) -> str:
+    """A text field as stored: stripped, within its column's length, free of control characters;
+    else 422 naming ``field`` (what the API's schemas refuse, for the console and files too)."""
     text = (value or "").strip()
     if required and not text:
         raise invalid(field, "must not be empty")
@@ -119,6 +120,7 @@ def _text(field: str, value: str | None, column: InstrumentedAttribute[Any], *, 
     if bad:
         raise invalid(field, f"must not contain control, escape or bidi characters (found U+{ord(bad.group()):04X})")
     return text
+
 
 
 def parse_kind(value: str) -> CustomerKind:
@@ -156,11 +158,12 @@ def parse_income(value: Decimal | str | None, field: str = "annual_income") -> D
     return amount.quantize(Decimal("0.01"))
 
 
-def _manager(uow: UnitOfWork, username: str, bank: Institution) -> User:
+def customer_manager(uow: UnitOfWork, username: str, bank: Institution, field: str = "manager") -> User:
+    """The active customer manager ``username`` of ``bank``; else 422 naming ``field``."""
     user = uow.session.execute(sa.select(User).where(User.username == username.strip())).scalar_one_or_none()
     if (user is None or not user.active or user.role is not Role.CUSTOMER_MANAGER
             or not user.institution.path.startswith(bank.path)):
-        raise invalid("manager", f"{username!r} is not an active customer manager of {bank.code}")
+        raise invalid(field, f"{username!r} is not an active customer manager of {bank.code}")
     return user
 
 
@@ -179,9 +182,9 @@ def _legal_representative(uow: UnitOfWork, ref: int | str, bank: Institution) ->
 
 def _household(uow: UnitOfWork, data: HouseholdInput, bank: Institution, grid: Institution) -> tuple[Household, Relation]:
     relation = parse_relation(data.relation)
-    village = _text("household.village", data.village, Household.village, required=True)
-    group = _text("household.group", data.group, Household.group_name)
-    number = _text("household.household_no", data.household_no, Household.household_no, required=True)
+    village = checked_text("household.village", data.village, Household.village, required=True)
+    group = checked_text("household.group", data.group, Household.group_name)
+    number = checked_text("household.household_no", data.household_no, Household.household_no, required=True)
     household = uow.session.execute(sa.select(Household).where(
         Household.county_bank_id == bank.id, Household.village == village,
         Household.household_no == number).with_for_update()).scalar_one_or_none()
@@ -222,11 +225,11 @@ def create_customer(uow: UnitOfWork, principal: Principal, data: CustomerInput, 
         id_number = validate_identity(kind.id_kind, data.id_number, today=today)
     except InvalidIdentity as exc:
         raise field_error("id_number", exc) from None
-    name = _text("name", data.name, Customer.name, required=True)
+    name = checked_text("name", data.name, Customer.name, required=True)
     bank = institutions.county_bank_of(session, grid)
     assert bank is not None  # a grid or branch always hangs under a county bank
-    manager = _manager(uow, data.manager, bank)
-    segment = _text("segment", data.segment, Customer.segment) or None
+    manager = customer_manager(uow, data.manager, bank)
+    segment = checked_text("segment", data.segment, Customer.segment) or None
     if segment is not None and not SEGMENT_RE.match(segment):
         raise invalid("segment", "a lower-case name of letters, digits and '_' (farmer, salaried, merchant, ...)")
     income = parse_income(data.annual_income)
@@ -246,9 +249,9 @@ def create_customer(uow: UnitOfWork, principal: Principal, data: CustomerInput, 
         raise duplicate(existing, bank)
     customer = Customer(
         county_bank=bank, grid=grid, manager=manager, kind=kind, id_number=id_number, name=name,
-        phone=_text("phone", data.phone, Customer.phone), address=_text("address", data.address, Customer.address),
-        occupation=_text("occupation", data.occupation, Customer.occupation),
-        employer=_text("employer", data.employer, Customer.employer), segment=segment, annual_income=income,
+        phone=checked_text("phone", data.phone, Customer.phone), address=checked_text("address", data.address, Customer.address),
+        occupation=checked_text("occupation", data.occupation, Customer.occupation),
+        employer=checked_text("employer", data.employer, Customer.employer), segment=segment, annual_income=income,
         legal_representative=rep, created_by=principal.username)
     if kind is CustomerKind.INDIVIDUAL:
         customer.birth_date = birth_date(id_number)

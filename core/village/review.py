@@ -38,14 +38,14 @@ from nongxin.core.bureau import services as bureau
 from nongxin.core.bureau.models import BureauAuthorization
 from nongxin.core.credit.models import OPEN_STATUSES, Loan
 from nongxin.core.customers.models import Customer, CustomerKind, Household
-from nongxin.core.customers.services import shows_full_id
+from nongxin.core.customers.services import checked_text, customer_manager, shows_full_id
 from nongxin.core.db import UnitOfWork, utcnow
 from nongxin.core.early_warning.domain import NON_PERFORMING
 from nongxin.core.early_warning.models import LoanClass, WatchlistEntry
 from nongxin.core.errors import Conflict, Forbidden, NongxinError, NotFound, ValidationFailed, field_error, invalid
 from nongxin.core.importing import Table
 from nongxin.core.institutions import services as institutions
-from nongxin.core.institutions.models import Institution, Level, Role, User
+from nongxin.core.institutions.models import Institution, Level
 from nongxin.core.parameters.services import value
 from nongxin.core.permissions import Action, may, require
 from nongxin.core.runtime import Runtime
@@ -103,17 +103,6 @@ def _households(uow: UnitOfWork, rnd: ReviewRound) -> list[int]:
         Household.village_id.in_(_villages(uow, rnd))).order_by(Household.id)).scalars())
 
 
-def _text(name: str, text: str, longest: int) -> str:
-    """``text`` stripped, or 422 naming ``name``: too long or with a control character (what the API's
-    schemas refuse, for the console and files too)."""
-    text = text.strip()
-    if len(text) > longest:
-        raise invalid(name, f"at most {longest} characters")
-    if CONTROL.search(text) is not None:
-        raise invalid(name, "must not contain control or direction characters")
-    return text
-
-
 # -- opening --------------------------------------------------------------------------------------
 
 def open_round(uow: UnitOfWork, principal: Principal, *, village_id: int | None = None, grid: str | None = None,
@@ -150,7 +139,7 @@ def open_round(uow: UnitOfWork, principal: Principal, *, village_id: int | None 
                        fields={"village" if village_id is not None else "grid": [f"round {clash} is open"]})
     bank = institutions.county_bank_of(session, where)
     assert bank is not None
-    rnd = ReviewRound(county_bank_id=bank.id, grid_id=where.id, village_id=village_id, name=_text("name", name, 200),
+    rnd = ReviewRound(county_bank_id=bank.id, grid_id=where.id, village_id=village_id, name=checked_text("name", name, ReviewRound.name),
                       status=RoundStatus.OPEN, min_reviewers=int(value(session, bank, "village.min_reviewers", today)),
                       aggregation=str(value(session, bank, "village.aggregation", today)),
                       opened_by=principal.username, opened_on=today)
@@ -173,7 +162,7 @@ def add_reviewer(uow: UnitOfWork, principal: Principal, round_id: int, *, kind: 
     _must_be_open(rnd)
     if kind not in domain.KINDS:
         raise invalid("kind", f"{kind!r} is not one of {', '.join(domain.KINDS)}")
-    if not _text("name", name, 100):
+    if not checked_text("name", name, RoundReviewer.name):
         raise invalid("name", "must not be empty")
     try:
         number = validate_resident_id(id_number.strip().upper(), today=today)
@@ -183,11 +172,7 @@ def add_reviewer(uow: UnitOfWork, principal: Principal, round_id: int, *, kind: 
     assert bank is not None
     user_id = None
     if kind == "manager":
-        user = session.execute(sa.select(User).where(User.username == (username or "").strip())).scalar_one_or_none()
-        if (user is None or not user.active or user.role is not Role.CUSTOMER_MANAGER
-                or not user.institution.path.startswith(bank.path)):
-            raise invalid("username", f"{username!r} is not an active customer manager of {bank.code}")
-        user_id = user.id
+        user_id = customer_manager(uow, username or "", bank, "username").id
     elif username:
         raise invalid("username", "only a reviewer of kind manager names a user")
     if session.execute(sa.select(RoundReviewer.id).where(RoundReviewer.round_id == rnd.id,

@@ -117,9 +117,9 @@ def _person(row: Row, today: date | None) -> _Person:
     segment = values["segment"].strip() or DEFAULT_SEGMENT
     if not customers.SEGMENT_RE.match(segment):
         raise invalid("segment", "a lower-case name of letters, digits and '_' (farmer, salaried, merchant, ...)")
-    return _Person(row.line, number, customers._text("name", values["name"], Customer.name, required=True),
+    return _Person(row.line, number, customers.checked_text("name", values["name"], Customer.name, required=True),
                    customers.parse_relation(values["relation"], "relation"),
-                   customers._text("phone", values["phone"], Customer.phone),
+                   customers.checked_text("phone", values["phone"], Customer.phone),
                    customers.parse_income(values["annual_income"]), segment)
 
 
@@ -128,7 +128,7 @@ def _figures(household: _Household, row: Row) -> None:
     values = row.values
     land = parse_land(values["land_mu"])
     assets = customers.parse_income(values["assets"], "assets")
-    business = customers._text("main_business", values["main_business"], Household.main_business)
+    business = customers.checked_text("main_business", values["main_business"], Household.main_business)
     if land is None and assets is None and not business:
         return
     if household.figures_line is None:
@@ -150,10 +150,10 @@ def check_table(table: Table, *, today: date | None = None) -> tuple[list[_House
             errors.append(RowError(row.line, row.error))
             continue
         try:
-            village = customers._text("village", row.values["village"], Household.village, required=True)
-            number = customers._text("household_no", row.values["household_no"], Household.household_no,
+            village = customers.checked_text("village", row.values["village"], Household.village, required=True)
+            number = customers.checked_text("household_no", row.values["household_no"], Household.household_no,
                                      required=True)
-            group = customers._text("group", row.values["group"], Household.group_name)
+            group = customers.checked_text("group", row.values["group"], Household.group_name)
             person = _person(row, today)
             if (first := seen.get(person.id_number)) is not None:
                 raise invalid("id_number", f"the same identity number as line {first}")
@@ -258,7 +258,7 @@ def import_roster(uow: UnitOfWork, principal: Principal, table: Table, *, grid: 
     require(principal, Action.VILLAGE_IMPORT)
     bank = county_bank_of(uow.session, grid_inst)
     assert bank is not None  # a grid or branch always hangs under a county bank
-    customers._manager(uow, manager, bank)
+    customers.customer_manager(uow, manager, bank)
     report = RosterReport(rows=len(table.rows))
     households, errors = check_table(table, today=today)
     if errors:
