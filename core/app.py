@@ -133,6 +133,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     for blp in village_blueprints():
         api.register_blueprint(blp)
 
+    from nongxin.core.scorecards.api import blueprints as scorecard_blueprints  # issue 17: scorecards
+
+    for blp in scorecard_blueprints():
+        api.register_blueprint(blp)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers

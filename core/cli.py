@@ -237,5 +237,9 @@ def _register() -> None:
 
     annual_review_cli.register(village)  # issue 15 part E: the annual review of credit lines (年检)
 
+    from nongxin.core.scorecards.cli import scorecard
+
+    main.add_command(scorecard)  # issue 17: each part registers its commands on this group below
+
 
 _register()

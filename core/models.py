@@ -12,6 +12,7 @@ from nongxin.core.institutions import models as institution_models  # noqa: F401
 from nongxin.core.parameters import models as parameter_models  # noqa: F401
 from nongxin.core.plugin_state import models as plugin_models  # noqa: F401
 from nongxin.core.rules import models as rule_models  # noqa: F401
+from nongxin.core.scorecards import models as scorecard_models  # noqa: F401
 from nongxin.core.village import models as village_models  # noqa: F401
 
 metadata = Base.metadata

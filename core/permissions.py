@@ -90,6 +90,8 @@ The table (``tests/core/test_permissions.py`` checks that this docstring, the RE
 | `village.offer` | accept or decline pre-credit offers | | | | | x | | | |
 | `village.rate` | rate credit villages | | x | | | | | x | |
 | `line.review` | run the annual review of credit lines | | x | | | | | | x |
+| `scorecard.read` | see scorecards in use, their stability, model warnings and challengers | x | x | x | x | | | | |
+| `scorecard.monitor` | run the scorecard stability monitor and close model warnings | x | x | | x | | | | |
 <!-- permissions:end -->
 
 Roles: PA province_admin, CA county_admin, PM product_manager, PR parameter_admin,
@@ -195,6 +197,8 @@ class Action(str, enum.Enum):
     VILLAGE_OFFER = ("village.offer", "accept or decline pre-credit offers")
     VILLAGE_RATE = ("village.rate", "rate credit villages")
     LINE_REVIEW = ("line.review", "run the annual review of credit lines")
+    SCORECARD_READ = ("scorecard.read", "see scorecards in use, their stability, model warnings and challengers")
+    SCORECARD_MONITOR = ("scorecard.monitor", "run the scorecard stability monitor and close model warnings")
 
 
 EVERYONE = frozenset(Role)
@@ -290,6 +294,9 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
     Action.VILLAGE_OFFER: frozenset({Role.CUSTOMER_MANAGER}),
     Action.VILLAGE_RATE: frozenset({Role.COUNTY_ADMIN, Role.APPROVER}),
     Action.LINE_REVIEW: frozenset({Role.COUNTY_ADMIN, Role.POST_LOAN_CHECKER}),
+    Action.SCORECARD_READ: frozenset({Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN, Role.PRODUCT_MANAGER,
+                                      Role.PARAMETER_ADMIN}),
+    Action.SCORECARD_MONITOR: frozenset({Role.PROVINCE_ADMIN, Role.COUNTY_ADMIN, Role.PARAMETER_ADMIN}),
 })
 
 

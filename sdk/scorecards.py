@@ -6,6 +6,12 @@ its value falls in; a missing value, or one no bin holds, earns ``missing_points
 ``ScoreResult.missing``. The total's grade is the band with the highest ``min_score`` not above it;
 below every band there is no grade (and no limit coefficient: the core sends such an application
 to manual review).
+
+A spec travels as JSON (``spec_to_json`` / ``spec_from_json``: Decimals as strings, never a float),
+so ``nongxin scorecard fit`` writes one and ``nongxin new scorecard --from`` bakes it into a plugin.
+``bin_index`` and ``band_index`` say which bin a value and which score band a total fall in: the
+development counts (``ScorecardDevelopment``) and the production counts of the stability monitor
+are both counted with them, so the two are comparable by construction.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from nongxin.sdk._codec import decode, encode
 from nongxin.sdk.types import ScorecardBin, ScorecardGrade, ScorecardSpec
 
-__all__ = ["FrameScores", "ScoreLine", "ScoreResult", "bin_label", "score", "score_frame", "variables"]
+__all__ = ["FrameScores", "ScoreLine", "ScoreResult", "band_index", "bin_index", "bin_label", "score", "score_frame",
+           "spec_from_json", "spec_to_json", "variables"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +58,37 @@ def bin_label(b: ScorecardBin) -> str:
     lower = "-inf" if b.lower is None else str(b.lower)
     upper = "+inf" if b.upper is None else str(b.upper)
     return f"[{lower}, {upper})"
+
+
+def spec_to_json(spec: ScorecardSpec) -> str:
+    """The spec as JSON text (UTF-8, Chinese kept readable, keys in declaration order)."""
+    import json
+
+    return json.dumps(encode(spec), ensure_ascii=False, indent=2) + "\n"
+
+
+def spec_from_json(text: str) -> ScorecardSpec:
+    """A spec from ``spec_to_json``'s text; a malformed one is ``InvalidValue`` naming the path
+    (``spec.bins[3].points``), or ``ValueError`` when the text is not JSON."""
+    import json
+
+    return decode(ScorecardSpec, json.loads(text), "spec")
+
+
+def bin_index(spec: ScorecardSpec, field: str, value: Any) -> int:
+    """The index of the bin ``value`` falls in among ``field``'s bins (in the spec's order, as
+    ``score`` tries them), or the number of those bins when it is missing or no bin holds it."""
+    bins = [b for b in spec.bins if b.field == field]
+    if value is None or value == "":
+        return len(bins)
+    return next((i for i, b in enumerate(bins) if _holds(b, value)), len(bins))
+
+
+def band_index(edges: tuple[int, ...] | list[int], total: int) -> int:
+    """The score band of ``total`` among the bands ``(-inf, e0), [e0, e1), ..., [en, +inf)``."""
+    import bisect
+
+    return bisect.bisect_right(list(edges), total)
 
 
 def _number(value: Any) -> Decimal | None:

@@ -156,6 +156,25 @@ class ScorecardGrade:
 
 
 @dataclass(frozen=True, slots=True)
+class ScorecardDevelopment:
+    """Counts of the sample a scorecard was fitted on (integers only: the codec refuses floats).
+
+    ``score_edges``: the ascending inner edges of the score bands ``(-inf, e0), [e0, e1), ...,
+    [en, +inf)``; ``score_counts`` one count per band (``len(score_edges) + 1``). ``bin_counts``:
+    per variable, one count per bin of that variable in the spec's order, then the count of missing
+    values (values no bin holds included), so ``len(bins of v) + 1`` counts. ``rows`` and ``bads``:
+    the sample's size and its bads; ``fitted_on``: the date (ISO) the card was fitted.
+    """
+
+    rows: int
+    bads: int
+    score_edges: tuple[int, ...]
+    score_counts: tuple[int, ...]
+    bin_counts: Mapping[str, tuple[int, ...]]
+    fitted_on: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ScorecardSpec:
     """A segment's scorecard: base points plus, per variable, the points of the first bin its value
     falls in (``missing_points`` when the value is missing or falls in no bin); the total's grade
@@ -169,6 +188,13 @@ class ScorecardSpec:
     grades: tuple[ScorecardGrade, ...] = ()
     version: int = 1
     name: str = ""
+    #: issue 17 (additive): a challenger scores every decision of its segment in shadow (stored
+    #: apart, never used for the outcome); the champion is the first card of the segment that is
+    #: not a challenger. A scorecard plugin usually sets it from its ``role`` setting.
+    challenger: bool = False
+    #: The development sample's distributions, for stability monitoring (PSI); None for a card
+    #: typed by hand (the monitor lists it, without a PSI).
+    development: ScorecardDevelopment | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -340,8 +340,9 @@ def apply_rules(compiled: CompiledRuleSet | None, facts: Mapping[str, Any]) -> t
 
 
 def pick_scorecard(cards: HookResult[ScorecardSpec], segment: str) -> tuple[Contribution[ScorecardSpec] | None, list[domain.Failure]]:
+    """The segment's champion: its first card that is not a challenger (challengers score in shadow)."""
     failures = [domain.Failure("scorecard", f.plugin, f.error) for f in cards.failures]
-    chosen = next((c for c in cards.contributions if c.value.segment == segment), None)
+    chosen = next((c for c in cards.contributions if c.value.segment == segment and not c.value.challenger), None)
     if chosen is None and not failures:
         failures.append(domain.Failure("scorecard", "", f"no scorecard for segment {segment!r}"))
     return chosen, failures
@@ -598,6 +599,8 @@ def decide(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: i
                         limit=evaluation.limit, rate=evaluation.rate,
                         score=evaluation.scored.total if evaluation.scored else None,
                         grade=evaluation.scored.grade.name if evaluation.scored and evaluation.scored.grade else None,
+                        scorecard_code=evaluation.scored.code if evaluation.scored else None,
+                        scorecard_version=evaluation.scored.version if evaluation.scored else None,
                         rule_book_hash=record["rules"]["hash"], business_date=today, decided_by=principal.username,
                         record=record)
     app.approved_amount, app.approved_rate = verdict.approved_amount, verdict.rate

@@ -369,6 +369,9 @@ class Decision(Base):
     rate: Mapped[Decimal | None] = mapped_column(Rate())
     score: Mapped[int | None]
     grade: Mapped[str | None] = mapped_column(sa.String(16))
+    #: the champion scorecard that scored it (issue 17: the stability monitor selects by these)
+    scorecard_code: Mapped[str | None] = mapped_column(sa.String(64))
+    scorecard_version: Mapped[int | None]
     rule_book_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     business_date: Mapped[date]
     decided_by: Mapped[str] = mapped_column(sa.String(64))

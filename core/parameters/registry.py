@@ -162,6 +162,15 @@ VILLAGE_PARAMETERS = (
               choices=("none", "freeze", "reduce")),
 )
 
+#: Scorecard stability monitoring (issue 17).
+SCORECARD_PARAMETERS = (
+    Parameter("scorecard.psi_threshold", "评分卡PSI预警阈值", "rate", Decimal("0.25"), DOWN_TO_COUNTY,
+              tighten="lower", minimum=Decimal("0"), maximum=Decimal("10")),
+    Parameter("scorecard.monitor_days", "评分卡监测窗口(天)", "days", 30, DOWN_TO_COUNTY, minimum=1, maximum=366),
+    Parameter("scorecard.min_population", "评分卡监测最少样本数", "count", 100, DOWN_TO_COUNTY, minimum=1,
+              maximum=10000000),
+)
+
 PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("lpr.1y", "一年期LPR", "rate", Decimal("0.0300"), PROVINCE_ONLY,
               minimum=Decimal("0"), maximum=Decimal("0.2")),
@@ -176,4 +185,5 @@ PARAMETERS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("collateral.shortfall_freezes_line", "押品不足冻结额度", "flag", False, DOWN_TO_COUNTY),
     *EARLY_WARNING_PARAMETERS,
     *VILLAGE_PARAMETERS,
+    *SCORECARD_PARAMETERS,
 )}

@@ -973,8 +973,10 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     # POST /api/applications/{id}/review performs the action of the caller's task tier; the walk
     # exercises REVIEW_INVESTIGATE, tests/core/credit/test_review.py these two
     other_tiers = {Action.REVIEW_REVIEW, Action.REVIEW_APPROVE}
+    # issue 17 foundation: the scorecard endpoints' parts walk these; the set empties before it lands
+    pending = {Action.SCORECARD_READ, Action.SCORECARD_MONITOR}
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
-    assert walked | not_over_http | other_tiers == set(Action)
+    assert walked | not_over_http | other_tiers | pending == set(Action)
     assert not walked & (not_over_http | other_tiers)
 
 
