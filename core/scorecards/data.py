@@ -35,6 +35,7 @@ GOOD_LABELS = ("0", "good", "好")
 MAX_SHOWN = 50
 #: Scale of a DECIMAL fact in the data set's frame: integer fen (the rule language's frame form).
 SCALE = 2
+_Row = tuple[int, dict[str, str], str | None]  # (line, cells by column, the row's own error)
 KINDS = (FieldType.DECIMAL, FieldType.INTEGER, FieldType.STRING, FieldType.BOOLEAN)
 TRUE = frozenset({"true", "1", "yes", "y", "是", "t"})
 FALSE = frozenset({"false", "0", "no", "n", "否", "f"})
@@ -149,9 +150,9 @@ def _xlsx_header(data: bytes, name: str) -> list[str]:
     return [_text(v) for v in first]
 
 
-def _cells_of_file(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str], str | None]]]:
+def _cells_of_file(path: Path) -> tuple[list[str], list[_Row]]:
     """(columns, rows as (line, cells, row error)) of a CSV, .xlsx or .parquet file."""
-    from nongxin.core.importing import ZIP_MAGIC, UnreadableFile, read_bytes
+    from nongxin.core.importing import OLE_MAGIC, ZIP_MAGIC, UnreadableFile, read_bytes
 
     try:
         data = path.read_bytes()
@@ -159,6 +160,8 @@ def _cells_of_file(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str
         raise DataProblem(f"{path}: cannot read the file ({exc.strerror or exc})", fields={"data": ["unreadable"]}) from None
     if path.suffix.lower() == ".parquet" or data.startswith(b"PAR1"):
         return _parquet_cells(data, path.name)
+    if data.startswith(OLE_MAGIC):
+        raise UnreadableFile(path.name, "this is an old binary Excel (.xls) file; save it as .xlsx or as CSV")
     header = _xlsx_header(data, path.name) if data.startswith(ZIP_MAGIC) else _csv_header(data, path.name)
     columns = [c.strip().lower() for c in header]
     while columns and not columns[-1]:
@@ -169,7 +172,7 @@ def _cells_of_file(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str
     return list(table.columns), [(r.line, r.values, r.error) for r in table.rows]
 
 
-def _parquet_cells(data: bytes, name: str) -> tuple[list[str], list[tuple[int, dict[str, str], str | None]]]:
+def _parquet_cells(data: bytes, name: str) -> tuple[list[str], list[_Row]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -182,14 +185,14 @@ def _parquet_cells(data: bytes, name: str) -> tuple[list[str], list[tuple[int, d
     return _frame_cells(table.to_pandas(), name)
 
 
-def _frame_cells(frame: Any, name: str) -> tuple[list[str], list[tuple[int, dict[str, str], str | None]]]:
+def _frame_cells(frame: Any, name: str) -> tuple[list[str], list[_Row]]:
     columns = [str(c).strip().lower() for c in frame.columns]
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
         raise DataProblem(f"{name}: line 1 (header) repeats column(s) {', '.join(repeated)}",
                           fields={"header": [f"repeats {', '.join(repeated)}"]})
     texts = {c: [_text(v) for v in frame.iloc[:, i].tolist()] for i, c in enumerate(columns)}
-    rows = [(i + 2, {c: texts[c][i] for c in columns}, None) for i in range(len(frame))]
+    rows: list[_Row] = [(i + 2, {c: texts[c][i] for c in columns}, None) for i in range(len(frame))]
     return columns, rows
 
 
@@ -276,7 +279,7 @@ def _check_columns(columns: Sequence[str], target: str, exclude: Sequence[str]) 
     return kinds
 
 
-def _build(columns: list[str], rows: list[tuple[int, dict[str, str], str | None]], *, name: str, target: str,
+def _build(columns: list[str], rows: list[_Row], *, name: str, target: str,
            exclude: Sequence[str], bad: str | None, drop_bad_rows: bool) -> Dataset:
     import numpy as np
     import pandas as pd
@@ -293,8 +296,8 @@ def _build(columns: list[str], rows: list[tuple[int, dict[str, str], str | None]
             broken.add(index)
     for index, label in enumerate(targets):
         if label not in (bad_label, good_label):
-            reason = "empty target" if not label else f"target {label!r} is neither {bad_label!r} (bad) nor {good_label!r} (good)"
-            problems.append(BadRow(rows[index][0], target, reason))
+            why = "empty target" if not label else f"target {label!r} is neither {bad_label!r} (bad) nor {good_label!r} (good)"
+            problems.append(BadRow(rows[index][0], target, why))
             broken.add(index)
     values: dict[str, list[Any]] = {}
     for column, kind in kinds.items():

@@ -83,15 +83,23 @@ def monotonic_merge(edges: Sequence[int], bads: Sequence[int], goods: Sequence[i
 def grade_floors(train_scores: Any, shares: Sequence[float]) -> list[int]:
     """Each grade's ``min_score``: the first grade takes the top ``shares[0]`` of the train scores,
     the next the following ``shares[1]``, and so on (scores below the last floor earn no grade).
-    Floors strictly fall (a tie at a quantile moves the next floor one point down)."""
+    A floor is the lowest integer whose band, with those above, holds at most its cumulative share
+    (ties at the cut stay below it); floors strictly fall (a floor that would not moves one point
+    down)."""
     import numpy as np
 
-    scores = np.asarray(train_scores)
+    scores = np.sort(np.asarray(train_scores))[::-1]
+    n = len(scores)
     floors: list[int] = []
     top = 0.0
     for share in shares:
         top = min(top + float(share), 1.0)
-        floor = int(np.quantile(scores, 1.0 - top, method="higher")) if top < 1.0 else int(scores.min())
+        allowed = int(math.floor(top * n + 1e-9))
+        if allowed == 0:
+            floor = int(scores[0]) + 1
+        else:
+            cut = int(scores[allowed - 1])
+            floor = cut if int((scores >= cut).sum()) <= allowed else cut + 1
         if floors and floor >= floors[-1]:
             floor = floors[-1] - 1
         floors.append(floor)
