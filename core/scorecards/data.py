@@ -269,7 +269,7 @@ def _check_columns(columns: Sequence[str], target: str, exclude: Sequence[str]) 
             f"{len(unknown)} column(s) are not admission facts: {', '.join(unknown)}. A scorecard reads only the "
             "facts the admission stage declares (nongxin.sdk.facts.ADMISSION). Leave a column out with --exclude "
             "COLUMN, or rename it to the fact it holds; a new fact needs the core's ADMISSION schema and "
-            "customer_facts (README: \"Writing a county plugin\"). Known facts: " + ", ".join(facts),
+            "customer_facts (core/customers/services.py; README: \"Writing a county plugin\"). Known facts: " + ", ".join(facts),
             fields={"data": [f"not a fact: {c}" for c in unknown]})
     kinds = {c: facts[c].type for c in variables}
     odd = [f"{c} ({k.value})" for c, k in kinds.items() if k not in KINDS]
