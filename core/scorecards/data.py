@@ -225,6 +225,14 @@ def _parse(kind: FieldType, text: str) -> tuple[Any, str | None]:
     return int(fen), None
 
 
+def _label(cell: str) -> str:
+    """A target cell as a label: ``1.0``/``0.0`` (a float export) are ``1``/``0``."""
+    text = cell.strip()
+    if text in ("1.0", "0.0", "1.00", "0.00"):
+        return text[0]
+    return text
+
+
 def _pick_labels(values: Iterable[str], bad: str | None) -> tuple[str, str]:
     seen = sorted({v for v in values if v})
     folded = {v.casefold(): v for v in seen}
@@ -253,6 +261,10 @@ def _pick_labels(values: Iterable[str], bad: str | None) -> tuple[str, str]:
 def _check_columns(columns: Sequence[str], target: str, exclude: Sequence[str]) -> dict[str, FieldType]:
     target = target.strip().lower()
     excluded = {e.strip().lower() for e in exclude}
+    unnamed = [str(i + 1) for i, c in enumerate(columns) if not c]
+    if unnamed:
+        raise DataProblem(f"line 1 (header): column(s) {', '.join(unnamed)} have no name; name them or delete them",
+                          fields={"header": ["unnamed column"]})
     if target not in columns:
         raise DataProblem(f"there is no target column {target!r}; the columns are: {', '.join(columns)}",
                           fields={"target": ["no such column"]})
@@ -286,7 +298,7 @@ def _build(columns: list[str], rows: list[_Row], *, name: str, target: str,
 
     kinds = _check_columns(columns, target, exclude)
     target = target.strip().lower()
-    targets = [r[1][target].strip() for r in rows]
+    targets = [_label(r[1][target]) for r in rows]
     bad_label, good_label = _pick_labels(targets, bad)
     problems: list[BadRow] = []
     broken: set[int] = set()

@@ -135,3 +135,14 @@ def test_unreadable_files_are_refused(tmp_path):
     (tmp_path / "old.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 old excel")
     with pytest.raises(ValidationFailed, match="old binary Excel"):
         read_dataset(tmp_path / "old.xlsx", target="bad")
+
+
+def test_float_targets_and_unnamed_columns(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("age,bad\n30,1.0\n40,0.0\n50,\n", encoding="utf-8")
+    with pytest.raises(DataProblem, match="line 4, column bad: empty target"):
+        read_dataset(path, target="bad")
+    assert read_dataset(path, target="bad", drop_bad_rows=True).target.tolist() == [1, 0]
+    path.write_text("age,,bad\n30,x,1\n40,y,0\n", encoding="utf-8")
+    with pytest.raises(DataProblem, match="column\\(s\\) 2 have no name"):
+        read_dataset(path, target="bad")
