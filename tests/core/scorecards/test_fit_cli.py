@@ -81,3 +81,13 @@ def test_unknown_columns_and_bad_options_exit_1(tmp_path):
     result = _run("scorecard", "fit", str(tmp_path / "h.txt"), "--target", "bad", "--segment", "farmer")
     assert result.exit_code == 1 and ".csv, .xlsx or .parquet" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.csv"]
+
+
+def test_the_command_line_starts_without_toad_or_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys, nongxin.core.cli, nongxin.core.scorecards.fit, nongxin.core.scorecards.report; "
+            "print(sorted(m for m in ('toad', 'sklearn', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
