@@ -93,7 +93,8 @@ def render(result: FitResult, *, source: str = "") -> str:
     title = f"评分卡开发报告 Scorecard report: {escape(spec.code)}"
     out = [f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>'
            f"<style>{STYLE}</style></head><body><h1>{title}</h1>"]
-    out.append(f'<p class="note">客群 segment {escape(spec.segment)} · {escape(spec.name)} · 数据 data '
+    named = f" · 名称 name {escape(spec.name)}" if spec.name else ""
+    out.append(f'<p class="note">客群 segment {escape(spec.segment)}{named} · 数据 data '
                f"{escape(source)} · {result.train.rows + result.test.rows} 行 rows · 拟合日期 fitted on "
                f"{escape(spec.development.fitted_on if spec.development else '')} · 分箱 binning toad {escape(o.method)}"
                f" · 种子 seed {o.seed} · 基准分 base score {o.base_score} @ odds {o.base_odds:g}:1, PDO {o.pdo:g}</p>")
