@@ -31,10 +31,6 @@ KINDS: dict[str, str] = {
     "connector": "an external data connector (tax, registries, courts, ...)",
     "rules": "a rule pack in the rule language, with thresholds in settings",
 }
-#: Kinds baked from a file rather than from answers alone: ``nongxin new KIND --from FILE``.
-FROM_FILE: dict[str, str] = {
-    "scorecard": "a segment scorecard from a spec file (`nongxin scorecard fit`), champion or challenger",
-}
 
 class ScaffoldError(Exception):
     """Bad input for a template; carries every problem so the user fixes them in one go."""
@@ -61,8 +57,9 @@ def template_keys(template: Path) -> list[str]:
     return [key for key in spec if not key.startswith("_")]
 
 
-def key_lines(template: Path) -> list[str]:
-    """One help line per key: its prompt and default (or choices), read from cookiecutter.json."""
+def key_lines(template: Path, derived: Mapping[str, str] | None = None) -> list[str]:
+    """One help line per key: its prompt and default (or choices), read from cookiecutter.json;
+    ``derived`` says where a key's default comes from instead (the scorecard's spec)."""
     spec = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
     prompts = spec.get("__prompts__", {})
     keys = template_keys(template)
@@ -70,7 +67,9 @@ def key_lines(template: Path) -> list[str]:
     lines = []
     for key in keys:
         default = spec[key]
-        if isinstance(default, list):
+        if derived and key in derived:
+            hint = f"default: {derived[key]}"
+        elif isinstance(default, list):
             hint = f"one of: {', '.join(map(str, default))}; default {default[0]}"
         elif "{{" in str(default):
             hint = "default: derived from the keys above"
@@ -198,6 +197,11 @@ def _development_problems(spec: ScorecardSpec) -> list[str]:
     return found
 
 
+#: Where ``spec_defaults`` takes each default from, for ``--help``.
+SPEC_DERIVED = {"package_name": "the spec's code, in lower case, + _scorecard",
+                "institution": "the first part of the spec's code", "version": "the spec's version, as N.0.0"}
+
+
 def spec_defaults(spec: ScorecardSpec) -> dict[str, str]:
     """Answers taken from the spec: the package (and plugin) name from its code, the county bank
     from the code's first part (``JNRCB-SC-FARMER``: JNRCB), the plugin's version from the card's."""
@@ -241,7 +245,7 @@ def _fail(problems: list[str], *, status: int) -> NoReturn:
 
 def _scorecard_command() -> click.Command:
     with as_file(files("nongxin.templates") / "scorecard") as template:
-        keys = "\n".join(key_lines(template))
+        keys = "\n".join(key_lines(template, SPEC_DERIVED))
 
     @click.command("scorecard", help="Create a plugin package shipping a scorecard spec file "
                                      "(`nongxin scorecard fit` writes one) as a champion or a challenger.\n\n"

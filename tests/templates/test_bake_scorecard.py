@@ -135,24 +135,30 @@ def test_the_templates_own_hook_refuses_a_missing_or_foreign_spec(tmp_path: Path
     assert not any(tmp_path.iterdir())
 
 
-def test_the_baked_package_tests_pass_in_a_fresh_venv(baked: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The one slow test: the core (not editable) and the baked package in a new venv, its own tests
-    there, and `nongxin plugins check` loading it through its entry point."""
+def test_the_baked_package_tests_pass_in_a_fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The one slow test, as a county developer works: the core installed (not editable) in a new
+    venv, the package baked by that venv's `nongxin new scorecard` (the templates and hooks the
+    wheel carries), installed, its own tests run there, and `nongxin plugins check` loading it."""
     env_dir = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
-    python = env_dir / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT), "pytest", str(baked)],
-                             capture_output=True, text=True, env=clean_env())
-    assert install.returncode == 0, install.stdout + install.stderr
-    run = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=baked,
-                         capture_output=True, text=True, env=clean_env())
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert f"\n{len(FARMER.bins) + 5} passed in " in run.stdout and "skipped" not in run.stdout, run.stdout[-2000:]
-    check_env = {**clean_env(), "NONGXIN_DATABASE_URL": f"sqlite:///{env_dir / 'check.db'}"}
-    check = subprocess.run([str(env_dir / "bin" / "nongxin"), "plugins", "check"], cwd=env_dir,
-                           capture_output=True, text=True, env=check_env)
-    assert check.returncode == 0 and f"ok      {PACKAGE} 2.0.0" in check.stdout, check.stdout + check.stderr
+    python, nongxin = env_dir / "bin" / "python", env_dir / "bin" / "nongxin"
 
+    def run(*args: str | Path, cwd: Path = env_dir, **env: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(list(map(str, args)), cwd=cwd, capture_output=True, text=True, env={**clean_env(), **env})
+        assert done.returncode == 0, (args, done.stdout[-4000:] + done.stderr[-2000:])
+        return done
+
+    run(python, "-m", "pip", "install", "-q", ROOT, "pytest")
+    spec = write_spec(env_dir)
+    run(nongxin, "new", "scorecard", "--from", spec, "--no-input", "--output-dir", env_dir / "out",
+        f"package_name={PACKAGE}", "institution=JNRCB")
+    baked = env_dir / "out" / PACKAGE.replace("_", "-")
+    assert (baked / PACKAGE / "spec.json").read_bytes() == spec.read_bytes()
+    run(python, "-m", "pip", "install", "-q", baked)
+    tests = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=baked)
+    assert f"\n{len(FARMER.bins) + 5} passed in " in tests.stdout and "skipped" not in tests.stdout, tests.stdout[-2000:]
+    check = run(nongxin, "plugins", "check", NONGXIN_DATABASE_URL=f"sqlite:///{env_dir / 'check.db'}")
+    assert f"ok      {PACKAGE} 2.0.0" in check.stdout, check.stdout
 
 def test_help_lists_every_key_and_the_from_option() -> None:
     from importlib.resources import files
