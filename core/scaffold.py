@@ -224,7 +224,8 @@ def card_markdown(spec: ScorecardSpec) -> str:
     for b in spec.bins:
         field = ADMISSION.resolve(b.field)
         label = field.label if field is not None else ""
-        lines.append(f"| `{b.field}` | {label} | `{bin_label(b)}` | {b.points} |")
+        shown = bin_label(b).replace("|", "\\|")  # a text value may hold the table's separator
+        lines.append(f"| `{b.field}` | {label} | `{shown}` | {b.points} |")
     if spec.grades:
         lines += ["", "| grade | from score | limit coefficient |", "|---|---|---|"]
         lines += [f"| {g.name} | {g.min_score} | {g.limit_coefficient} |"

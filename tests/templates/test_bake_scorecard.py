@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from nongxin.core.scaffold import new
 from nongxin.plugins.province_scorecards import FARMER
 from nongxin.sdk.scorecards import bin_label, spec_to_json, variables
-from nongxin.sdk.types import ScorecardDevelopment, ScorecardSpec
+from nongxin.sdk.types import ScorecardBin, ScorecardDevelopment, ScorecardSpec
 from tests.templates.test_bake import ROOT, clean_env
 
 PACKAGE = "jinan_salaried_card"
@@ -83,6 +83,20 @@ def test_names_and_version_default_from_the_spec(tmp_path: Path) -> None:
     root = tmp_path / "out" / "lyrcb-sc-farmer-2-scorecard"
     assert 'OWNER = "LYRCB"' in (root / "lyrcb_sc_farmer_2_scorecard" / "plugin.py").read_text(encoding="utf-8")
     assert "version = 2.0.0" in (root / "setup.cfg").read_text(encoding="utf-8")
+
+
+def test_template_syntax_in_the_spec_is_shipped_verbatim(tmp_path: Path) -> None:
+    """The spec's text is data, never a template: a name or value holding Jinja survives byte for byte."""
+    hostile = dataclasses.replace(sample_spec(), name='卡 {{ cookiecutter.package_name }} {% raw %} """',
+                                  bins=(*FARMER.bins, ScorecardBin("main_business", None, None, 5, ("{{ x }}", "a|b"))))
+    hostile = dataclasses.replace(hostile, development=None)
+    spec = write_spec(tmp_path, spec_to_json(hostile))
+    result = bake(spec, tmp_path / "out", f"package_name={PACKAGE}")
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "out" / PACKAGE.replace("_", "-")
+    assert (root / PACKAGE / "spec.json").read_bytes() == spec.read_bytes()
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert '**卡 {{ cookiecutter.package_name }} {% raw %} """**' in readme and "`{{{ x }}, a\\|b}` | 5 |" in readme
 
 
 BAD_POINTS = json.loads(spec_to_json(sample_spec()))
