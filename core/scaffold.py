@@ -186,12 +186,17 @@ def _development_problems(spec: ScorecardSpec) -> list[str]:
     if dev is None:
         return []
     found = [] if 0 <= dev.bads <= dev.rows else [f"spec.development.bads: {dev.bads} is not within 0..{dev.rows} rows"]
-    if len(dev.score_counts) != len(dev.score_edges) + 1 or sum(dev.score_counts) != dev.rows:
+    if list(dev.score_edges) != sorted(set(dev.score_edges)):
+        found.append("spec.development.score_edges: must be strictly ascending")
+    if len(dev.score_counts) != len(dev.score_edges) + 1 or sum(dev.score_counts) != dev.rows \
+            or min(dev.score_counts, default=0) < 0:
         found.append(f"spec.development.score_counts: need {len(dev.score_edges) + 1} counts (one per score band) "
                      f"adding up to {dev.rows} rows")
+    found += [f"spec.development.bin_counts.{name}: not a variable of the card"
+              for name in dev.bin_counts if name not in variables(spec)]
     for name in variables(spec):
         counts, bins = dev.bin_counts.get(name, ()), sum(b.field == name for b in spec.bins)
-        if len(counts) != bins + 1 or sum(counts) != dev.rows:
+        if len(counts) != bins + 1 or sum(counts) != dev.rows or min(counts, default=0) < 0:
             found.append(f"spec.development.bin_counts.{name}: need {bins + 1} counts (one per bin, then missing) "
                          f"adding up to {dev.rows} rows")
     return found

@@ -105,6 +105,8 @@ UNKNOWN = json.loads(spec_to_json(sample_spec()))
 UNKNOWN["bins"][0]["field"] = UNKNOWN["bins"][1]["field"] = "favourite_colour"
 UNCOUNTED = json.loads(spec_to_json(sample_spec()))
 UNCOUNTED["development"]["bin_counts"]["age"] = UNCOUNTED["development"]["bin_counts"]["age"][:-1]
+EXTRA = json.loads(spec_to_json(sample_spec()))
+EXTRA["development"]["bin_counts"]["tax_grade"] = [1000]
 
 
 @pytest.mark.parametrize(("text", "said"), [
@@ -113,7 +115,8 @@ UNCOUNTED["development"]["bin_counts"]["age"] = UNCOUNTED["development"]["bin_co
     (json.dumps(UNKNOWN), "favourite_colour is not an admission fact"),
     (json.dumps({"code": "X"}), "missing 3 required"),
     (json.dumps(UNCOUNTED), "spec.development.bin_counts.age: need 6 counts"),
-], ids=["not-json", "float-points", "unknown-variable", "incomplete", "development-counts"])
+    (json.dumps(EXTRA), "spec.development.bin_counts.tax_grade: not a variable of the card"),
+], ids=["not-json", "float-points", "unknown-variable", "incomplete", "development-counts", "development-extra"])
 def test_a_bad_spec_is_refused_naming_the_bad_value(tmp_path: Path, text: str, said: str) -> None:
     spec = write_spec(tmp_path, text)
     out = tmp_path / "out"
