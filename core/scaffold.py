@@ -5,17 +5,24 @@ the core from a wheel has exactly the templates matching their core's hook contr
 network access to a template repository. Names are checked before cookiecutter writes anything:
 a package that could never be imported or an entry point the core could never load is cheaper to
 refuse here than to debug after ``pip install``.
+
+``nongxin new scorecard --from SPEC`` bakes a scorecard (``nongxin scorecard fit``'s spec file) into
+a plugin: the spec is checked first (``spec_problems``: readable by ``spec_from_json``, every
+variable an admission fact), and the file itself, byte for byte, becomes the package's
+``spec.json``, so the file that was reviewed is the file that runs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any, Mapping, NoReturn
 
 from nongxin.sdk.naming import problems
+from nongxin.sdk.types import ScorecardSpec
 
 import click
 
@@ -50,8 +57,9 @@ def template_keys(template: Path) -> list[str]:
     return [key for key in spec if not key.startswith("_")]
 
 
-def key_lines(template: Path) -> list[str]:
-    """One help line per key: its prompt and default (or choices), read from cookiecutter.json."""
+def key_lines(template: Path, derived: Mapping[str, str] | None = None) -> list[str]:
+    """One help line per key: its prompt and default (or choices), read from cookiecutter.json;
+    ``derived`` says where a key's default comes from instead (the scorecard's spec)."""
     spec = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
     prompts = spec.get("__prompts__", {})
     keys = template_keys(template)
@@ -59,7 +67,9 @@ def key_lines(template: Path) -> list[str]:
     lines = []
     for key in keys:
         default = spec[key]
-        if isinstance(default, list):
+        if derived and key in derived:
+            hint = f"default: {derived[key]}"
+        elif isinstance(default, list):
             hint = f"one of: {', '.join(map(str, default))}; default {default[0]}"
         elif "{{" in str(default):
             hint = "default: derived from the keys above"
@@ -86,8 +96,11 @@ def answers_for(template: Path, values: Mapping[str, str], no_input: bool) -> di
     return {key: answers[key] for key in keys}
 
 
-def bake(kind: str, values: Mapping[str, str], *, output_dir: Path, no_input: bool) -> Path:
-    """Generate a plugin package of ``kind`` under ``output_dir``; nothing is written on error."""
+def bake(kind: str, values: Mapping[str, str], *, output_dir: Path, no_input: bool,
+         private: Mapping[str, str] | None = None) -> Path:
+    """Generate a plugin package of ``kind`` under ``output_dir``; nothing is written on error.
+
+    ``private``: the template's ``_`` keys (never prompted for), e.g. the scorecard's spec text."""
     from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.main import cookiecutter
 
@@ -101,7 +114,7 @@ def bake(kind: str, values: Mapping[str, str], *, output_dir: Path, no_input: bo
             raise ScaffoldError(found)
         output_dir.mkdir(parents=True, exist_ok=True)
         try:
-            made = cookiecutter(str(template), no_input=True, extra_context=answers,
+            made = cookiecutter(str(template), no_input=True, extra_context={**answers, **(private or {})},
                                 output_dir=str(output_dir), default_config=True)
         except CookiecutterException as exc:
             raise ScaffoldError([f"{type(exc).__name__}: {exc}"]) from None
@@ -109,10 +122,7 @@ def bake(kind: str, values: Mapping[str, str], *, output_dir: Path, no_input: bo
 
 
 def _refuse(exc: ScaffoldError) -> NoReturn:
-    for problem in exc.problems:
-        click.secho(f"error: {problem}", fg="red", err=True)
-    click.echo("nothing was generated", err=True)
-    sys.exit(2)
+    _fail(exc.problems, status=2)
 
 
 def _command(kind: str, summary: str) -> click.Command:
@@ -137,10 +147,151 @@ def _command(kind: str, summary: str) -> click.Command:
     return command
 
 
+# -- nongxin new scorecard --from SPEC ----------------------------------------------------------
+
+def spec_problems(text: str) -> tuple[ScorecardSpec | None, list[str]]:
+    """The spec in ``text`` and what stops it being baked: not JSON, a bad value (named by its
+    path, ``spec.bins[3].points``), no bins, or variables the admission stage does not fill (the
+    decision would score them as missing on every application)."""
+    from nongxin.sdk.facts import ADMISSION
+    from nongxin.sdk.scorecards import spec_from_json, variables
+
+    try:
+        spec = spec_from_json(text)
+    except json.JSONDecodeError as exc:
+        return None, [f"not a JSON spec file: {exc}"]
+    except (ValueError, TypeError) as exc:  # InvalidValue names the path; a missing key is a TypeError
+        return None, [str(exc) if str(exc).startswith("spec") else f"spec: {exc}"]
+    found = [f"spec.{key}: must not be empty" for key in ("code", "segment") if not getattr(spec, key).strip()]
+    if not spec.bins:
+        found.append("spec.bins: a scorecard needs at least one bin")
+    foreign = [name for name in variables(spec) if name not in ADMISSION]
+    if foreign:
+        found.append(f"spec.bins: {', '.join(foreign)} "
+                     f"{'is not an admission fact' if len(foreign) == 1 else 'are not admission facts'} "
+                     "(nongxin.sdk.facts.ADMISSION), so the decision could never score "
+                     f"{'it' if len(foreign) == 1 else 'them'}: fit the card again on admission facts only "
+                     "(name the data set's columns after them), or have the fact added to ADMISSION and filled "
+                     "by the core or a connector first")
+    found += _development_problems(spec)
+    return (None if found else spec), found
+
+
+def _development_problems(spec: ScorecardSpec) -> list[str]:
+    """Counts the stability monitor could not compare with production: per variable one count per
+    bin plus the missing count, each adding up to the sample's rows; one count per score band."""
+    from nongxin.sdk.scorecards import variables
+
+    dev = spec.development
+    if dev is None:
+        return []
+    found = [] if 0 <= dev.bads <= dev.rows else [f"spec.development.bads: {dev.bads} is not within 0..{dev.rows} rows"]
+    if list(dev.score_edges) != sorted(set(dev.score_edges)):
+        found.append("spec.development.score_edges: must be strictly ascending")
+    if len(dev.score_counts) != len(dev.score_edges) + 1 or sum(dev.score_counts) != dev.rows \
+            or min(dev.score_counts, default=0) < 0:
+        found.append(f"spec.development.score_counts: need {len(dev.score_edges) + 1} counts (one per score band) "
+                     f"adding up to {dev.rows} rows")
+    found += [f"spec.development.bin_counts.{name}: not a variable of the card"
+              for name in dev.bin_counts if name not in variables(spec)]
+    for name in variables(spec):
+        counts, bins = dev.bin_counts.get(name, ()), sum(b.field == name for b in spec.bins)
+        if len(counts) != bins + 1 or sum(counts) != dev.rows or min(counts, default=0) < 0:
+            found.append(f"spec.development.bin_counts.{name}: need {bins + 1} counts (one per bin, then missing) "
+                         f"adding up to {dev.rows} rows")
+    return found
+
+
+#: Where ``spec_defaults`` takes each default from, for ``--help``.
+SPEC_DERIVED = {"package_name": "the spec's code, in lower case, + _scorecard",
+                "institution": "the first part of the spec's code", "version": "the spec's version, as N.0.0"}
+
+
+def spec_defaults(spec: ScorecardSpec) -> dict[str, str]:
+    """Answers taken from the spec: the package (and plugin) name from its code, the county bank
+    from the code's first part (``JNRCB-SC-FARMER``: JNRCB), the plugin's version from the card's."""
+    slug = re.sub(r"[^a-z0-9]+", "_", spec.code.lower()).strip("_")
+    if not slug[:1].isalpha():
+        slug = f"sc_{slug}".rstrip("_")
+    package = slug if "scorecard" in slug else f"{slug}_scorecard"
+    return {"package_name": package, "institution": re.split(r"[-_.]", spec.code.strip(), maxsplit=1)[0].upper(),
+            "version": f"{spec.version}.0.0"}
+
+
+def card_markdown(spec: ScorecardSpec) -> str:
+    """The card as Markdown tables for its package's README: variables, bins, points, grades."""
+    from nongxin.sdk.facts import ADMISSION
+    from nongxin.sdk.scorecards import bin_label
+
+    lines = [f"**{spec.name or spec.code}**: code `{spec.code}`, version {spec.version}, segment "
+             f"`{spec.segment}`; base points {spec.base_points}, a missing value (or one no bin holds) "
+             f"earns {spec.missing_points}.", "", "| variable | fact | bin | points |", "|---|---|---|---|"]
+    for b in spec.bins:
+        field = ADMISSION.resolve(b.field)
+        label = field.label if field is not None else ""
+        shown = bin_label(b).replace("|", "\\|")  # a text value may hold the table's separator
+        lines.append(f"| `{b.field}` | {label} | `{shown}` | {b.points} |")
+    if spec.grades:
+        lines += ["", "| grade | from score | limit coefficient |", "|---|---|---|"]
+        lines += [f"| {g.name} | {g.min_score} | {g.limit_coefficient} |"
+                  for g in sorted(spec.grades, key=lambda g: -g.min_score)]
+    dev = spec.development
+    if dev is not None:
+        lines += ["", f"Development sample: {dev.rows} rows, {dev.bads} bads"
+                      f"{f', fitted on {dev.fitted_on}' if dev.fitted_on else ''}."]
+    return "\n".join(lines)
+
+
+def _fail(problems: list[str], *, status: int) -> NoReturn:
+    for problem in problems:
+        click.secho(f"error: {problem}", fg="red", err=True)
+    click.echo("nothing was generated", err=True)
+    sys.exit(status)
+
+
+def _scorecard_command() -> click.Command:
+    with as_file(files("nongxin.templates") / "scorecard") as template:
+        keys = "\n".join(key_lines(template, SPEC_DERIVED))
+
+    @click.command("scorecard", help="Create a plugin package shipping a scorecard spec file "
+                                     "(`nongxin scorecard fit` writes one) as a champion or a challenger.\n\n"
+                                     "The spec is checked first (every value, and every variable an admission "
+                                     "fact); the package name, county bank and version default from it, and "
+                                     "KEY=VALUE pairs override them (e.g. institution=JNRCB).\n\n"
+                                     f"Keys this template takes:\n\n\b\n{keys}")
+    @click.argument("assignments", nargs=-1, metavar="[KEY=VALUE]...")
+    @click.option("--from", "spec_path", type=click.Path(dir_okay=False, path_type=Path), metavar="SPEC",
+                  help="The scorecard spec file (JSON, as `nongxin scorecard fit` writes it).")
+    @click.option("--no-input", is_flag=True, help="Do not prompt; use KEY=VALUE pairs and the defaults.")
+    @click.option("--output-dir", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+                  show_default=True, help="Folder to create the package folder in.")
+    def command(assignments: tuple[str, ...], spec_path: Path | None, no_input: bool, output_dir: Path) -> None:
+        if spec_path is None:
+            raise click.UsageError("a scorecard plugin ships a spec: fit one first (`nongxin scorecard fit DATA "
+                                   "--target COLUMN --segment NAME` writes spec.json) or give yours with --from SPEC")
+        try:
+            text = spec_path.read_bytes().decode("utf-8")  # bytes: the package ships exactly this text
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail([f"{spec_path}: cannot read the spec: {exc}"], status=1)
+        spec, found = spec_problems(text)
+        if spec is None:
+            _fail([f"{spec_path}: {problem}" for problem in found], status=1)
+        try:
+            values = {**spec_defaults(spec), **parse_assignments(assignments)}
+            made = bake("scorecard", values, output_dir=output_dir, no_input=no_input, private={"_spec_json": text})
+        except ScaffoldError as exc:
+            _refuse(exc)
+        click.echo(f"created {made} ({spec.code} v{spec.version}, segment {spec.segment})")
+        click.echo(f"next: pip install -e {made} && (cd {made} && pytest) && nongxin plugins check")
+
+    return command
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def new() -> None:
-    """Create a county bank's plugin package from a template (product, connector or rules)."""
+    """Create a county bank's plugin package from a template (product, connector, rules or scorecard)."""
 
 
 for _kind, _summary in KINDS.items():
     new.add_command(_command(_kind, _summary))
+new.add_command(_scorecard_command())
