@@ -241,5 +241,9 @@ def _register() -> None:
 
     main.add_command(scorecard)  # issue 17: each part registers its commands on this group below
 
+    from nongxin.core.scorecards import monitor_cli
+
+    monitor_cli.register(scorecard)  # issue 17 part C: monitor, warnings, close-warning
+
 
 _register()
