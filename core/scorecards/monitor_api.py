@@ -33,30 +33,30 @@ blp = Blueprint("scorecard_monitor", __name__, url_prefix="/api",
 PSI = {"description": "population stability index, a decimal string of 6 places"}
 
 
-class WhereQuery(StrictSchema):
+class ScorecardWhereQuery(StrictSchema):
     institution = column_text(Institution.code, load_default=None)
 
 
-class StabilityQuery(WhereQuery):
+class StabilityQuery(ScorecardWhereQuery):
     as_of = Day(load_default=None)
 
 
-class RunIn(StrictSchema):
+class MonitorRunIn(StrictSchema):
     institution = column_text(Institution.code, load_default=None,
                               metadata={"description": "a county bank or above (default: the caller's institution)"})
     as_of = Day(load_default=None, metadata={"description": "the date to judge (default: the business date)"})
 
 
-class WarningQuery(WhereQuery):
+class ModelWarningQuery(ScorecardWhereQuery):
     status = Text(max_length=12, load_default=None, metadata={"enum": list(monitor.STATUSES)},
                   validate=validate.OneOf(monitor.STATUSES, error="use open or closed"))
 
 
-class CloseIn(StrictSchema):
+class ModelWarningCloseIn(StrictSchema):
     note = Text(max_length=2000, min_length=1, multiline=True, required=True)
 
 
-class CardOut(OutSchema):
+class ScorecardOut(OutSchema):
     code = fields.String(required=True)
     version = fields.Integer(required=True)
     name = fields.String(required=True)
@@ -68,13 +68,13 @@ class CardOut(OutSchema):
     development_rows = fields.Integer(required=True, allow_none=True)
 
 
-class CardsOut(OutSchema):
+class ScorecardsOut(OutSchema):
     institution = fields.String(required=True)
-    items = fields.List(fields.Nested(CardOut), required=True)
+    items = fields.List(fields.Nested(ScorecardOut), required=True)
     failures = fields.List(fields.String(), required=True)
 
 
-class FigureOut(OutSchema):
+class StabilityFigureOut(OutSchema):
     id = fields.Integer(required=True)
     business_date = fields.Date(required=True)
     county_bank = fields.String(required=True)
@@ -92,12 +92,12 @@ class FigureOut(OutSchema):
     actual = fields.List(fields.String(), required=True)
 
 
-class FiguresOut(OutSchema):
+class StabilityFiguresOut(OutSchema):
     as_of = fields.Date(required=True, allow_none=True)
-    items = fields.List(fields.Nested(FigureOut), required=True)
+    items = fields.List(fields.Nested(StabilityFigureOut), required=True)
 
 
-class BankOut(OutSchema):
+class MonitorBankOut(OutSchema):
     county_bank = fields.String(required=True)
     cards = fields.Integer(required=True)
     decisions = fields.Integer(required=True)
@@ -107,10 +107,10 @@ class BankOut(OutSchema):
     failures = fields.List(fields.String(), required=True)
 
 
-class RunOut(OutSchema):
+class MonitorRunOut(OutSchema):
     as_of = fields.Date(required=True)
     deadline_estimated = fields.Boolean(required=True)
-    banks = fields.List(fields.Nested(BankOut), required=True)
+    banks = fields.List(fields.Nested(MonitorBankOut), required=True)
 
 
 class ModelWarningOut(OutSchema):
@@ -136,8 +136,8 @@ class ModelWarningsOut(OutSchema):
 
 
 @blp.route("/scorecards")
-@blp.arguments(WhereQuery, location="query")
-@blp.response(200, CardsOut)
+@blp.arguments(ScorecardWhereQuery, location="query")
+@blp.response(200, ScorecardsOut)
 def list_cards(args: dict[str, Any]) -> Any:
     """The scorecards the plugins contribute at the institution, with their roles."""
     return inventory.scorecards(uow(), principal(), runtime(), args.get("institution"))
@@ -145,22 +145,22 @@ def list_cards(args: dict[str, Any]) -> Any:
 
 @blp.route("/scorecards/stability")
 @blp.arguments(StabilityQuery, location="query")
-@blp.response(200, FiguresOut)
+@blp.response(200, StabilityFiguresOut)
 def list_stability(args: dict[str, Any]) -> Any:
     """The PSI figures of the county banks the caller reads (latest date by default)."""
     return monitor.stability(uow(), principal(), args.get("institution"), args.get("as_of"))
 
 
 @blp.route("/scorecards/stability/run", methods=["POST"])
-@blp.arguments(RunIn)
-@blp.response(200, RunOut)
+@blp.arguments(MonitorRunIn)
+@blp.response(200, MonitorRunOut)
 def run(body: dict[str, Any]) -> Any:
     """Run the stability monitor (idempotent per date): the counts per county bank."""
     return monitor.run(uow(), principal(), runtime(), body.get("institution"), body.get("as_of"))
 
 
 @blp.route("/model-warnings")
-@blp.arguments(WarningQuery, location="query")
+@blp.arguments(ModelWarningQuery, location="query")
 @blp.response(200, ModelWarningsOut)
 def list_warnings(args: dict[str, Any]) -> Any:
     """Model warnings of the county banks the caller reads, newest first."""
@@ -168,7 +168,7 @@ def list_warnings(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/model-warnings/<int:warning_id>/close", methods=["POST"])
-@blp.arguments(CloseIn)
+@blp.arguments(ModelWarningCloseIn)
 @blp.response(200, ModelWarningOut)
 def close(body: dict[str, Any], warning_id: int) -> Any:
     """Close an open model warning with a note (409 when it is closed already)."""

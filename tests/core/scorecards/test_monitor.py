@@ -5,6 +5,7 @@ decisions, cards without a sample, challengers, scoping, real decide output, the
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from types import ModuleType
@@ -52,10 +53,8 @@ def development(spec: ScorecardSpec, sample: list[dict[str, Any]]) -> ScorecardD
                                 bin_counts={k: tuple(v) for k, v in bins.items()}, fitted_on="2026-01-01")
 
 
-CARD = ScorecardSpec(**{**{f: getattr(BARE, f) for f in BARE.__dataclass_fields__},
-                        "development": development(BARE, DEV)})
-CHALLENGER = ScorecardSpec(**{**{f: getattr(CARD, f) for f in CARD.__dataclass_fields__},
-                              "code": "T-SC-SAL-CH", "version": 1, "challenger": True})
+CARD = replace(BARE, development=development(BARE, DEV))
+CHALLENGER = replace(CARD, code="T-SC-SAL-CH", version=1, challenger=True)
 
 
 @hookimpl
@@ -95,7 +94,7 @@ def decisions(app: Any, sample: list[dict[str, Any]], *, place: str = "JNRCB-LX"
             row = Application(**{c: getattr(template, c) for c in (
                 "county_bank_id", "institution_id", "customer_id", "product_code", "amount", "term_months",
                 "repayment_method", "purpose", "form", "guarantor_ids", "channel", "status", "filed_by_id")},
-                number=f"{template.number}-{on.isoformat()}-{spec.code}-{n}")
+                number=f"MON-{first}-{n}")
             unit.session.add(row)
             unit.session.flush()
             scored = score(spec, facts)
@@ -219,7 +218,7 @@ def test_cards_without_a_sample_or_gone_are_listed_without_psi_and_challengers_a
     from nongxin.plugins.province_scorecards import SALARIED
 
     decisions(nongxin_app, DEV, spec=SALARIED)
-    gone = ScorecardSpec(**{**{f: getattr(CARD, f) for f in CARD.__dataclass_fields__}, "code": "T-SC-GONE"})
+    gone = replace(CARD, code="T-SC-GONE")
     decisions(nongxin_app, DEV, spec=gone)
     decisions(nongxin_app, DEV, challenger=CHALLENGER)
     with UnitOfWork(rt.sessions) as unit:  # the challenger's shadow scores all in the top age bin
