@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, cast
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,7 @@ from nongxin.core.institutions.models import Institution
 from nongxin.core.parameters.services import value
 from nongxin.core.permissions import Action, require
 from nongxin.core.runtime import Runtime
+from nongxin.core.scoping import PAGE, page
 from nongxin.core.scorecards import stability_domain as domain
 from nongxin.core.scorecards.models import ChallengerScore, ModelWarning, ModelWarningStatus, ScorecardStability
 from nongxin.sdk.scorecards import bin_label, variables
@@ -134,14 +136,20 @@ def _grouped(rows: Iterable[tuple[str, int, str, int, Any]]) -> list[Scored]:
 
 # -- measuring one card ---------------------------------------------------------------------------
 
-def _bin_counts(spec: ScorecardSpec, name: str, lines: list[list[dict[str, Any]]]) -> list[int]:
-    """Per bin of ``name`` (then missing), how many decisions' stored lines fell in it."""
+def _line_frame(lines: list[list[dict[str, Any]]]) -> pd.DataFrame:
+    """Every stored score line of the decisions as one frame of (field, bin) columns."""
+    flat = [(line.get("field"), line.get("bin")) for one in lines for line in one]
+    return pd.DataFrame(flat, columns=["field", "bin"], dtype=object)
+
+
+def _bin_counts(spec: ScorecardSpec, name: str, frame: pd.DataFrame) -> list[int]:
+    """Per bin of ``name`` (then missing, and a label no bin has), how many stored lines fell in it."""
     labels: dict[str, int] = {}
     for i, b in enumerate(x for x in spec.bins if x.field == name):
         labels.setdefault(bin_label(b), i)
     last = sum(1 for b in spec.bins if b.field == name)
-    found = [labels.get(str(line.get("bin")), last) for one in lines for line in one if line.get("field") == name]
-    return [int(n) for n in np.bincount(np.array(found, dtype=np.int64), minlength=last + 1)]
+    found = frame.loc[frame["field"] == name, "bin"].astype(str).map(labels).fillna(last).to_numpy(dtype=np.int64)
+    return [int(n) for n in np.bincount(found, minlength=last + 1)]
 
 
 def measure(spec: ScorecardSpec | None, scored: Scored, minimum: int) -> list[dict[str, Any]]:
@@ -161,9 +169,10 @@ def measure(spec: ScorecardSpec | None, scored: Scored, minimum: int) -> list[di
         int(n) for n in np.bincount(np.searchsorted(np.array(dev.score_edges, dtype=np.int64),
                                                     np.array(scored.totals, dtype=np.int64), side="right"),
                                     minlength=len(dev.score_edges) + 1)])]
+    frame = _line_frame(scored.lines)
     for name in variables(spec):
         if name in dev.bin_counts:
-            pairs.append((name, list(dev.bin_counts[name]), _bin_counts(spec, name, scored.lines)))
+            pairs.append((name, list(dev.bin_counts[name]), _bin_counts(spec, name, frame)))
     rows = []
     for subject, expected, actual in pairs:
         few = population < minimum
@@ -324,16 +333,16 @@ def shown_figure(row: ScorecardStability, bank: str, threshold: Decimal) -> dict
 STATUSES = tuple(s.value for s in ModelWarningStatus)
 
 
-def warnings(uow: UnitOfWork, principal: Principal, status: str | None = None,
-             institution: str | None = None) -> list[dict[str, Any]]:
-    """The model warnings of the county banks the caller reads, newest first."""
+def warnings(uow: UnitOfWork, principal: Principal, status: str | None = None, institution: str | None = None,
+             limit: int = PAGE, offset: int = 0) -> list[dict[str, Any]]:
+    """The model warnings of the county banks the caller reads, newest first, one page."""
     session = uow.session
     banks = {b.id: b.code for b in _banks_seen(session, principal, institution)}
     stmt = sa.select(ModelWarning).where(ModelWarning.county_bank_id.in_(list(banks)))
     if status is not None:
         stmt = stmt.where(ModelWarning.status == ModelWarningStatus(status))
     return [shown_warning(w, banks[w.county_bank_id]) for w in
-            session.execute(stmt.order_by(ModelWarning.id.desc()).limit(500)).scalars()]
+            session.execute(page(stmt.order_by(ModelWarning.id.desc()), limit, offset)).scalars()]
 
 
 def shown_warning(w: ModelWarning, bank: str, closed_by: str | None = None) -> dict[str, Any]:
@@ -364,7 +373,8 @@ def close_warning(uow: UnitOfWork, principal: Principal, warning_id: int, note: 
     if not note.strip():
         raise invalid("note", "say why the warning is closed")
     if warning.status is ModelWarningStatus.CLOSED:
-        raise Conflict(f"model warning {warning_id} is closed already", fields={"warning_id": ["closed already"]})
+        raise Conflict(f"model warning {warning_id} is closed already", code="model_warning_closed",
+                       fields={"warning_id": ["closed already"]})
     warning.status, warning.note, warning.closed_at = ModelWarningStatus.CLOSED, note.strip(), utcnow()
     warning.closed_by_id = session.execute(sa.select(User.id).where(User.username == principal.username)).scalar()
     record(session, actor=principal.username, action="model_warning.close", target=f"model_warning:{warning.id}",

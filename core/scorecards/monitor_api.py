@@ -23,6 +23,7 @@ from marshmallow import fields, validate
 
 from nongxin.core.institutions.models import Institution
 from nongxin.core.schemas import Day, OutSchema, StrictSchema, Text, Timestamp, column_text
+from nongxin.core.scoping import MAX_PAGE, PAGE
 from nongxin.core.scorecards import inventory, monitor
 from nongxin.core.scorecards.stability_domain import LABELS
 from nongxin.core.web import principal, runtime, uow
@@ -50,6 +51,8 @@ class MonitorRunIn(StrictSchema):
 class ModelWarningQuery(ScorecardWhereQuery):
     status = Text(max_length=12, load_default=None, metadata={"enum": list(monitor.STATUSES)},
                   validate=validate.OneOf(monitor.STATUSES, error="use open or closed"))
+    limit = fields.Integer(load_default=PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
 
 
 class ModelWarningCloseIn(StrictSchema):
@@ -164,7 +167,8 @@ def run(body: dict[str, Any]) -> Any:
 @blp.response(200, ModelWarningsOut)
 def list_warnings(args: dict[str, Any]) -> Any:
     """Model warnings of the county banks the caller reads, newest first."""
-    return {"items": monitor.warnings(uow(), principal(), args.get("status"), args.get("institution"))}
+    return {"items": monitor.warnings(uow(), principal(), args.get("status"), args.get("institution"), args["limit"],
+                                      args["offset"])}
 
 
 @blp.route("/model-warnings/<int:warning_id>/close", methods=["POST"])
