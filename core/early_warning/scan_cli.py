@@ -44,11 +44,13 @@ def register(main: click.Group) -> None:
 @cluster_options
 @click.pass_context
 def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | None, as_json: bool,
-                 no_classify: bool, no_review: bool, no_models: bool, dask: str | None, workers: int | None, parquet_dir: str | None) -> None:
+                 no_classify: bool, no_review: bool, no_models: bool, dask: str | None, workers: int | None,
+                 parquet_dir: str | None) -> None:
     """Run the post-loan and collateral rules over every loan and pledge of each county bank:
     warnings (预警) red/orange/yellow, and a task with a working-day deadline for each new one; then
     escalate overdue tasks and, unless --no-classify, classify every loan (五级分类); then, unless
-    --no-review, review the credit lines whose annual review (年检) has fallen due."""
+    --no-review, review the credit lines whose annual review (年检) has fallen due; then, unless
+    --no-models, watch the scorecards' stability (PSI, 模型稳定性监测)."""
     import sqlalchemy as sa
     from rich.console import Console as Rich
     from rich.progress import Progress
