@@ -244,6 +244,9 @@ def _register() -> None:
     from nongxin.core.scorecards import fit_cli
 
     fit_cli.register(scorecard)  # issue 17 part A: fit and sample-data
+    from nongxin.core.scorecards import monitor_cli
+
+    monitor_cli.register(scorecard)  # issue 17 part C: monitor, warnings, close-warning
 
 
 _register()

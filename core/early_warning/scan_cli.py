@@ -1,7 +1,8 @@
 """``nongxin scan``: the nightly post-loan scan (``early_warning.scan``) as a job, run after the day
 close: a progress bar per county bank, a summary table (loans, positions, hits, new, updated,
 reopened, tasks opened, failures), or ``--json``; then the classification and the annual review of
-credit lines (``--no-classify``, ``--no-review`` skip them).
+credit lines (``--no-classify``, ``--no-review`` skip them), then the scorecard stability monitor
+(PSI, ``--no-models`` skips it).
 
 When a task's deadline was counted on weekends only (the calendar had no official data for a
 year), a loud line on stderr names the missing year and the fix. Exit status 0 when every bank was
@@ -37,14 +38,19 @@ def register(main: click.Group) -> None:
 @click.option("--no-review", "no_review", is_flag=True,
               help="Skip the annual review of credit lines that follows the classification "
                    "(`nongxin village annual-review`).")
+@click.option("--no-models", "no_models", is_flag=True,
+              help="Skip the scorecard stability monitor (PSI) that follows the annual review "
+                   "(`nongxin scorecard monitor`).")
 @cluster_options
 @click.pass_context
 def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | None, as_json: bool,
-                 no_classify: bool, no_review: bool, dask: str | None, workers: int | None, parquet_dir: str | None) -> None:
+                 no_classify: bool, no_review: bool, no_models: bool, dask: str | None, workers: int | None,
+                 parquet_dir: str | None) -> None:
     """Run the post-loan and collateral rules over every loan and pledge of each county bank:
     warnings (预警) red/orange/yellow, and a task with a working-day deadline for each new one; then
     escalate overdue tasks and, unless --no-classify, classify every loan (五级分类); then, unless
-    --no-review, review the credit lines whose annual review (年检) has fallen due."""
+    --no-review, review the credit lines whose annual review (年检) has fallen due; then, unless
+    --no-models, watch the scorecards' stability (PSI, 模型稳定性监测)."""
     import sqlalchemy as sa
     from rich.console import Console as Rich
     from rich.progress import Progress
@@ -81,12 +87,19 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
         from nongxin.core.village.annual_review_cli import reviewed
 
         reviews = reviewed(runtime, day, institution, bar=not as_json)
+    models = None
+    if not no_models and not report.failed:  # then the scorecards' stability (PSI, 模型稳定性监测)
+        from nongxin.core.scorecards.monitor_cli import monitored
+
+        models = monitored(runtime, day, institution, bar=not as_json)
     if as_json:
         body = report.as_dict()
         if classes is not None:
             body["classification"] = classes.as_dict()
         if reviews is not None:
             body["annual_review"] = reviews.as_dict()
+        if models is not None:
+            body["scorecard_monitor"] = models.as_dict()
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         out = Rich(width=None if sys.stdout.isatty() else 200)
@@ -108,6 +121,10 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
             from nongxin.core.village.annual_review_cli import print_report as print_reviews
 
             print_reviews(reviews)
+        if models is not None:
+            from nongxin.core.scorecards.monitor_cli import print_report as print_models
+
+            print_models(models)
     if report.deadline_estimated:
         with console.uow(write=False) as unit:
             problem = coverage_problem(runtime.calendar.get(unit.session), report.as_of) or (
@@ -125,5 +142,8 @@ def scan_command(ctx: click.Context, as_of: datetime | None, institution: str | 
     if failed and not no_classify:
         click.secho("classification not run: fix the scan's failures and run `nongxin scan` again", fg="red",
                     err=True)
-    if failed or (reviews is not None and reviews.failed):
+    for b in models.banks if models is not None else []:
+        if b.failures:
+            click.secho(f"scorecard monitor failed at {b.county_bank}: {'; '.join(b.failures)}", fg="red", err=True)
+    if failed or (reviews is not None and reviews.failed) or (models is not None and models.failed):
         ctx.exit(1)

@@ -175,6 +175,29 @@ VALID.update({
 # issue 15 part E: the annual review of credit lines (a Jinan post-loan checker runs Jinan's)
 WRITERS["/api/annual-reviews/"] = "jinan.postloan"
 VALID[("POST", "/api/annual-reviews/run")] = {"institution": "JNRCB"}
+# issue 17 part C: the scorecard stability monitor and model warnings
+WRITERS["/api/scorecards/"] = WRITERS["/api/model-warnings/"] = "jinan.params"
+VALID[("POST", "/api/scorecards/stability/run")] = {"institution": "JNRCB"}
+PATH_VALUES["warning_id"] = "1"
+VALID[("POST", "/api/model-warnings/1/close")] = {"note": "复核完毕"}
+
+
+def _model_warning(app: Any) -> None:
+    from decimal import Decimal
+
+    from nongxin.core.db import UnitOfWork
+    from nongxin.core.institutions import services as institutions
+    from nongxin.core.scorecards.models import ModelWarning, ModelWarningStatus
+
+    with UnitOfWork(app.extensions["nongxin"].sessions) as unit:
+        bank = institutions.get_by_code(unit.session, "JNRCB")
+        assert bank is not None
+        today = app.extensions["nongxin"].clock.business_date()
+        unit.session.add(ModelWarning(county_bank_id=bank.id, scorecard_code="HOSTILE-SC", scorecard_version=1,
+                                      segment="farmer", subject="age", threshold=Decimal("0.25"), psi=Decimal("0.5"),
+                                      population=300, raised_on=today, last_psi=Decimal("0.5"), last_seen_on=today,
+                                      status=ModelWarningStatus.OPEN, note=""))
+        unit.commit()
 RULE_STEP_STATUS = {"withdraw": "pending_approval", "approve": "pending_approval", "reject": "pending_approval",
                     "retire": "published"}
 
@@ -204,6 +227,8 @@ def _arrange(app: Any, path: str) -> None:
         from nongxin.core.testing import open_test_loan, open_test_warning
 
         open_test_warning(app, open_test_loan(app))
+    if path.startswith("/api/model-warnings/1/"):  # issue 17 part C: model warning 1, open, of Jinan
+        _model_warning(app)
     if path.startswith("/api/monitoring/models/1/"):  # issue 14 part D: monitoring model 1
         from nongxin.core.testing import make_test_model
 

@@ -466,6 +466,25 @@ def _walk_run(w: World, s: str) -> int:
     return 999999 if s == MISSING else (_walk_offer(w, s, fresh=False) and int(w.names[f"run:{s}"]))
 
 
+def _model_warning(w: World, s: str) -> int:
+    """A fresh open model warning of the scope's county bank (issue 17 part C; closing closes it)."""
+    if s == MISSING:
+        return 999999
+    from nongxin.core.scorecards.models import ModelWarning, ModelWarningStatus
+
+    with UnitOfWork(w.app.extensions["nongxin"].sessions) as unit:
+        bank = institutions.get_by_code(unit.session, BANK[s])
+        assert bank is not None
+        today = w.app.extensions["nongxin"].clock.business_date()
+        row = ModelWarning(county_bank_id=bank.id, scorecard_code="WALK-SC", scorecard_version=1, segment="farmer",
+                           subject=w.unique("v"), threshold=Decimal("0.25"), psi=Decimal("0.4"), population=200,
+                           raised_on=today, last_psi=Decimal("0.4"), last_seen_on=today,
+                           status=ModelWarningStatus.OPEN, note="")
+        unit.session.add(row)
+        unit.commit()
+        return row.id
+
+
 ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("GET", "/api/institutions"): Entry(Action.INSTITUTION_READ, None, lambda w, s: Call("GET", "/api/institutions")),
     ("POST", "/api/institutions"): Entry(Action.INSTITUTION_CREATE, "subtree", _inst_body),
@@ -796,6 +815,19 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("POST", "/api/villages/rate"): Entry(
         Action.VILLAGE_RATE, "subtree",
         lambda w, s: Call("POST", "/api/villages/rate", {"village": _village_at(w, CUSTOMER_GRID[s])})),
+    # issue 17 part C: scorecards in use, their stability (PSI) and model warnings
+    ("GET", "/api/scorecards"): Entry(
+        Action.SCORECARD_READ, "subtree", lambda w, s: Call("GET", f"/api/scorecards?institution={PLACE[s]}")),
+    ("GET", "/api/scorecards/stability"): Entry(
+        Action.SCORECARD_READ, "subtree", lambda w, s: Call("GET", f"/api/scorecards/stability?institution={PLACE[s]}")),
+    ("POST", "/api/scorecards/stability/run"): Entry(
+        Action.SCORECARD_MONITOR, "subtree",
+        lambda w, s: Call("POST", "/api/scorecards/stability/run", {"institution": PLACE[s]})),
+    ("GET", "/api/model-warnings"): Entry(
+        Action.SCORECARD_READ, "subtree", lambda w, s: Call("GET", f"/api/model-warnings?institution={PLACE[s]}")),
+    ("POST", "/api/model-warnings/<int:warning_id>/close"): Entry(
+        Action.SCORECARD_MONITOR, "bank",
+        lambda w, s: Call("POST", f"/api/model-warnings/{_model_warning(w, s)}/close", {"note": "walk"})),
 }
 
 
@@ -974,7 +1006,7 @@ def test_every_action_is_walked_or_named_as_not_an_endpoint() -> None:
     # exercises REVIEW_INVESTIGATE, tests/core/credit/test_review.py these two
     other_tiers = {Action.REVIEW_REVIEW, Action.REVIEW_APPROVE}
     # issue 17 foundation: the scorecard endpoints' parts walk these; the set empties before it lands
-    pending = {Action.SCORECARD_READ, Action.SCORECARD_MONITOR}
+    pending: set[Action] = set()  # part C walks SCORECARD_READ and SCORECARD_MONITOR
     walked = {e.action for e in ENDPOINTS.values() if e.action is not None}
     assert walked | not_over_http | other_tiers | pending == set(Action)
     assert not walked & (not_over_http | other_tiers)
