@@ -2,8 +2,9 @@
 compute the same points.
 
 ``score(spec, facts)`` adds the base points and, for each variable, the points of the first bin
-its value falls in; a missing value, or one no bin holds, earns ``missing_points`` and is named in
-``ScoreResult.missing``. The total's grade is the band with the highest ``min_score`` not above it;
+its value falls in; a missing value, or one no bin holds, earns the variable's missing points
+(``missing_points_of``: its ``missing_by_field`` entry, else the card's ``missing_points``) and is
+named in ``ScoreResult.missing``. The total's grade is the band with the highest ``min_score`` not above it;
 below every band there is no grade (and no limit coefficient: the core sends such an application
 to manual review).
 
@@ -23,7 +24,7 @@ from typing import Any, Mapping
 from nongxin.sdk._codec import decode, encode
 from nongxin.sdk.types import ScorecardBin, ScorecardGrade, ScorecardSpec
 
-__all__ = ["FrameScores", "ScoreLine", "ScoreResult", "band_index", "bin_index", "bin_label", "score", "score_frame",
+__all__ = ["FrameScores", "ScoreLine", "ScoreResult", "band_index", "missing_points_of", "bin_index", "bin_label", "score", "score_frame",
            "spec_from_json", "spec_to_json", "variables"]
 
 
@@ -50,6 +51,11 @@ class ScoreResult:
 def variables(spec: ScorecardSpec) -> tuple[str, ...]:
     """The scorecard's variables, in the order of their first bin."""
     return tuple(dict.fromkeys(b.field for b in spec.bins))
+
+
+def missing_points_of(spec: ScorecardSpec, field: str) -> int:
+    """The points a missing value of ``field`` earns (or one no bin of it holds)."""
+    return spec.missing_by_field.get(field, spec.missing_points)
 
 
 def bin_label(b: ScorecardBin) -> str:
@@ -133,8 +139,9 @@ def score(spec: ScorecardSpec, facts: Mapping[str, Any]) -> ScoreResult:
         hit = None if value is None or value == "" else next((b for b in bins if _holds(b, value)), None)
         if hit is None:
             missing.append(name)
-            lines.append(ScoreLine(name, value, "missing", spec.missing_points))
-            total += spec.missing_points
+            points = missing_points_of(spec, name)
+            lines.append(ScoreLine(name, value, "missing", points))
+            total += points
         else:
             lines.append(ScoreLine(name, value, bin_label(hit), hit.points))
             total += hit.points
@@ -193,9 +200,9 @@ def _scalar(value: Any, scale: int | None) -> Any:
 def _points(spec: ScorecardSpec, bins: list[ScorecardBin], value: Any) -> int:
     """The points one value earns, as ``score`` gives them."""
     if value is None or value == "":
-        return spec.missing_points
+        return missing_points_of(spec, bins[0].field)
     hit = next((b for b in bins if _holds(b, value)), None)
-    return spec.missing_points if hit is None else hit.points
+    return missing_points_of(spec, bins[0].field) if hit is None else hit.points
 
 
 def score_frame(spec: ScorecardSpec, frame: Any, decimals: Any = (),
@@ -219,7 +226,8 @@ def score_frame(spec: ScorecardSpec, frame: Any, decimals: Any = (),
     for b in spec.bins:
         by_field.setdefault(b.field, []).append(b)
     for name, bins in by_field.items():
-        points = np.full(rows, spec.missing_points, dtype=np.int64)
+        absent = missing_points_of(spec, name)
+        points = np.full(rows, absent, dtype=np.int64)
         if constants is not None and name in constants:
             points[:] = _points(spec, bins, constants[name])
         elif name in frame.columns:
@@ -240,7 +248,7 @@ def score_frame(spec: ScorecardSpec, frame: Any, decimals: Any = (),
             else:
                 kind = scale if fixed is not None else None
                 codes, uniques = pd.factorize(series, use_na_sentinel=True)
-                table = np.full(len(uniques) + 1, spec.missing_points, dtype=np.int64)
+                table = np.full(len(uniques) + 1, absent, dtype=np.int64)
                 for i, raw in enumerate(uniques):
                     table[i] = _points(spec, bins, _scalar(raw, kind))
                 points = table[np.asarray(codes)]  # code -1 (missing) takes the last entry

@@ -177,7 +177,8 @@ class ScorecardDevelopment:
 @dataclass(frozen=True, slots=True)
 class ScorecardSpec:
     """A segment's scorecard: base points plus, per variable, the points of the first bin its value
-    falls in (``missing_points`` when the value is missing or falls in no bin); the total's grade
+    falls in (when the value is missing or falls in no bin: the variable's ``missing_by_field``
+    points, else ``missing_points``); the total's grade
     band gives the grade and its limit coefficient. ``nongxin.sdk.scorecards.score`` computes it."""
 
     code: str
@@ -195,6 +196,10 @@ class ScorecardSpec:
     #: The development sample's distributions, for stability monitoring (PSI); None for a card
     #: typed by hand (the monitor lists it, without a PSI).
     development: ScorecardDevelopment | None = None
+    #: A variable's own points for a missing value (or one no bin holds), where the development
+    #: sample had enough missing values to weigh them; a variable not named here earns
+    #: ``missing_points``.
+    missing_by_field: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,11 @@ The steps, each deterministic in the seed (same data, same card, byte for byte):
    regression; variables below the minimum IV are left out;
 4. logistic regression of bad on the WOEs (scikit-learn); a variable whose coefficient comes out
    negative (collinearity turning its evidence around) is left out and the rest refitted;
-5. points by the usual convention (``fit_domain``); the card's single ``missing_points`` (the SDK
-   has one per card) is the least favourable bin's points over the whole card, so a thin file never
+5. points by the usual convention (``fit_domain``). A variable that was missing often enough in
+   the train rows (``missing_enough``: at least 1% of them and ``min_class`` rows)
+   keeps its missing bin's own points (``ScorecardSpec.missing_by_field``): a missing income is
+   evidence, weighed like any bin. Any other missing or unseen value earns the card's
+   ``missing_points``: the least favourable bin's points over the whole card, so a thin file never
    outscores a known one;
 6. grade bands at quantiles of the train scores; development counts over the whole sample counted
    with ``bin_index``/``band_index`` (as the stability monitor counts production).
@@ -35,7 +38,7 @@ from nongxin.sdk.rules.fields import FieldType
 from nongxin.sdk.scorecards import band_index, bin_index, bin_label
 from nongxin.sdk.types import ScorecardBin, ScorecardDevelopment, ScorecardGrade, ScorecardSpec
 
-__all__ = ["BinRow", "FitOptions", "FitResult", "GradeOption", "GradeRow", "Metrics", "VariableFit", "fit",
+__all__ = ["BinRow", "FitOptions", "FitResult", "GradeOption", "GradeRow", "Metrics", "VariableFit", "fit", "missing_enough",
            "parse_grades"]
 
 NUMERIC = (FieldType.DECIMAL, FieldType.INTEGER)
@@ -122,7 +125,7 @@ class BinRow:
     rows: int  # train rows
     bads: int
     woe: float
-    points: int  # the card's points (missing: the card's missing_points)
+    points: int  # the card's points (missing: the variable's own, else the card's missing_points)
 
     @property
     def bad_rate(self) -> float:
@@ -341,6 +344,9 @@ def fit(data: Dataset, options: FitOptions) -> FitResult:
         points[v.name] = [dom.bin_points(factor, v.coefficient, w) for w in woes[v.name]]
         card_bins.extend(_spec_bins(v.name, binnings[v.name], points[v.name][:-1]))
     missing_points = min(b.points for b in card_bins)
+    train_rows = int(is_train.sum())
+    own_missing = {v.name: points[v.name][-1] for v in variables
+                   if v.name in points and missing_enough(v.bins[-1].rows, train_rows, options)}
     base = dom.base_points(offset, factor, intercept)
     totals = np.full(len(y), base, dtype=np.int64)
     for v in variables:
@@ -348,13 +354,13 @@ def fit(data: Dataset, options: FitOptions) -> FitResult:
         labels = [bin_label(b) for b in _spec_bins(v.name, binning, [0] * binning.size)] + ["missing"]
         table = [0] * (binning.size + 1)
         if v.name in points:
-            table = [*points[v.name][:-1], missing_points]
+            table = [*points[v.name][:-1], own_missing.get(v.name, missing_points)]
             totals += np.asarray(table, dtype=np.int64)[indexes[v.name]]
         v.bins = [BinRow(label, r.rows, r.bads, r.woe, p) for label, r, p in zip(labels, v.bins, table)]
     grades = _grades(totals, is_train, y, options)
     spec = ScorecardSpec(
         code=options.code, segment=options.segment, base_points=base, bins=tuple(card_bins),
-        missing_points=missing_points,
+        missing_points=missing_points, missing_by_field=own_missing,
         grades=tuple(ScorecardGrade(g.name, g.min_score, g.coefficient) for g in grades[:-1]), name=options.name,
         development=None)
     spec = _with_development(spec, data, totals, is_train, options)
@@ -362,6 +368,16 @@ def fit(data: Dataset, options: FitOptions) -> FitResult:
                      variables=variables, grades=grades, totals=totals, is_train=is_train, target=y,
                      roc_train=dom.roc(y_train, totals[is_train]), roc_test=dom.roc(y[~is_train], totals[~is_train]),
                      options=options, dropped=list(data.dropped), intercept=intercept)
+
+
+def missing_enough(missing_rows: int, train_rows: int, options: FitOptions) -> bool:
+    """Whether a variable's missing values are many enough in the train rows to earn points of
+    their own: at least 1% of the rows and ``min_class`` rows (a WOE over fewer is noise)."""
+    return missing_rows >= max(options.min_class, MISSING_SHARE * train_rows)
+
+
+#: The least share of the train rows a variable's missing values need to earn their own points.
+MISSING_SHARE = 0.01
 
 
 def _grades(totals: Any, is_train: Any, y: Any, options: FitOptions) -> list[GradeRow]:

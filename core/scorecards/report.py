@@ -113,7 +113,9 @@ def render(result: FitResult, *, source: str = "") -> str:
          escape(v.left_out or "入模 in the card")] for v in result.variables]))
     out.append(f'<h2>分箱与分值 Bins and points</h2><p class="note">基础分 base points {spec.base_points}; '
                f"缺失分 missing points {spec.missing_points} (the least favourable bin of the card: a missing or unseen "
-               "value never outscores a known one)</p>")
+               "value never outscores a known one), except for variables missing often enough in the train rows to "
+               "earn their own: " + (escape(", ".join(f"{k} {v}" for k, v in spec.missing_by_field.items()))
+                                     or "none") + "</p>")
     for v in result.used():
         out.append(f"<h3>{escape(v.name)} (IV {fmt(v.iv)})</h3>")
         out.append(_table(["分箱 bin", "行数 rows", "坏 bads", "坏账率 bad rate", "", "WOE", "分值 points"], [

@@ -3,7 +3,7 @@ spec.json just generated, so the README a reviewer reads describes the file that
 
 from pathlib import Path
 
-from nongxin.core.scaffold import card_markdown
+from nongxin.sdk.scorecard_files import card_markdown
 from nongxin.sdk.scorecards import spec_from_json
 
 MARKER = "<!-- the card: filled in from spec.json when the package is generated -->"

@@ -9,7 +9,7 @@ does not fill.
 import json
 import sys
 
-from nongxin.core.scaffold import spec_problems
+from nongxin.sdk.scorecard_files import spec_problems
 from nongxin.sdk.naming import problems
 
 CONTEXT = json.loads(r"""{{ cookiecutter | tojson }}""")

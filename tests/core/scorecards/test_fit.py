@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from nongxin.core.scorecards.data import DataProblem, fact_value, read_frame
-from nongxin.core.scorecards.fit import FitOptions, fit, parse_grades
+from nongxin.core.scorecards.fit import FitOptions, fit, missing_enough, parse_grades
 from nongxin.core.scorecards.synthetic import history
 from nongxin.sdk.scorecards import band_index, bin_index, score, score_frame, spec_from_json, spec_to_json
 from nongxin.sdk.rules.fields import FieldType
@@ -81,8 +81,26 @@ def test_money_bins_are_yuan_with_fen_and_missing_points_are_the_worst_bin(resul
     bounds = [b.upper for b in income if b.upper is not None]
     assert bounds and all(isinstance(u, Decimal) and u.as_tuple().exponent == -2 for u in bounds)
     assert result.spec.missing_points == min(b.points for b in result.spec.bins)
-    assert score(result.spec, {}).total == result.spec.base_points + result.spec.missing_points * len(
-        {b.field for b in result.spec.bins})
+    own = result.spec.missing_by_field
+    fields = {b.field for b in result.spec.bins}
+    assert score(result.spec, {}).total == result.spec.base_points + sum(
+        own.get(f, result.spec.missing_points) for f in fields)
+
+
+def test_a_variable_missing_often_enough_earns_its_missing_bins_own_points(result):
+    """The synthetic history leaves some incomes and land figures empty (more than 1% of the train
+    rows): their missing bin is weighed like any bin, not given the card's worst points."""
+    train_rows = result.train.rows
+    for v in result.used():
+        missing_row = v.bins[-1]
+        if missing_enough(missing_row.rows, train_rows, result.options):
+            assert result.spec.missing_by_field[v.name] == missing_row.points
+        else:
+            assert v.name not in result.spec.missing_by_field and missing_row.points == result.spec.missing_points
+    assert "annual_income" in result.spec.missing_by_field
+    assert result.spec.missing_by_field["annual_income"] != result.spec.missing_points
+    line = next(x for x in score(result.spec, {}).lines if x.field == "annual_income")
+    assert (line.bin, line.points) == ("missing", result.spec.missing_by_field["annual_income"])
 
 
 def test_development_counts_equal_a_recount_with_the_sdk(data, result):

@@ -74,7 +74,8 @@ def test_iv_bins_and_points_are_the_cards(fitted):
         spec_bins = [b for b in result.spec.bins if b.field == v.name]
         assert [row[0] for row in table[1:]][:-1] == [b.label for b in v.bins][:-1]
         assert [int(row[-1]) for row in table[1:-1]] == [b.points for b in spec_bins]
-        assert table[-1][0] == "missing" and int(table[-1][-1]) == result.spec.missing_points
+        own = result.spec.missing_by_field.get(v.name, result.spec.missing_points)
+        assert table[-1][0] == "missing" and int(table[-1][-1]) == own
         assert sum(int(row[1]) for row in table[1:]) == result.train.rows
 
 

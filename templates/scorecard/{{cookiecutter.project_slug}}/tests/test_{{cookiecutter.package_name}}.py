@@ -42,14 +42,19 @@ def test_every_bin_scores_its_points(b, value):
     result = score(SPEC, {b.field: value})
     [line] = [line for line in result.lines if line.field == b.field]
     assert (line.bin, line.points) == (bin_label(b), b.points)
-    others = len(variables(SPEC)) - 1
-    assert result.total == SPEC.base_points + b.points + others * SPEC.missing_points
+    others = sum(missing(v) for v in variables(SPEC) if v != b.field)
+    assert result.total == SPEC.base_points + b.points + others
+
+
+def missing(field):
+    """The points a missing value of ``field`` earns by the spec: its own, else the card's."""
+    return SPEC.missing_by_field[field] if field in SPEC.missing_by_field else SPEC.missing_points
 
 
 def test_a_missing_value_scores_missing_points():
     result = score(SPEC, {})
-    assert [(line.bin, line.points) for line in result.lines] == [("missing", SPEC.missing_points)] * len(variables(SPEC))
-    assert result.total == SPEC.base_points + len(variables(SPEC)) * SPEC.missing_points
+    assert [(line.bin, line.points) for line in result.lines] == [("missing", missing(v)) for v in variables(SPEC)]
+    assert result.total == SPEC.base_points + sum(missing(v) for v in variables(SPEC))
     assert result.missing == variables(SPEC)
 
 
