@@ -241,5 +241,9 @@ def _register() -> None:
 
     main.add_command(scorecard)  # issue 17: each part registers its commands on this group below
 
+    from nongxin.core.scorecards import compare_cli
+
+    compare_cli.register(scorecard)  # issue 17 part D: champion/challenger comparison, history export
+
 
 _register()

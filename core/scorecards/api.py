@@ -8,6 +8,7 @@ from typing import Any
 
 #: Each module's ``blp`` (a flask-smorest Blueprint); a part adds its module here.
 MODULES: tuple[str, ...] = (
+    "compare_api",  # part D: champion and challenger
 )
 
 

@@ -796,6 +796,11 @@ ENDPOINTS: Mapping[tuple[str, str], Entry] = {
     ("POST", "/api/villages/rate"): Entry(
         Action.VILLAGE_RATE, "subtree",
         lambda w, s: Call("POST", "/api/villages/rate", {"village": _village_at(w, CUSTOMER_GRID[s])})),
+    ("GET", "/api/scorecards/challengers"): Entry(  # issue 17 part D
+        Action.SCORECARD_READ, "subtree", lambda w, s: Call("GET", f"/api/scorecards/challengers?institution={PLACE[s]}")),
+    ("GET", "/api/scorecards/challengers/compare"): Entry(  # issue 17 part D
+        Action.SCORECARD_READ, "subtree",
+        lambda w, s: Call("GET", f"/api/scorecards/challengers/compare?institution={PLACE[s]}&segment=salaried")),
 }
 
 
