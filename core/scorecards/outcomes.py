@@ -52,7 +52,7 @@ class Outcomes:
         return len(self.known) - self.bads
 
 
-def _bad_loans(as_of: date) -> sa.Select[Any]:
+def _bad_loans(as_of: date) -> sa.CompoundSelect[Any]:
     """Ids of loans bad by ``as_of`` (classed non-performing, or 90+ days overdue)."""
     npl = sorted(NON_PERFORMING)
     classed = sa.select(LoanClass.loan_id).where(
