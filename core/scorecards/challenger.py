@@ -64,12 +64,12 @@ def challenger_rows(cards: HookResult[ScorecardSpec], segment: str, facts: Mappi
 def shadow_score(session: Session, cards: HookResult[ScorecardSpec], where: Institution, app: Application,
                  decision: Decision, facts: Mapping[str, Any]) -> int:
     """Score the decision's facts with its segment's challengers; the number of rows stored."""
+    segment = str(decision.record["application"]["segment"])
+    if not any(c.challenger and c.segment == segment for c in cards.values):
+        return 0  # no challenger: no query
+    session.flush()  # the decision's id (a failure here is the decision's own, as at its commit)
     try:
-        segment = str(decision.record["application"]["segment"])
-        if not any(c.challenger and c.segment == segment for c in cards.values):
-            return 0  # no challenger: no query
         with session.begin_nested():
-            session.flush()  # the decision's id
             base = {"decision_id": decision.id, "application_id": app.id, "county_bank_id": app.county_bank_id,
                     "institution_id": where.id, "business_date": decision.business_date, "segment": segment,
                     "champion_code": decision.scorecard_code, "champion_version": decision.scorecard_version,

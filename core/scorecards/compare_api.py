@@ -27,7 +27,7 @@ class ChallengersQuery(StrictSchema):
     institution = column_text(Institution.code, required=True)
 
 
-class CompareQuery(StrictSchema):
+class ChallengerCompareQuery(StrictSchema):
     institution = column_text(Institution.code, required=True)
     segment = column_text(ChallengerScore.segment, required=True)
     challenger = column_text(ChallengerScore.challenger_code, load_default=None)
@@ -46,7 +46,7 @@ class ChallengerOut(OutSchema):
     last = fields.Date(required=True)
 
 
-class OutcomesOut(OutSchema):
+class ChallengerOutcomesOut(OutSchema):
     as_of = fields.Date(required=True)
     min_months = fields.Integer(required=True)
     goods = fields.Integer(required=True)
@@ -55,13 +55,13 @@ class OutcomesOut(OutSchema):
     min_each = fields.Integer(required=True)
 
 
-class KsOut(OutSchema):
+class ChallengerKsOut(OutSchema):
     champion = fields.String(required=True, allow_none=True)
     challenger = fields.String(required=True, allow_none=True)
     reason = fields.String(required=True)
 
 
-class CompareOut(OutSchema):
+class ChallengerCompareOut(OutSchema):
     institution = fields.String(required=True)
     segment = fields.String(required=True)
     challenger = fields.String(required=True, allow_none=True)
@@ -75,8 +75,8 @@ class CompareOut(OutSchema):
     spearman = fields.String(required=True, allow_none=True)
     migration = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()),
                             required=True)
-    outcomes = fields.Nested(OutcomesOut, required=True)
-    ks = fields.Nested(KsOut, required=True)
+    outcomes = fields.Nested(ChallengerOutcomesOut, required=True)
+    ks = fields.Nested(ChallengerKsOut, required=True)
 
 
 @blp.route("")
@@ -88,8 +88,8 @@ def list_challengers(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/compare")
-@blp.arguments(CompareQuery, location="query")
-@blp.response(200, CompareOut)
+@blp.arguments(ChallengerCompareQuery, location="query")
+@blp.response(200, ChallengerCompareOut)
 def compare_challenger(args: dict[str, Any]) -> Any:
     """The champion against one challenger: correlation, grade migration, KS once outcomes are known
     (scorecard.read)."""

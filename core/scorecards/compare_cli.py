@@ -67,9 +67,9 @@ def register(scorecard: click.Group) -> None:
                                    _day(until), today=console.runtime.clock.business_date(),
                                    min_months=min_months)
         if as_json:
-            from nongxin.core.scorecards.compare_api import CompareOut
+            from nongxin.core.scorecards.compare_api import ChallengerCompareOut
 
-            click.echo(json.dumps(CompareOut().dump(body), ensure_ascii=False, indent=2))
+            click.echo(json.dumps(ChallengerCompareOut().dump(body), ensure_ascii=False, indent=2))
         else:
             _print(body)
 

@@ -164,3 +164,16 @@ def test_only_a_failing_challenger_leaves_the_decision_alone(cm, nongxin_app, no
     assert _decide(cm, app_id)["status"] == "approved"
     assert _decision(nongxin_uow, app_id).scorecard_code == "PROV-SC-SALARIED"
     assert _shadow(nongxin_uow) == []
+
+
+def test_a_challenger_row_the_database_refuses_leaves_the_decision_alone(cm, nongxin_app, nongxin_enable,
+                                                                        nongxin_uow, monkeypatch):
+    """A code longer than its column: PostgreSQL refuses the insert inside the savepoint, which is
+    rolled back alone; the decision is committed all the same (SQLite does not check the length)."""
+    monkeypatch.setitem(CARDS, "cards", [dataclasses.replace(CHALLENGER, code="X" * 80)])
+    nongxin_enable("chal_test", "JNRCB")
+    app_id = file_application(nongxin_app, id_number=PERSON, amount="30000")
+    assert _decide(cm, app_id)["status"] == "approved"
+    assert _decision(nongxin_uow, app_id).outcome == "approved"
+    if nongxin_uow.session.bind.dialect.name == "postgresql":
+        assert _shadow(nongxin_uow) == []
