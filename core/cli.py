@@ -247,6 +247,9 @@ def _register() -> None:
     from nongxin.core.scorecards import monitor_cli
 
     monitor_cli.register(scorecard)  # issue 17 part C: monitor, warnings, close-warning
+    from nongxin.core.scorecards import compare_cli
+
+    compare_cli.register(scorecard)  # issue 17 part D: champion/challenger comparison, history export
 
 
 _register()

@@ -59,6 +59,7 @@ from nongxin.core.plugins.provenance import Contribution, Provenance
 from nongxin.core.rules import shadow
 from nongxin.core.rules.books import RuleBook
 from nongxin.core.runtime import Runtime
+from nongxin.core.scorecards import challenger
 from nongxin.sdk._codec import decode, encode
 from nongxin.sdk.bureau import BureauSubject, Purpose
 from nongxin.sdk.facts import ADMISSION
@@ -615,6 +616,7 @@ def decide(uow: UnitOfWork, principal: Principal, rt: Runtime, application_id: i
     decision.duration_us = durations["total"]
     session.add(decision)
     shadow.admission(session, rt, where, app, facts, today)  # stored apart: nothing of it in the decision
+    challenger.shadow_score(session, scorecards, where, app, decision, facts)  # stored apart, likewise
     uow.commit()
     announce(view, where, app, decision)  # the view built before the commit: no new transaction
     return Decided(app, decision)

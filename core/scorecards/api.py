@@ -9,6 +9,7 @@ from typing import Any
 #: Each module's ``blp`` (a flask-smorest Blueprint); a part adds its module here.
 MODULES: tuple[str, ...] = (
     "monitor_api",  # issue 17 part C: scorecards in use, stability (PSI), model warnings
+    "compare_api",  # part D: champion and challenger
 )
 
 
