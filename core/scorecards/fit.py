@@ -32,6 +32,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from nongxin.core.clock import Clock
 from nongxin.core.scorecards import fit_domain as dom
 from nongxin.core.scorecards.data import SCALE, BadRow, DataProblem, Dataset, fact_value
 from nongxin.sdk.rules.fields import FieldType
@@ -107,7 +108,7 @@ class FitOptions:
     max_bins: int = 6
     min_iv: float = 0.02
     min_class: int = 30  # bads and goods each, in the train set
-    fitted_on: date | None = None  # today when None
+    fitted_on: date | None = None  # when None: today in China (``Clock``: a fit reads no books)
 
 
 @dataclass(frozen=True)
@@ -418,5 +419,5 @@ def _with_development(spec: ScorecardSpec, data: Dataset, totals: Any, is_train:
     development = ScorecardDevelopment(
         rows=int(len(totals)), bads=int(data.target.sum()), score_edges=edges,
         score_counts=tuple(int(c) for c in np.bincount(bands, minlength=len(edges) + 1)), bin_counts=counts,
-        fitted_on=(options.fitted_on or date.today()).isoformat())
+        fitted_on=(options.fitted_on or Clock().business_date()).isoformat())
     return dataclasses.replace(spec, development=development)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 
+from nongxin.core.clock import Clock
 from nongxin.core.errors import NongxinError, describe
 from nongxin.sdk.errors import NongxinSdkError
 
@@ -134,7 +134,7 @@ def _fit(data: Path, *, target: str, segment: str, exclude: tuple[str, ...], bad
         raise invalid("segment", "must not be blank")
     options = fitting.FitOptions(code=code, segment=segment.strip(), name=name, test_size=test_size, seed=seed,
                                  base_score=base_score, base_odds=base_odds, pdo=pdo,
-                                 grades=fitting.parse_grades(grades_text), method=method, fitted_on=date.today())
+                                 grades=fitting.parse_grades(grades_text), method=method, fitted_on=Clock().business_date())
     with Progress(transient=True, disable=not sys.stdout.isatty()) as bar:
         task = bar.add_task(f"reading {data.name}", total=3)
         dataset = read_dataset(data, target=target, exclude=exclude, bad=bad, drop_bad_rows=drop_bad_rows)
