@@ -26,15 +26,27 @@ from nongxin.core.errors import ValidationFailed
 from nongxin.sdk.facts import ADMISSION
 from nongxin.sdk.rules.fields import FieldType
 
-__all__ = ["BAD_LABELS", "BadRow", "DataProblem", "Dataset", "MAX_SHOWN", "fact_value", "read_dataset", "read_frame"]
+__all__ = ["BAD_LABELS", "BadRow", "DataProblem", "Dataset", "MAX_SHOWN", "fact_value", "read_dataset", "read_frame",
+           "scale_of"]
 
 #: The labels taken as "bad" when ``--bad`` is not given, in this order; and their good twins.
 BAD_LABELS = ("1", "bad", "坏")
 GOOD_LABELS = ("0", "good", "好")
 #: Bad rows listed in a message (the rest are counted).
 MAX_SHOWN = 50
-#: Scale of a DECIMAL fact in the data set's frame: integer fen (the rule language's frame form).
+#: Scale of a DECIMAL fact in the data set's frame: integer fen (the rule language's frame form)
+#: for money and areas (mu to the hundredth) ...
 SCALE = 2
+#: ... and millionths for the rates and ratios among the admission facts (the bureau's card
+#: utilization has 4 places): ``scale_of`` says which.
+FINE_SCALE = 6
+FINE_FACTS = frozenset({"bureau_card_utilization", "lpr_1y", "lpr_5y"})
+
+
+def scale_of(name: str) -> int:
+    """The decimal places a DECIMAL fact ``name`` is read to (its frame column's integer scale)."""
+    return FINE_SCALE if name in FINE_FACTS else SCALE
+
 _Row = tuple[int, dict[str, str], str | None]  # (line, cells by column, the row's own error)
 KINDS = (FieldType.DECIMAL, FieldType.INTEGER, FieldType.STRING, FieldType.BOOLEAN)
 TRUE = frozenset({"true", "1", "yes", "y", "是", "t"})
@@ -79,14 +91,15 @@ class Dataset:
         return sorted({b.line for b in self.dropped})
 
 
-def fact_value(kind: FieldType, cell: Any) -> Any:
-    """A frame cell as the fact ``score`` reads: fen back to Decimal yuan, NA to None."""
+def fact_value(kind: FieldType, cell: Any, scale: int = SCALE) -> Any:
+    """A frame cell as the fact ``score`` reads: fen (``scale``: ``scale_of`` the fact) back to
+    Decimal yuan, NA to None."""
     import pandas as pd
 
     if cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell)):
         return None
     if kind is FieldType.DECIMAL:
-        return Decimal(int(cell)).scaleb(-SCALE)
+        return Decimal(int(cell)).scaleb(-scale)
     if kind is FieldType.INTEGER:
         return int(cell)
     return str(cell)
@@ -198,8 +211,9 @@ def _frame_cells(frame: Any, name: str) -> tuple[list[str], list[_Row]]:
 
 # -- typing the cells ----------------------------------------------------------------------------
 
-def _parse(kind: FieldType, text: str) -> tuple[Any, str | None]:
-    """(value, None) or (None, reason): DECIMAL as int fen, INTEGER as int, text otherwise."""
+def _parse(kind: FieldType, text: str, scale: int = SCALE) -> tuple[Any, str | None]:
+    """(value, None) or (None, reason): DECIMAL as an int of ``scale`` places (fen for money),
+    INTEGER as int, text otherwise."""
     if kind is FieldType.STRING:
         return text, None
     if kind is FieldType.BOOLEAN:
@@ -219,9 +233,10 @@ def _parse(kind: FieldType, text: str) -> tuple[Any, str | None]:
         if number != number.to_integral_value():
             return None, f"{text!r} is not a whole number"
         return int(number), None
-    fen = number.scaleb(SCALE)
+    fen = number.scaleb(scale)
     if fen != fen.to_integral_value():
-        return None, f"{text!r} has more than {SCALE} decimal places (an amount is in yuan and fen)"
+        why = " (an amount is in yuan and fen)" if scale == SCALE else ""
+        return None, f"{text!r} has more than {scale} decimal places{why}"
     return int(fen), None
 
 
@@ -321,7 +336,7 @@ def _build(columns: list[str], rows: list[_Row], *, name: str, target: str,
                 out.append(None)
                 continue
             if text not in parsed:
-                parsed[text] = _parse(kind, text)
+                parsed[text] = _parse(kind, text, scale_of(column))
             value, reason = parsed[text]
             if reason is not None:
                 problems.append(BadRow(line, column, reason))

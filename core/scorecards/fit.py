@@ -34,7 +34,7 @@ from typing import Any
 
 from nongxin.core.clock import Clock
 from nongxin.core.scorecards import fit_domain as dom
-from nongxin.core.scorecards.data import SCALE, BadRow, DataProblem, Dataset, fact_value
+from nongxin.core.scorecards.data import BadRow, DataProblem, Dataset, fact_value, scale_of
 from nongxin.sdk.rules.fields import FieldType
 from nongxin.sdk.scorecards import band_index, bin_index, bin_label
 from nongxin.sdk.types import ScorecardBin, ScorecardDevelopment, ScorecardGrade, ScorecardSpec
@@ -247,7 +247,7 @@ def _bin_variable(column: Any, kind: FieldType, target: Any, options: FitOptions
 def _spec_bins(name: str, binning: _Binning, points: list[int]) -> list[ScorecardBin]:
     if binning.kind not in NUMERIC:
         return [ScorecardBin(name, None, None, p, values=tuple(g)) for g, p in zip(binning.groups, points)]
-    scale = SCALE if binning.kind is FieldType.DECIMAL else 0
+    scale = scale_of(name) if binning.kind is FieldType.DECIMAL else 0
     bounds = [Decimal(e).scaleb(-scale) for e in binning.edges]
     lowers: list[Decimal | None] = [None, *bounds]
     uppers: list[Decimal | None] = [*bounds, None]
@@ -410,7 +410,7 @@ def _with_development(spec: ScorecardSpec, data: Dataset, totals: Any, is_train:
     for name in names:
         size = sum(1 for b in spec.bins if b.field == name) + 1
         codes, uniques = pd.factorize(data.frame[name], use_na_sentinel=True)
-        lookup = np.array([bin_index(spec, name, fact_value(data.kinds[name], u)) for u in uniques] + [size - 1],
+        lookup = np.array([bin_index(spec, name, fact_value(data.kinds[name], u, scale_of(name))) for u in uniques] + [size - 1],
                           dtype=np.intp)
         counts[name] = tuple(int(c) for c in np.bincount(lookup[np.asarray(codes)], minlength=size))
     edges = dom.decile_edges(totals[is_train])

@@ -10,9 +10,9 @@ The promises:
 * Only admission facts (``nongxin.sdk.facts.ADMISSION``) become columns, named as the fact: never
   an identity number, a name or a phone number (connector fields and anything else the record
   kept are not exported). Columns follow ``ADMISSION``'s order, then ``target``.
-* Money facts: in CSV, Decimal text with 2 places; in Parquet, integer fen (int64) in a column
-  named as the fact. Other decimals (rates, ratios, mu) are exact: text in CSV, decimal128 in
-  Parquet. Booleans are ``true``/``false`` in CSV (as a scorecard's value bins read them). Nothing
+* Money facts: Decimal yuan with 2 places, as text in CSV and as decimal128(18, 2) in Parquet (an
+  integer column would read back as yuan: ``nongxin scorecard fit`` takes a cell as the operator
+  sees it). Other decimals (rates, ratios, mu) are exact: text in CSV, decimal128 in Parquet. Booleans are ``true``/``false`` in CSV (as a scorecard's value bins read them). Nothing
   passes through a float.
 * The file is written whole to a temporary name beside ``out`` and renamed: never half-written.
   The export is audited (who, which bank and segment, how many rows; no data).
@@ -100,10 +100,10 @@ def _write_csv(path: str, cols: list[str], rows: list[tuple[dict[str, Any], int]
             writer.writerow([*(_text(c, kinds[c], facts.get(c)) for c in cols), target])
 
 
-def _fen(value: Any) -> int | None:
+def _yuan(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
-    return int(Decimal(str(value)).quantize(FEN) * 100)
+    return Decimal(str(value)).quantize(FEN)
 
 
 def _write_parquet(path: str, cols: list[str], rows: list[tuple[dict[str, Any], int]]) -> None:
@@ -115,7 +115,7 @@ def _write_parquet(path: str, cols: list[str], rows: list[tuple[dict[str, Any], 
     for c in cols:
         values = [facts.get(c) for facts, _ in rows]
         if c in MONEY_FACTS:
-            arrays[c] = pa.array([_fen(v) for v in values], pa.int64())
+            arrays[c] = pa.array([_yuan(v) for v in values], pa.decimal128(18, 2))
         elif kinds[c] == "decimal":
             arrays[c] = pa.array([None if v in (None, "") else Decimal(str(v)) for v in values], pa.decimal128(24, 6))
         elif kinds[c] == "integer":

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from nongxin.core.errors import ValidationFailed
-from nongxin.core.scorecards.data import MAX_SHOWN, DataProblem, fact_value, read_dataset, read_frame
+from nongxin.core.scorecards.data import MAX_SHOWN, DataProblem, fact_value, read_dataset, read_frame, scale_of
 from nongxin.core.scorecards.synthetic import history
 from nongxin.sdk.rules.fields import FieldType
 
@@ -30,6 +30,19 @@ def test_a_float_money_column_is_read_exactly_as_fen(tmp_path):
     assert data.frame["annual_income"].isna().tolist() == [False] * 5 + [True, False]
     assert fact_value(FieldType.DECIMAL, data.frame["annual_income"][0]) == Decimal("12345.67")
     assert fact_value(FieldType.DECIMAL, data.frame["annual_income"][5]) is None
+
+
+def test_a_ratio_is_read_to_the_millionth_not_refused_as_more_than_fen():
+    """The bureau's card utilization has 4 places: a ratio is read to its own scale, money to the fen."""
+    frame = pd.DataFrame({"bureau_card_utilization": ["0.8234", "1.05", ""], "annual_income": ["100.5", "7", "8"],
+                          "bad": [1, 0, 0]})
+    data = read_frame(frame, target="bad")
+    assert scale_of("bureau_card_utilization") == 6 and scale_of("annual_income") == 2
+    assert data.frame["bureau_card_utilization"].tolist()[:2] == [823400, 1050000]
+    assert fact_value(FieldType.DECIMAL, data.frame["bureau_card_utilization"][0], 6) == Decimal("0.8234")
+    with pytest.raises(DataProblem) as caught:
+        read_frame(pd.DataFrame({"bureau_card_utilization": ["0.12345678", "0.5"], "bad": [1, 0]}), target="bad")
+    assert "'0.12345678' has more than 6 decimal places" in caught.value.message
 
 
 def test_a_sum_of_floats_with_more_than_fen_is_a_bad_row_not_rounded():

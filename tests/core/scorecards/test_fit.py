@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from nongxin.core.scorecards.data import DataProblem, fact_value, read_frame
+from nongxin.core.scorecards.data import DataProblem, fact_value, read_frame, scale_of
 from nongxin.core.scorecards.fit import FitOptions, fit, missing_enough, parse_grades
 from nongxin.core.scorecards.synthetic import history
 from nongxin.sdk.scorecards import band_index, bin_index, score, score_frame, spec_from_json, spec_to_json
@@ -63,7 +63,7 @@ def test_metrics_agree_with_toad(result):
 def test_every_row_scores_as_the_fit_computed(data, result):
     spec = result.spec
     for i in range(len(data.target)):
-        facts = {c: fact_value(data.kinds[c], data.frame[c].iloc[i]) for c in data.variables}
+        facts = {c: fact_value(data.kinds[c], data.frame[c].iloc[i], scale_of(c)) for c in data.variables}
         assert score(spec, facts).total == result.totals[i], i
     decimals = [c for c, k in data.kinds.items() if k is FieldType.DECIMAL]
     frame = data.frame.astype({c: object for c, k in data.kinds.items() if k is FieldType.STRING})
@@ -108,7 +108,7 @@ def test_development_counts_equal_a_recount_with_the_sdk(data, result):
     assert dev is not None and dev.rows == 3000 and dev.bads == int(data.target.sum())
     assert dev.fitted_on == "2026-11-01"
     for field, counts in dev.bin_counts.items():
-        recount = Counter(bin_index(result.spec, field, fact_value(data.kinds[field], v)) for v in data.frame[field])
+        recount = Counter(bin_index(result.spec, field, fact_value(data.kinds[field], v, scale_of(field))) for v in data.frame[field])
         assert counts == tuple(recount.get(i, 0) for i in range(len(counts))), field
         assert sum(counts) == 3000
     bands = Counter(band_index(dev.score_edges, int(t)) for t in result.totals)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from nongxin.core.cli import main
 from nongxin.core.credit.models import CreditLine, Loan
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import NotFound, ValidationFailed
+from nongxin.core.scorecards.data import fact_value, read_dataset, scale_of
 from nongxin.core.scorecards.history import export
 from nongxin.core.testing import file_application, open_test_loan
 from nongxin.core.institutions.users import principal_named
@@ -89,12 +91,13 @@ def test_the_file_never_holds_identity_numbers_or_names(history, nongxin_app, tm
     assert not any(word in text.splitlines()[0] for word in ("id_number", "name", "phone"))
 
 
-def test_parquet_has_money_in_fen_and_exact_decimals(history, nongxin_app, tmp_path):
+def test_parquet_has_money_as_exact_yuan_and_exact_decimals(history, nongxin_app, tmp_path):
     done = run(nongxin_app, "jinan.pm", tmp_path / "salaried.parquet")
     table = pq.read_table(done.path)
-    assert str(table.schema.field("annual_income").type) == "int64"
-    assert table.column("annual_income").to_pylist() == [12000000, 8800010, 12000000]
-    assert table.column("amount").to_pylist() == [None, None, 3000000]
+    assert str(table.schema.field("annual_income").type) == "decimal128(18, 2)"
+    assert table.column("annual_income").to_pylist() == [Decimal("120000.00"), Decimal("88000.10"),
+                                                           Decimal("120000.00")]
+    assert table.column("amount").to_pylist() == [None, None, Decimal("30000.00")]
     assert str(table.column("lpr_1y").to_pylist()[0]) == "0.031000"
     assert table.column("target").to_pylist() == [1, 0, 0]
     assert table.column("bureau_dishonest_debtor").to_pylist()[:2] == [False, True]
@@ -133,3 +136,17 @@ def test_the_cli_writes_the_file_ready_for_fit(history, nongxin_settings, monkey
     refused = CliRunner().invoke(main, ["scorecard", "history", "--institution", "JNRCB", "--segment", "salaried",
                                         "--out", str(tmp_path / "h.txt"), "--user", "jinan.cm"])
     assert refused.exit_code != 0 and "out" in refused.output and "Traceback" not in refused.output
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_the_export_reads_back_as_a_fitting_data_set_to_the_fen(history, nongxin_app, tmp_path, suffix):
+    """The loop's seam: what ``history`` writes, ``nongxin scorecard fit`` reads with the same
+    values (money to the fen, not 100 times too much), and the target as bad/good."""
+    done = run(nongxin_app, "jinan.pm", tmp_path / f"salaried{suffix}")
+    data = read_dataset(Path(done.path), target="target")
+    assert list(data.target) == [1, 0, 0]
+    incomes = [fact_value(data.kinds["annual_income"], v, scale_of("annual_income"))
+               for v in data.frame["annual_income"]]
+    assert incomes == [Decimal("120000.00"), Decimal("88000.10"), Decimal("120000.00")]
+    lpr = fact_value(data.kinds["lpr_1y"], data.frame["lpr_1y"].iloc[0], scale_of("lpr_1y"))
+    assert lpr == Decimal("0.031")
