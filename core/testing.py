@@ -639,13 +639,16 @@ _village_seq = itertools.count(1)
 
 def make_test_village(app: Any, *, name: str | None = None, grid: str = "LYRCB-LS-G01", manager: str = "linyi.cm",
                       households: int = 5, colours: Any = None, spouses: bool = False, segment: str = "farmer",
-                      area: str = "371302") -> TestVillage:
+                      area: str = "371302", clean_bureau: bool = False) -> TestVillage:
     """A village of ``households`` households on ``grid``, each a head (and a spouse with
     ``spouses``), filed through ``customers.services.create_customer``; the roster figures (land,
     assets, main business, income) vary by household. ``colours``: the peer review colour that
     stands per household (a sequence, or None for never reviewed). Resident IDs are built to draw
-    the simulated bureau's profiles. Committed; the ids are returned."""
-    from datetime import date
+    the simulated bureau's profiles; with ``clean_bureau`` every one carries the simulator's "always
+    clean" marker (998) instead, for a test whose answer must not depend on which profile an
+    identity number happens to draw (which depends on the villages made before). Committed; the ids
+    are returned."""
+    from datetime import date, timedelta
     from decimal import Decimal
 
     from nongxin.core.customers.models import Household
@@ -679,9 +682,13 @@ def make_test_village(app: Any, *, name: str | None = None, grid: str = "LYRCB-L
             people = [("head", f"户主{n}-{i + 1}", seq + 1)]
             if spouses:
                 people.append(("spouse", f"配偶{n}-{i + 1}", seq))
-            for relation, person, seq in people:
+            for k, (relation, person, seq) in enumerate(people):
+                id_number = make_resident_id(area, born, seq % 1000)
+                if clean_bureau:  # born 1978-1988 (ages 37-48) spread out: the date keeps identities apart
+                    id_number = make_resident_id(area, date(1978, 1, 1) + timedelta(days=(389 * n + 17 * (2 * i + k)) % 4015),
+                                                 998)
                 customer = create_customer(unit, principal, CustomerInput(
-                    kind="individual", id_number=make_resident_id(area, born, seq % 1000), name=person, grid=grid,
+                    kind="individual", id_number=id_number, name=person, grid=grid,
                     manager=manager, segment=segment, annual_income=f"{30000 + 7000 * (i % 9)}.00",
                     household=HouseholdInput(name, f"{1 + i % 3}组", number, relation)))
                 members.append(customer.id)

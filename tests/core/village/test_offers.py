@@ -25,7 +25,9 @@ COLOURS = ["green", "green", "white", "grey"]
 @pytest.fixture
 def offer_ids(nongxin_app, nongxin_demo, nongxin_enable, nongxin_client):
     nongxin_enable("yimeng_cloud_loan", "LYRCB")
-    village = make_village(nongxin_app, households=4, colours=COLOURS)
+    # clean bureau files: an offer's acceptance decides with a real (simulated) bureau report, and
+    # a head drawing a court record would be rejected whatever the test checks
+    village = make_village(nongxin_app, households=4, colours=COLOURS, clean_bureau=True)
     resp = nongxin_client.as_user("linyi.admin").post("/api/precredit/runs",
                                                       json={"village": village.village_id, "product": "YMYD"})
     assert resp.status_code == 201, resp.get_json()
