@@ -128,14 +128,15 @@ def yuan(_ctx: click.Context, _param: click.Parameter, value: str) -> Decimal:
     return amount
 
 
-def fail(exc: NongxinError | NongxinSdkError) -> None:
-    """The message and exit status from the one table in ``nongxin.core.errors``."""
+def fail(exc: NongxinError | NongxinSdkError, status: int | None = None) -> None:
+    """The message and exit status from the one table in ``nongxin.core.errors`` (``status``: a
+    command's own exit status for every refusal instead, as ``scorecard fit``'s 1)."""
     seen = describe(exc)
     first, *rest = seen.lines()
     click.secho(first, fg="red", err=True)
     for line in rest:
         click.echo(line, err=True)
-    sys.exit(seen.exit_status)
+    sys.exit(seen.exit_status if status is None else status)
 
 
 class Group(click.Group):

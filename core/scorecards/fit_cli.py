@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from nongxin.core.clock import Clock
-from nongxin.core.errors import NongxinError, describe
+from nongxin.core.clikit import fail
+from nongxin.core.errors import NongxinError
 from nongxin.sdk.errors import NongxinSdkError
 
 __all__ = ["register"]
@@ -24,12 +25,7 @@ SUFFIXES = (".csv", ".xlsx", ".parquet")
 
 
 def _refuse(exc: NongxinError | NongxinSdkError) -> None:
-    seen = describe(exc)
-    first, *rest = seen.lines()
-    click.secho(first, fg="red", err=True)
-    for line in rest:
-        click.echo(line, err=True)
-    sys.exit(1)
+    fail(exc, status=1)
 
 
 def _default_code(segment: str, data: Path) -> str:

@@ -10,9 +10,10 @@ The promises:
 * Only admission facts (``nongxin.sdk.facts.ADMISSION``) become columns, named as the fact: never
   an identity number, a name or a phone number (connector fields and anything else the record
   kept are not exported). Columns follow ``ADMISSION``'s order, then ``target``.
-* Money facts: Decimal yuan with 2 places, as text in CSV and as decimal128(18, 2) in Parquet (an
-  integer column would read back as yuan: ``nongxin scorecard fit`` takes a cell as the operator
-  sees it). Other decimals (rates, ratios, mu) are exact: text in CSV, decimal128 in Parquet. Booleans are ``true``/``false`` in CSV (as a scorecard's value bins read them). Nothing
+* Decimal facts the fit reads to the fen (``data.scale_of``: money, and land in mu): Decimal with
+  2 places, as text in CSV and as decimal128(18, 2) in Parquet (an integer column would read back
+  as yuan: ``nongxin scorecard fit`` takes a cell as the operator sees it). Rates and ratios are
+  exact: text in CSV, decimal128 in Parquet. Booleans are ``true``/``false`` in CSV (as a scorecard's value bins read them). Nothing
   passes through a float.
 * The file is written whole to a temporary name beside ``out`` and renamed: never half-written.
   The export is audited (who, which bank and segment, how many rows; no data).
@@ -37,6 +38,7 @@ from nongxin.core.credit.models import Application, Decision
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import invalid
 from nongxin.core.scorecards.compare import scope
+from nongxin.core.scorecards.data import SCALE, scale_of
 from nongxin.core.scorecards.outcomes import DEFAULT_MIN_MONTHS, outcomes
 from nongxin.core.scoping import in_subtree
 from nongxin.sdk.facts import ADMISSION
@@ -45,9 +47,9 @@ __all__ = ["FORMATS", "MONEY_FACTS", "TARGET", "Exported", "columns", "export"]
 
 TARGET = "target"
 FORMATS = ("csv", "parquet")
-#: Decimal admission facts that are not money (rates, a ratio, an area): exported exactly as they are.
-NOT_MONEY = frozenset({"bureau_card_utilization", "lpr_1y", "lpr_5y", "land_mu"})
-MONEY_FACTS = frozenset(k for k, f in ADMISSION.items() if f.type.value == "decimal") - NOT_MONEY
+#: Decimal admission facts read to the fen by ``nongxin scorecard fit`` (``data.scale_of``: money,
+#: and land in mu): exported with 2 places. The rates and ratios it reads finer go out exactly.
+MONEY_FACTS = frozenset(k for k, f in ADMISSION.items() if f.type.value == "decimal" and scale_of(k) == SCALE)
 FEN = Decimal("0.01")
 
 
