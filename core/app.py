@@ -138,17 +138,26 @@ def create_app(config: Settings | Mapping[str, Any] | None = None, *,
     for blp in scorecard_blueprints():
         api.register_blueprint(blp)
 
+    from nongxin.core.console.setup import register as register_console  # issue 16: the web console
+
+    register_console(app)
+
     from nongxin.core.logmask import install_on_loggers
 
     install_on_loggers()  # after the imports above created the core's loggers
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
+        from flask import request
         from werkzeug.exceptions import HTTPException
+
+        from nongxin.core.console import web as console
 
         if isinstance(exc, HTTPException):
             return api.handle_http_exception(exc)
         log.exception("unexpected error")
+        if console.is_console(request.path):
+            return console.unexpected_error()
         return jsonify({"error": "internal_error", "message": "an unexpected error occurred; "
                         "it has been logged", "fields": {}}), 500
 

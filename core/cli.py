@@ -78,6 +78,10 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
         click.echo("Demo province seeded. API tokens (shown once; keep them):")
         for user in seeded:
             click.echo(f"  {user.username:<16} {user.role.value:<18} {user.institution:<14} {user.token}")
+        with console.uow() as unit:
+            demo_data.set_demo_passwords(unit, now=console.runtime.clock.now())
+        click.echo(f"Web console (管理台): http://{host}:{port}/console/ ; every demo user signs in with the "
+                   f"password {demo_data.DEMO_PASSWORD} (set your own with: nongxin users password USERNAME)")
         click.echo(f"Demo books opened {demo_data.DEMO_BOOKS_DAYS} days ago: credit lines, drawdowns, repayments "
                    "and every day closed since:")
         for loan in demo_data.demo_ledger(console.runtime):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nongxin.core.audit.services import record
@@ -81,6 +82,20 @@ def seed(uow: UnitOfWork, *, token_days: int = 30) -> list[SeededUser]:
     _grant_approval_authority(uow)
     uow.commit()
     return seeded
+
+
+#: The console password of every demo user (a demo province only: `nongxin demo` is refused in
+#: production). Set by `nongxin demo`, not by ``seed``: a slow hash per user would slow every test.
+DEMO_PASSWORD = "nongxin-demo-2026"
+
+
+def set_demo_passwords(uow: UnitOfWork, *, now: datetime) -> None:
+    """Gives every demo user the console password ``DEMO_PASSWORD``; commits."""
+    from nongxin.core.console.signin import set_password
+
+    for username, *_ in PEOPLE:
+        set_password(uow, username, DEMO_PASSWORD, now=now, actor="demo")
+    uow.commit()
 
 
 def _enable_simulated_bureau(uow: UnitOfWork) -> None:

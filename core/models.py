@@ -4,6 +4,7 @@ from nongxin.core.audit import models as audit_models  # noqa: F401
 from nongxin.core.bureau import models as bureau_models  # noqa: F401
 from nongxin.core.calendar import models as calendar_models  # noqa: F401
 from nongxin.core.collateral import models as collateral_models  # noqa: F401
+from nongxin.core.console import models as console_models  # noqa: F401
 from nongxin.core.credit import models as credit_models  # noqa: F401
 from nongxin.core.customers import models as customer_models  # noqa: F401
 from nongxin.core.db import Base

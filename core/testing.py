@@ -193,6 +193,52 @@ def nongxin_client(nongxin_app: Any, nongxin_demo: DemoProvince) -> ApiClient:
     return ApiClient(nongxin_app.test_client(), nongxin_demo, "jinan.pm")
 
 
+# -- the console: a signed-in test client, without typing a password ------------------------------
+
+class ConsoleClient:
+    """The Flask test client signed in to the console as ``username`` (a session made directly, so
+    no scrypt per test), adding the CSRF token to every POST: ``post(path, data={...})`` for a
+    form, ``post(path, json={...})`` for a script's call."""
+
+    CSRF_COOKIE_VALUE = "test-csrf-cookie"
+
+    def __init__(self, app: Any, username: str) -> None:
+        import sqlalchemy as sa
+
+        from nongxin.core.console import csrf
+        from nongxin.core.console.signin import start_session
+        from nongxin.core.console.web import SESSION_COOKIE
+        from nongxin.core.db import UnitOfWork
+        from nongxin.core.institutions.models import User
+
+        runtime = app.extensions["nongxin"]
+        with UnitOfWork(runtime.sessions) as unit:
+            user = unit.session.execute(sa.select(User).where(User.username == username)).scalar_one()
+            cookie = start_session(unit, user, now=runtime.clock.now())
+            unit.commit()
+        self.app, self.username = app, username
+        self.client = app.test_client()
+        self.client.set_cookie(SESSION_COOKIE, cookie, path="/console")
+        self.client.set_cookie(csrf.COOKIE, self.CSRF_COOKIE_VALUE, path="/console")
+        self.csrf = csrf.token_for(app.config["SECRET_KEY"], self.CSRF_COOKIE_VALUE)
+        self._field, self._header = csrf.FIELD, csrf.HEADER
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, *, data: dict[str, Any] | None = None, json: Any = None, **kwargs: Any) -> Any:
+        if json is not None:
+            headers = {self._header: self.csrf, **kwargs.pop("headers", {})}
+            return self.client.post(path, json=json, headers=headers, **kwargs)
+        return self.client.post(path, data={**(data or {}), self._field: self.csrf}, **kwargs)
+
+
+@pytest.fixture
+def nongxin_console(nongxin_app: Any, nongxin_demo: DemoProvince) -> Callable[[str], ConsoleClient]:
+    """``nongxin_console("jinan.pm")``: a test client signed in to the console as that demo user."""
+    return lambda username: ConsoleClient(nongxin_app, username)
+
+
 # -- unified credit: a customer and an application through the ORM (until their APIs exist) ----
 
 def file_application(app: Any, *, place: str = "JNRCB-LX", id_number: str, name: str = "张三",

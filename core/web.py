@@ -147,8 +147,8 @@ def _check_body() -> None:
 def _check_query() -> None:
     """Unknown query parameters are refused by name, like unknown body fields, on every endpoint
     (an endpoint without a query schema takes none)."""
-    if not request.args or request.url_rule is None:
-        return
+    if not request.args or request.url_rule is None or request.path.startswith("/console/"):
+        return  # the console's pages read their own query parameters (filters) and name what is wrong
     view = current_app.view_functions.get(request.endpoint or "")
     allowed: set[str] = set()
     for param in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
@@ -233,6 +233,10 @@ class NongxinApi(Api):
         self.__dict__.setdefault("_pending_docs", []).append((blp, name, parameters))
 
     def handle_http_exception(self, error: HTTPException) -> ResponseReturnValue:
+        from nongxin.core.console import web as console
+
+        if console.is_console(request.path):  # a person at a browser: the page, not JSON
+            return console.http_error(error)
         data = getattr(error, "data", None) or {}
         fields = _flatten(data.get("messages", {})) if data else {}
         status = error.code or 500

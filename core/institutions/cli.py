@@ -73,6 +73,28 @@ def users_create(ctx: click.Context, username: str, role: str, institution: str,
     click.echo(f"created user {username} ({role}) at {institution}")
 
 
+@users.command("password")
+@click.argument("username")
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Read the password from the first line of standard input (for scripts) instead of asking.")
+@click.pass_context
+def users_password(ctx: click.Context, username: str, from_stdin: bool) -> None:
+    """Set USERNAME's console password (asked twice, never echoed). It unlocks a locked account
+    and signs the user out of every console session. API tokens are not touched."""
+    from nongxin.core.console.signin import MIN_PASSWORD, set_password
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"New console password for {username} (at least {MIN_PASSWORD} characters)",
+                                hide_input=True, confirmation_prompt=True)
+    console = console_of(ctx)
+    with console.uow() as unit:
+        set_password(unit, username, password, now=console.runtime.clock.now(), actor="cli")
+        unit.commit()
+    click.echo(f"{username}: console password set; sign in at /console/signin")
+
+
 @users.command("approval-limit")
 @click.argument("username")
 @click.argument("amount")

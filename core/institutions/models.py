@@ -108,6 +108,11 @@ class User(Base):
     # An approver's authority (授权额度): the largest amount they may approve; None: no authority.
     approval_limit: Mapped[Decimal | None] = mapped_column(Money())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Console sign-in (core/console/signin.py): a slow salted hash (scrypt), never the password;
+    # None: the user signs in with API tokens only until `nongxin users password NAME`.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    failed_signins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
     institution: Mapped[Institution] = relationship()
 
