@@ -96,7 +96,7 @@ class SignIn:
 def sign_in(uow: UnitOfWork, username: str, password: str, *, now: datetime) -> SignIn:
     """Checks the password and opens a session. The caller commits whatever the outcome."""
     session = uow.session
-    user = _user(session, username.strip().lower())
+    user = _user(session, username.strip().lower(), lock=True)  # concurrent failures count one by one
     if user is None or user.password_hash is None or not user.active:
         check_password_hash(_DUMMY, password)
         return SignIn(refused="credentials")
@@ -158,8 +158,9 @@ def end_session(uow: UnitOfWork, token: str, *, now: datetime) -> None:
            institution_code=found.user.institution.code)
 
 
-def _user(session: Session, username: str) -> User | None:
-    return session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+def _user(session: Session, username: str, *, lock: bool = False) -> User | None:
+    stmt = sa.select(User).where(User.username == username)
+    return session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
 
 
 def _digest(token: str) -> str:

@@ -212,3 +212,36 @@ def test_api_tokens_still_work_and_do_not_open_the_console(nongxin_app, nongxin_
     client = nongxin_app.test_client()
     assert client.get("/api/institutions", headers=nongxin_demo.headers("jinan.pm")).status_code == 200
     assert client.get("/console/", headers=nongxin_demo.headers("jinan.pm")).status_code == 302
+
+
+def test_concurrent_wrong_passwords_through_a_real_server_lock_once_and_never_fail(nongxin_app, nongxin_demo):
+    """Ten browsers guess at once: every answer is a refusal (401 or 423), never a 500; the
+    failures are counted one by one, so the account locks, and the lock is audited once."""
+    import http.client
+    import threading
+    from urllib.parse import urlencode
+
+    from nongxin.core.loadgen import Server
+
+    _set(nongxin_app, "jinan.pm")
+    cookie = "race-csrf-cookie"
+    token = csrf.token_for(nongxin_app.config["SECRET_KEY"], cookie)
+    body = urlencode({"username": "jinan.pm", "password": "not the password", "csrf_token": token})
+    statuses: list[int] = []
+    with Server(nongxin_app, threads=10) as server:
+        def guess() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            conn.request("POST", "/console/signin", body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"{csrf.COOKIE}={cookie}"})
+            statuses.append(conn.getresponse().status)
+            conn.close()
+
+        threads = [threading.Thread(target=guess) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(set(statuses)) <= [401, 423] and len(statuses) == 10, statuses
+    assert statuses.count(401) == signin.MAX_FAILURES - 1
+    assert len(_audit(nongxin_app, "user.lock")) == 1
+    assert len(_audit(nongxin_app, "console.signin_failed")) == signin.MAX_FAILURES
