@@ -159,6 +159,12 @@ def _my_task(app: Application, task: ReviewTask | None) -> ReviewTask | None:
     return task if may(me(), review.ACTION[task.tier]) else None
 
 
+def _opinion_options(task: ReviewTask | None) -> list[tuple[str, str]]:
+    if task is None:
+        return []
+    return [("", "请选择")] + [(o.value, OPINION[o]) for o in OPINIONS[task.tier]]
+
+
 def _show(application_id: int, *, status: int = 200, errors: Mapping[str, list[str]] | None = None,
           message: str = "", form: Mapping[str, str] | None = None) -> Any:
     u, p = unit(), me()
@@ -174,8 +180,8 @@ def _show(application_id: int, *, status: int = 200, errors: Mapping[str, list[s
     done = request.args.get("done", "")
     return render("console/credit/application.html", status, app=app, info=info, identity=shown_id(p, app.customer),
                   tasks=tasks, decision=stored, record=record, sources=fact_sources(record, app.form or {}),
-                  task=task, opinion_options=[("", "请选择")] + [(o.value, OPINION[o]) for o in OPINIONS[task.tier]] if task else [],
-                  today=runtime().clock.business_date(), may_decide=may_decide,
+                  task=task, opinion_options=_opinion_options(task), today=runtime().clock.business_date(),
+                  may_decide=may_decide,
                   errors=dict(errors or {}), message=message, form=dict(form or {}),
                   notice=DONE.get(done, ""), **SHOWN)
 

@@ -245,3 +245,33 @@ def test_separation_of_duties_is_refused_through_the_page_with_nothing_written(n
     assert _tasks(nongxin_app, app_id)[-1][2:] == (None, False)
     assert not _audit(nongxin_app, "review.review")
     assert _app(nongxin_app, app_id).status is ApplicationStatus.MANUAL_REVIEW
+
+
+def test_a_rejected_decision_shows_its_rule_hits_and_refusal_category(nongxin_app, nongxin_console):
+    from datetime import date
+
+    from nongxin.sdk.identity import make_resident_id
+
+    blacklisted = make_resident_id("370102", date(1980, 5, 1), 999)  # the simulated bureau's bad record
+    app_id = file_application(nongxin_app, place="JNRCB-LX", id_number=blacklisted, filed_by="jinan.cm")
+    cm = nongxin_console("jinan.cm")
+    assert cm.post(f"/console/applications/{app_id}/decide").status_code == 303
+    row = _app(nongxin_app, app_id)
+    assert row.status is ApplicationStatus.REJECTED and row.refusal_category
+    page = _text(cm.get(f"/console/applications/{app_id}"))
+    hits = page.split('id="hits"')[1].split("</table>")[0]
+    assert "拒绝" in hits and "<code>" in hits
+    assert "自动拒绝" in page and "拒绝类别" in page
+
+
+def test_a_failed_source_is_listed_with_what_the_decision_did(nongxin_app, nongxin_console):
+    app_id = file_application(nongxin_app, place="JNRCB-LX", id_number="11010519491231002X", product="NO_SUCH_LOAN",
+                              filed_by="jinan.cm")
+    cm = nongxin_console("jinan.cm")
+    assert cm.post(f"/console/applications/{app_id}/decide").status_code == 303
+    page = _text(cm.get(f"/console/applications/{app_id}"))
+    failures = page.split('id="failures"')[1].split("</table>")[0]
+    assert "产品" in failures and "NO_SUCH_LOAN" in failures and "not offered" in failures
+    # a missing product is never approved: the page says what the decision did instead
+    assert _app(nongxin_app, app_id).status is not ApplicationStatus.APPROVED
+    assert "结果为" in page.split('id="failures"')[1] and "自动通过" not in page
