@@ -49,9 +49,10 @@ def test_an_approver_approves_an_application_from_their_queue(page, sign_in, sho
     page.fill("#f-amount", "60000")
     page.fill("#f-rate", "0.0435")
     page.fill("#f-comment", "经营稳定，同意授信")
+    shot(page, "credit-approve")
     page.click("#step-form button[type=submit]")
     page.wait_for_url("**done=approved")
     assert page.inner_text("#status") == "已批准"
     assert "¥60,000.00" in page.inner_text("#approved-amount")
     assert "经营稳定，同意授信" in page.inner_text("#trail")
-    shot(page, "credit-approve")
+    shot(page, "credit-approved")
