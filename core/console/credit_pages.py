@@ -31,6 +31,7 @@ from nongxin.core.web import runtime
 from nongxin.sdk.bureau import CHINA
 from nongxin.sdk.errors import NongxinSdkError
 from nongxin.sdk.rules.rule import REFUSAL_CATEGORIES
+from nongxin.sdk.types import REPAYMENT_METHODS
 
 STATUS = {
     ApplicationStatus.AWAITING_CONSENT: ("待征信授权", "warn"), ApplicationStatus.SUBMITTED: ("已受理·待决策", "info"),
@@ -83,7 +84,7 @@ def china_time(moment: datetime | None) -> str:
 
 SHOWN = {"yuan": yuan, "percent": percent, "china_time": china_time, "STATUS": STATUS, "TIER": TIER,
          "OPINION": OPINION, "OUTCOME": OUTCOME, "HIT_OUTCOME": HIT_OUTCOME, "FAILURE_SOURCE": FAILURE_SOURCE,
-         "CATEGORIES": REFUSAL_CATEGORIES}
+         "CATEGORIES": REFUSAL_CATEGORIES, "METHODS": REPAYMENT_METHODS}
 
 
 # -- my queue -------------------------------------------------------------------------------------

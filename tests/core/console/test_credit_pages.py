@@ -275,3 +275,18 @@ def test_a_failed_source_is_listed_with_what_the_decision_did(nongxin_app, nongx
     # a missing product is never approved: the page says what the decision did instead
     assert _app(nongxin_app, app_id).status is not ApplicationStatus.APPROVED
     assert "结果为" in page.split('id="failures"')[1] and "自动通过" not in page
+
+
+def test_the_reviewer_returns_it_for_more_information_and_the_investigator_has_it_again(nongxin_app, nongxin_console):
+    app_id = manual_review_application(nongxin_app, filed_by="jinan.cm")
+    assert _step(nongxin_console, "jinan.cm", app_id, opinion="agree").status_code == 303
+    reviewer = _open_assignee(nongxin_app, app_id)
+    done = _step(nongxin_console, reviewer, app_id, opinion="return", comment="补充经营流水")
+    assert done.status_code == 303 and "done=returned" in done.headers["Location"]
+    assert _tasks(nongxin_app, app_id)[-1] == ("investigation", "jinan.cm", None, False)
+    queue = _text(nongxin_console("jinan.cm").get("/console/queue"))
+    assert _app(nongxin_app, app_id).number in queue
+    # investigation cannot return: the service's refusal is shown beside the opinion
+    refused = _step(nongxin_console, "jinan.cm", app_id, opinion="return")
+    assert refused.status_code == 422
+    assert "return is not possible" in _text(refused).split('id="f-opinion"')[1].split("</div>")[0]
