@@ -1016,6 +1016,17 @@ CONSOLE_PLUGINS: Mapping[tuple[str, str], Entry] = {
 
 # console: queues, applications, review and approval (part B)
 CONSOLE_CREDIT: Mapping[tuple[str, str], Entry] = {
+    ("GET", "/console/queue"): Entry(Action.APPLICATION_READ, None, lambda w, s: Call("GET", "/console/queue")),
+    ("GET", "/console/applications/<int:application_id>"): Entry(
+        Action.APPLICATION_READ, "subtree", lambda w, s: Call("GET", f"/console/applications/{w.decided(s)}")),
+    # the form performs the caller's task tier; the walk gives the investigation opinion (as the API entry)
+    ("POST", "/console/applications/<int:application_id>/review"): Entry(
+        Action.REVIEW_INVESTIGATE, "subtree",
+        lambda w, s: Call("POST", f"/console/applications/{w.review_application(s, fresh=True)}/review",
+                          data={"opinion": "agree", "comment": "走访核实"})),
+    ("POST", "/console/applications/<int:application_id>/decide"): Entry(
+        Action.APPLICATION_DECIDE, "subtree",
+        lambda w, s: Call("POST", f"/console/applications/{w.application(s, fresh=True)}/decide", data={})),
 }
 
 # console: dashboard, warnings and tasks (part C)
