@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from flask import redirect, request, url_for
 
@@ -81,7 +81,7 @@ def warnings() -> Any:
     rows = warning_service.list_warnings(unit(), me(), filters)
     more, rows = len(rows) > PAGE, rows[:PAGE]
     open_tasks = figures.open_tasks_of(unit(), me(), [r["id"] for r in rows], _today())
-    kept = {k: v for k, v in chosen.items() if v}
+    kept: dict[str, Any] = {k: v for k, v in chosen.items() if v}
     pager = {"prev": url_for("console.warnings", **kept, page=number - 1) if number > 1 else None,
              "next": url_for("console.warnings", **kept, page=number + 1) if more else None}
     return render("console/dashboard/warnings.html", rows=rows, tasks=open_tasks, chosen=chosen, number=number,
@@ -162,7 +162,7 @@ def dashboard() -> Any:
         shown["npl"] = [{**r, "percent": _percent(r["ratio"]), "outstanding_yuan": _yuan(r["outstanding"]),
                          "npl_yuan": _yuan(r["npl_outstanding"])} for r in npl]
         shown["npl_chart"] = _bars([r["name"] for r in shown["npl"]],
-                                   [("不良率（%）", [r["percent"] for r in shown["npl"]], "#d9363e")])
+                                   [("不良率", [r["percent"] for r in shown["npl"]], "#d9363e")], suffix="%")
     if may(who, Action.DECISION_READ):
         shown.update(_decision_chart(figures.decisions_by_outcome(unit(), who, today)))
     if may(who, Action.SCORECARD_READ):
@@ -190,19 +190,21 @@ def _warning_charts(today: date) -> dict[str, Any]:
 
 
 def _decision_chart(rows: list[tuple[str, str | None, int]]) -> dict[str, Any]:
-    outcomes = sorted({o for o, _, _ in rows}, key=lambda o: list(OUTCOME_LABELS).index(o) if o in OUTCOME_LABELS else 9)
+    order = list(OUTCOME_LABELS)
+    outcomes = sorted({o for o, _, _ in rows}, key=lambda o: order.index(o) if o in order else len(order))
     categories = sorted({c or "" for _, c, _ in rows})
     counts = {(o, c or ""): n for o, c, n in rows}
-    series = [(REFUSAL_CATEGORIES.get(c, c) if c else "无拒绝类别", [counts.get((o, c), 0) for o in outcomes], None)
-              for c in categories]
+    series = [(REFUSAL_CATEGORIES.get(c, c) if c else "无拒绝类别", [counts.get((o, c), 0) for o in outcomes],
+               None) for c in categories]
     return {"decisions": rows, "decisions_total": sum(n for _, _, n in rows),
             "decisions_chart": _bars([OUTCOME_LABELS.get(o, o) for o in outcomes], series, stack=True)}
 
 
-def _bars(categories: list[str], series: list[tuple[str, list[Any], str | None]], *,
-          stack: bool = False) -> dict[str, Any]:
-    """A bar chart's JSON for ``dashboard.js``: numbers as ints or decimal strings (never floats)."""
-    return {"kind": "bar", "categories": categories, "stack": stack,
+def _bars(categories: list[str], series: Sequence[tuple[str, list[Any], str | None]], *,
+          stack: bool = False, suffix: str = "") -> dict[str, Any]:
+    """A bar chart's JSON for ``dashboard.js``: numbers as ints or decimal strings (never floats);
+    ``suffix`` follows each value on the axis."""
+    return {"kind": "bar", "categories": categories, "stack": stack, "unit": suffix,
             "series": [{"name": name, "data": data, "color": colour} for name, data, colour in series]}
 
 

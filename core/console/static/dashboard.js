@@ -1,6 +1,6 @@
 /* The dashboard's charts: each <div data-chart="ID"> is drawn by ECharts (vendored, static/vendor)
    from the JSON block <script type="application/json" id="ID">:
-   {"kind": "bar"|"line", "categories": [...], "stack": bool,
+   {"kind": "bar"|"line", "categories": [...], "stack": bool, "unit": "%"|"",
     "series": [{"name": ..., "data": [numbers or decimal strings], "color": "#hex"|null}]}.
    The table under each chart holds the same figures, so the page reads without JavaScript. */
 (function () {
@@ -14,7 +14,7 @@
       legend: many ? {top: 0} : undefined,
       xAxis: {type: "category", data: spec.categories, axisLabel: {interval: spec.kind === "line" ? "auto" : 0,
               rotate: spec.categories.length > 6 && spec.kind !== "line" ? 30 : 0}},
-      yAxis: {type: "value", minInterval: 1},
+      yAxis: spec.unit ? {type: "value", axisLabel: {formatter: "{value}" + spec.unit}} : {type: "value", minInterval: 1},
       series: spec.series.map(function (s) {
         return {name: s.name, type: spec.kind, stack: spec.stack ? "total" : undefined, smooth: false,
                 itemStyle: s.color ? {color: s.color} : undefined, lineStyle: s.color ? {color: s.color} : undefined,
