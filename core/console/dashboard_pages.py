@@ -69,8 +69,10 @@ def warnings() -> Any:
     """Warnings of the user's subtree (open by default), newest first, each with its open task."""
     args = request.args
     status = args.get("status", "open")
-    chosen = {"colour": args.get("colour") or None, "status": status,
-              "institution": (args.get("institution") or "")[:40] or None}
+    chosen = {"colour": args.get("colour") or None, "status": status, "institution": args.get("institution") or None}
+    if any(len(v) > 64 for v in chosen.values() if v):
+        return error_page(422, "查询参数过长。", {k: ["at most 64 characters"] for k, v in chosen.items()
+                                                    if v and len(v) > 64})
     try:
         number = _page_number(args.get("page"))
     except ValidationFailed as exc:

@@ -209,7 +209,7 @@ def test_the_warnings_list_shows_the_subtree_with_tasks_deadlines_and_overdue_ma
 
 @pytest.mark.parametrize("query, status, names", [
     ("colour=purple", 422, "colour"), ("status=maybe", 422, "status"), ("page=0", 422, "page"),
-    ("page=x", 422, "page"), ("institution=LYRCB", 404, "institution"),
+    ("page=x", 422, "page"), ("institution=LYRCB", 404, "institution"), ("institution=" + "J" * 65, 422, "institution"),
 ])
 def test_bad_filters_are_a_page_naming_the_parameter(nongxin_console, query, status, names):
     resp = nongxin_console("jinan.postloan").get(f"/console/warnings?{query}")
