@@ -207,6 +207,13 @@ def test_the_warnings_list_shows_the_subtree_with_tasks_deadlines_and_overdue_ma
     assert f'/console/warnings/{made["jn_yellow"][0]}"' in zq and f'/console/warnings/{made["jn_red"][0]}"' not in zq
 
 
+def test_an_escalated_task_says_who_must_act_now(nongxin_app, nongxin_console):
+    loan = open_test_loan(nongxin_app, place="JNRCB-LX")
+    warning_id, _ = open_test_warning(nongxin_app, loan, rule_code="PL-E", colour="orange", escalation_level=1)
+    for path in ("/console/warnings", f"/console/warnings/{warning_id}"):
+        assert "已升级：支行负责人" in nongxin_console("jinan.approver").get(path).get_data(as_text=True), path
+
+
 @pytest.mark.parametrize("query, status, names", [
     ("colour=purple", 422, "colour"), ("status=maybe", 422, "status"), ("page=0", 422, "page"),
     ("page=x", 422, "page"), ("institution=LYRCB", 404, "institution"), ("institution=" + "J" * 65, 422, "institution"),
