@@ -1031,6 +1031,26 @@ CONSOLE_CREDIT: Mapping[tuple[str, str], Entry] = {
 
 # console: dashboard, warnings and tasks (part C)
 CONSOLE_DASHBOARD: Mapping[tuple[str, str], Entry] = {
+    # the dashboard opens for a role that may read any of its charts (every role today), each chart
+    # checking its own action: walked as decision.read for the roles that read decisions; the charts
+    # of the other roles are in tests/core/console/test_dashboard_pages.py
+    ("GET", "/console/dashboard"): Entry(
+        Action.DECISION_READ, None,
+        lambda w, s: Call("GET", "/console/dashboard")
+        if w.callers[w.caller].role in PERMISSIONS[Action.DECISION_READ] else None),
+    ("GET", "/console/warnings"): Entry(
+        Action.WARNING_READ, "subtree", lambda w, s: Call("GET", f"/console/warnings?institution={PLACE[s]}")),
+    ("GET", "/console/warnings/<int:warning_id>"): Entry(
+        Action.WARNING_READ, "subtree",
+        lambda w, s: Call("GET", f"/console/warnings/{w.warning_task(s, fresh=False)[0]}")),
+    ("POST", "/console/tasks/<int:task_id>/close"): Entry(
+        Action.WARNING_TASK_CLOSE, "subtree",
+        lambda w, s: Call("POST", f"/console/tasks/{w.warning_task(s, fresh=True)[1]}/close",
+                          data={"findings": "走访核实", "disposal": "monitor", "evidence": "DOC-1"})),
+    ("POST", "/console/tasks/<int:task_id>/reassign"): Entry(
+        Action.WARNING_TASK_REASSIGN, "subtree",
+        lambda w, s: Call("POST", f"/console/tasks/{w.warning_task(s, fresh=False)[1]}/reassign",
+                          data={"to": CUSTOMER_MANAGER[BANK[s]], "note": ""})),
 }
 
 # console: institutions, users, tokens, audit trail (part D)
