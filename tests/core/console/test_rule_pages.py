@@ -1,0 +1,174 @@
+"""The rules pages (规则): the same services as /api/rules, so the same scopes, the same
+maker-checker refusal, the same checks and the same audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from nongxin.core.audit.models import AuditEntry
+from nongxin.core.db import UnitOfWork
+from nongxin.core.institutions import users
+from nongxin.core.institutions.models import Role
+from nongxin.core.rules.models import RuleStatus, StoredRule
+
+FORM = {"code": "JN-CON-1", "name": "年龄上限", "stage": "admission", "outcome": "reject",
+        "expression": "age > 70", "reason": "超过年龄上限", "category": "", "effective_from": "",
+        "effective_to": "", "shadow": "0"}
+
+
+def _rule(app: Any, rule_id: int) -> StoredRule:
+    with UnitOfWork(app.extensions["nongxin"].sessions, write=False) as unit:
+        row = unit.session.get(StoredRule, rule_id)
+        assert row is not None
+        unit.session.expunge(row)
+        return row
+
+
+def _audits(app: Any, rule_id: int) -> list[str]:
+    with UnitOfWork(app.extensions["nongxin"].sessions, write=False) as unit:
+        return list(unit.session.execute(sa.select(AuditEntry.action).where(
+            AuditEntry.target == f"stored_rule:{rule_id}").order_by(AuditEntry.id)).scalars())
+
+
+def _draft(console: Any, **change: str) -> int:
+    resp = console.post("/console/rules/new", data={**FORM, **change})
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    assert "done=saved" in resp.headers["Location"]
+    return int(resp.headers["Location"].split("/rules/")[1].split("?")[0])
+
+
+@pytest.fixture
+def linyi_params(nongxin_app: Any, nongxin_demo: Any) -> str:
+    """A parameter admin of another county bank (the demo has none)."""
+    with UnitOfWork(nongxin_app.extensions["nongxin"].sessions) as unit:
+        users.create_user(unit, None, username="linyi.params", display_name="临沂参数管理岗",
+                          role=Role.PARAMETER_ADMIN, institution_code="LYRCB")
+        unit.commit()
+    return "linyi.params"
+
+
+def test_a_draft_made_on_the_page_is_the_apis_draft_audited(nongxin_app, nongxin_console):
+    maker = nongxin_console("jinan.params")
+    rule_id = _draft(maker)
+    row = _rule(nongxin_app, rule_id)
+    assert (row.code, row.status, row.author, row.level, row.expression) == (
+        "JN-CON-1", RuleStatus.DRAFT, "jinan.params", "county", "age > 70")
+    assert _audits(nongxin_app, rule_id) == ["rules.draft"]
+    shown = maker.get(f"/console/rules/{rule_id}?done=saved").get_data(as_text=True)
+    assert "草稿已保存" in shown and "JN-CON-1" in shown and "提交审批" in shown
+    listed = maker.get("/console/rules/stored?status=draft").get_data(as_text=True)
+    assert "JN-CON-1" in listed and "草稿" in listed
+
+
+def test_a_bad_expression_is_422_beside_the_field_and_nothing_is_written(nongxin_app, nongxin_console, db_snapshot):
+    maker = nongxin_console("jinan.params")
+    before = db_snapshot()
+    resp = maker.post("/console/rules/new", data={**FORM, "expression": "age >> 70"})
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    assert 'id="e-expression"' in page and "line 1, column" in page and "^" in page
+    assert "age &gt;&gt; 70" in page  # the form keeps what was typed
+    assert db_snapshot() == before
+
+
+def test_the_maker_cannot_approve_their_own_draft_and_nothing_is_written(nongxin_app, nongxin_console):
+    maker, checker = nongxin_console("jinan.params"), nongxin_console("jinan.params2")
+    rule_id = _draft(maker)
+    assert maker.post(f"/console/rules/{rule_id}/submit", data={}).status_code == 303
+    refused = maker.post(f"/console/rules/{rule_id}/approve", data={"note": "自己批"})
+    assert refused.status_code == 403
+    page = refused.get_data(as_text=True)
+    assert 'id="refused"' in page and "maker-checker" in page
+    row = _rule(nongxin_app, rule_id)
+    assert (row.status, row.decided_by, row.decision_note) == (RuleStatus.PENDING, None, "")
+    assert _audits(nongxin_app, rule_id) == ["rules.draft", "rules.submit"]
+    # a second person publishes, as through the API; the rule is then in force at Jinan
+    done = checker.post(f"/console/rules/{rule_id}/approve", data={"note": "复核通过"})
+    assert done.status_code == 303 and done.headers["Location"].endswith("done=approve")
+    assert _rule(nongxin_app, rule_id).status == RuleStatus.PUBLISHED
+    assert _audits(nongxin_app, rule_id) == ["rules.draft", "rules.submit", "rules.approve"]
+    in_force = checker.get("/console/rules?stage=admission").get_data(as_text=True)
+    assert "JN-CON-1" in in_force and "age &gt; 70" in in_force
+    assert checker.post(f"/console/rules/{rule_id}/retire", data={}).status_code == 303
+    assert "JN-CON-1" not in checker.get("/console/rules?stage=admission").get_data(as_text=True)
+
+
+def test_withdraw_edit_and_a_step_the_status_does_not_allow(nongxin_app, nongxin_console):
+    maker = nongxin_console("jinan.params")
+    rule_id = _draft(maker)
+    assert maker.post(f"/console/rules/{rule_id}/submit", data={}).status_code == 303
+    assert maker.post(f"/console/rules/{rule_id}/withdraw", data={}).status_code == 303
+    edited = maker.post(f"/console/rules/{rule_id}/edit", data={**FORM, "expression": "age > 65"})
+    assert edited.status_code == 303
+    assert _rule(nongxin_app, rule_id).expression == "age > 65"
+    again = maker.post(f"/console/rules/{rule_id}/withdraw", data={})
+    assert again.status_code == 409 and "draft" in again.get_data(as_text=True)
+    assert _audits(nongxin_app, rule_id) == ["rules.draft", "rules.submit", "rules.withdraw", "rules.edit"]
+
+
+def test_a_countys_draft_is_404_for_another_countys_parameter_admin(nongxin_app, nongxin_console, linyi_params):
+    rule_id = _draft(nongxin_console("jinan.params"))
+    other = nongxin_console(linyi_params)
+    for resp in (other.get(f"/console/rules/{rule_id}"), other.get(f"/console/rules/{rule_id}/edit"),
+                 other.post(f"/console/rules/{rule_id}/submit", data={}),
+                 other.post(f"/console/rules/{rule_id}/backtest", data={})):
+        assert resp.status_code == 404, resp.get_data(as_text=True)[:300]
+    assert "JN-CON-1" not in other.get("/console/rules/stored").get_data(as_text=True)
+    assert other.get("/console/rules?institution=JNRCB").status_code == 404
+    assert _audits(nongxin_app, rule_id) == ["rules.draft"]
+
+
+def test_a_role_that_may_not_draft_gets_the_403_page(nongxin_console):
+    cm = nongxin_console("jinan.cm")
+    resp = cm.post("/console/rules/new", data=FORM)
+    assert resp.status_code == 403 and "rules.draft" in resp.get_data(as_text=True)
+    assert cm.get("/console/rules").status_code == 200  # everyone reads the rules in force
+
+
+def test_the_live_check_answers_line_column_and_caret(nongxin_console):
+    console = nongxin_console("jinan.params")
+    bad = console.post("/console/rules/check", json={"stage": "admission", "expression": "age > 18 and\n  no_such_fact == 'D'"})
+    assert bad.status_code == 422
+    answer = bad.get_json()
+    assert (answer["ok"], answer["field"], answer["line"], answer["column"]) == (False, "expression", 2, 3)
+    assert answer["text"].splitlines()[-1] == "      ^"
+    good = console.post("/console/rules/check", json={"stage": "admission", "expression": "age > 70 or amount >= 20000"})
+    assert good.status_code == 200
+    assert good.get_json()["ok"] is True
+    assert [f["name"] for f in good.get_json()["fields"]] == ["age", "amount"]
+    assert console.post("/console/rules/check", json={"stage": "nightly", "expression": "age > 1"}).get_json()[
+        "field"] == "stage"
+
+
+def test_the_backtest_button_runs_the_backtest_and_shows_its_result(nongxin_app, nongxin_console):
+    maker = nongxin_console("jinan.params")
+    rule_id = _draft(maker, expression="amount >= 1")
+    resp = maker.post(f"/console/rules/{rule_id}/backtest", data={"as_of": "", "days": "30"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    page = resp.get_data(as_text=True)
+    assert 'id="backtest-result"' in page and "命中" in page
+    with UnitOfWork(nongxin_app.extensions["nongxin"].sessions, write=False) as unit:
+        assert unit.session.execute(sa.select(sa.func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "rules.backtest")).scalar_one() == 1
+    bad = maker.post(f"/console/rules/{rule_id}/backtest", data={"as_of": "2099-01-01"})
+    assert bad.status_code == 422 and 'id="refused"' in bad.get_data(as_text=True)
+
+
+def test_bad_query_parameters_are_the_400_page_naming_them(nongxin_console):
+    console = nongxin_console("jinan.params")
+    for path, name in (("/console/rules?stage=nightly", "stage"), ("/console/rules/stored?status=done", "status"),
+                       ("/console/rules/shadow?from=yesterday", "from"), ("/console/rules/shadow?rule=x", "rule")):
+        resp = console.get(path)
+        assert resp.status_code == 400 and name in resp.get_data(as_text=True), path
+    late = console.get("/console/rules/shadow?from=2026-02-01&to=2026-01-01")
+    assert late.status_code == 422 and "from" in late.get_data(as_text=True)
+
+
+def test_the_shadow_report_page_shows_a_shadow_rules_hits(nongxin_console):
+    console = nongxin_console("jinan.params")
+    resp = console.get("/console/rules/shadow")
+    assert resp.status_code == 200
+    assert "影子规则" in resp.get_data(as_text=True)
