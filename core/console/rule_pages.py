@@ -23,9 +23,10 @@ from nongxin.core.db import as_utc
 from nongxin.core.errors import NongxinError, NotFound, describe
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Level
-from nongxin.core.permissions import Action, require
+from nongxin.core.permissions import Action, may, require
 from nongxin.core.rules import backtest as backtests
 from nongxin.core.rules import services, shadow_report
+from nongxin.core.rules.domain import ACTIONS
 from nongxin.core.rules.models import RuleStatus
 from nongxin.core.rules.shadow_api import WINDOW
 from nongxin.core.web import runtime
@@ -37,7 +38,8 @@ from nongxin.sdk.rules.parser import MAX_EXPRESSION_LENGTH
 
 STAGE_LABELS = {"admission": "贷前准入", "post_loan": "贷后监测", "collateral": "押品监测"}
 OUTCOME_LABELS = {"tag": "标记", "manual_review": "转人工审查", "reject": "拒绝",
-                  "yellow": "黄色预警", "orange": "橙色预警", "red": "红色预警"}
+                  "yellow": "黄色预警", "orange": "橙色预警", "red": "红色预警",
+                  "approved": "通过", "rejected": "拒绝"}  # the last two: a decision's outcome (backtest)
 STATUS_LABELS = {RuleStatus.DRAFT.value: "草稿", RuleStatus.PENDING.value: "待审批",
                  RuleStatus.PUBLISHED.value: "已发布", RuleStatus.RETIRED.value: "已停用",
                  RuleStatus.REJECTED.value: "已退回"}
@@ -143,27 +145,24 @@ def stored_rules() -> Any:
 
 
 def _may(action: Action) -> bool:
-    from nongxin.core.permissions import may
-
     return may(me(), action)
+
+
+def _steps_for(rule: Mapping[str, Any], mine: bool) -> list[str]:
+    """The steps the rule's status allows and the user may take: submit and withdraw are the
+    author's; approve and reject never the author's (the service refuses them too)."""
+    return [step for step, (starts, _) in ACTIONS.items()
+            if rule["status"] in {s.value for s in starts} and _may(services.STEPS[step])
+            and (mine if step in ("submit", "withdraw") else not (mine and step in ("approve", "reject")))]
 
 
 def _detail(rule_id: int, status: int = 200, **extra: Any) -> tuple[str, int]:
     rule = services.show(unit(), me(), rule_id)
     done = DONE_LABELS.get(request.args.get("done", ""))
     mine = rule["author"] == me().username
-    steps = [s for s, target in _steps_from(rule["status"]).items()
-             if _may(services.STEPS[s]) and (mine if s in ("submit", "withdraw") else True)]
-    return render("console/rules/detail.html", status, rule=rule, done=done, mine=mine, steps=steps,
+    return render("console/rules/detail.html", status, rule=rule, done=done, mine=mine, steps=_steps_for(rule, mine),
                   may_backtest=_may(Action.RULES_BACKTEST), may_edit=mine and rule["status"] == "draft",
                   **extra, **_labels())
-
-
-def _steps_from(status: str) -> dict[str, str]:
-    from nongxin.core.rules.domain import ACTIONS
-
-    return {step: target.value for step, (starts, target) in ACTIONS.items()
-            if status in {s.value for s in starts}}
 
 
 @bp.route("/rules/<int:rule_id>")
@@ -298,7 +297,7 @@ def check_rule() -> Any:
     if not isinstance(body, dict):
         return jsonify(ok=False, field="body", message="应为 JSON 对象 {stage, expression}"), 400
     stage, expression, code = body.get("stage"), body.get("expression"), body.get("code") or "CHECK"
-    if stage not in SCHEMAS:
+    if not isinstance(stage, str) or stage not in SCHEMAS:
         return jsonify(ok=False, field="stage", message=f"应为 {'、'.join(SCHEMAS)} 之一"), 422
     if not isinstance(expression, str) or not expression.strip() or len(expression) > MAX_TEXT:
         return jsonify(ok=False, field="expression", message="请填写表达式（不超过长度上限）"), 422

@@ -3,6 +3,7 @@ maker-checker refusal, the same checks and the same audit trail."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -78,6 +79,8 @@ def test_the_maker_cannot_approve_their_own_draft_and_nothing_is_written(nongxin
     maker, checker = nongxin_console("jinan.params"), nongxin_console("jinan.params2")
     rule_id = _draft(maker)
     assert maker.post(f"/console/rules/{rule_id}/submit", data={}).status_code == 303
+    assert 'id="step-approve"' not in maker.get(f"/console/rules/{rule_id}").get_data(as_text=True)
+    assert 'id="step-approve"' in checker.get(f"/console/rules/{rule_id}").get_data(as_text=True)
     refused = maker.post(f"/console/rules/{rule_id}/approve", data={"note": "自己批"})
     assert refused.status_code == 403
     page = refused.get_data(as_text=True)
@@ -139,20 +142,48 @@ def test_the_live_check_answers_line_column_and_caret(nongxin_console):
     assert good.status_code == 200
     assert good.get_json()["ok"] is True
     assert [f["name"] for f in good.get_json()["fields"]] == ["age", "amount"]
-    assert console.post("/console/rules/check", json={"stage": "nightly", "expression": "age > 1"}).get_json()[
-        "field"] == "stage"
+    for body, field in (({"stage": "nightly", "expression": "age > 1"}, "stage"),
+                        ({"stage": ["admission"], "expression": "age > 1"}, "stage"),
+                        ({"stage": "admission", "expression": 7}, "expression"),
+                        ({"stage": "admission", "expression": "age > 1", "code": {"x": 1}}, "code")):
+        refused = console.post("/console/rules/check", json=body)
+        assert refused.status_code == 422 and refused.get_json()["field"] == field, body
+    assert console.post("/console/rules/check", json=[1]).status_code == 400
+
+
+def _decided(app: Any) -> str:
+    """An application at 历下 decided through the real pipeline today; its number."""
+    from nongxin.core.auth import Principal
+    from nongxin.core.credit.decision import decide
+    from nongxin.core.credit.models import Application
+    from nongxin.core.institutions import services as institutions
+    from nongxin.core.testing import file_application
+    from nongxin.sdk.identity import make_resident_id
+
+    app_id = file_application(app, place="JNRCB-LX", id_number=make_resident_id("370102", date(1985, 5, 1), 991))
+    rt = app.extensions["nongxin"]
+    with UnitOfWork(rt.sessions) as unit:
+        place = institutions.get_by_code(unit.session, "JNRCB")
+        assert place is not None
+        cm = Principal("jinan.cm", Role.CUSTOMER_MANAGER, place.id, place.code, place.path)
+        assert decide(unit, cm, rt, app_id).decision is not None
+        return unit.session.get(Application, app_id).number
 
 
 def test_the_backtest_button_runs_the_backtest_and_shows_its_result(nongxin_app, nongxin_console):
+    number = _decided(nongxin_app)
     maker = nongxin_console("jinan.params")
     rule_id = _draft(maker, expression="amount >= 1")
     resp = maker.post(f"/console/rules/{rule_id}/backtest", data={"as_of": "", "days": "30"})
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     page = resp.get_data(as_text=True)
-    assert 'id="backtest-result"' in page and "命中" in page
+    assert 'id="backtest-result"' in page
+    assert '<strong class="num" id="backtest-hits">1</strong>' in page and number in page  # the hit, as an example
+    assert 'id="backtest-hits">0<' in maker.post(f"/console/rules/{_draft(maker, code='JN-CON-2', expression='amount > 99999999')}"
+                                                 "/backtest", data={}).get_data(as_text=True)
     with UnitOfWork(nongxin_app.extensions["nongxin"].sessions, write=False) as unit:
         assert unit.session.execute(sa.select(sa.func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "rules.backtest")).scalar_one() == 1
+            AuditEntry.action == "rules.backtest")).scalar_one() == 2
     bad = maker.post(f"/console/rules/{rule_id}/backtest", data={"as_of": "2099-01-01"})
     assert bad.status_code == 422 and 'id="refused"' in bad.get_data(as_text=True)
 
