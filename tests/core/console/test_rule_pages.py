@@ -198,8 +198,21 @@ def test_bad_query_parameters_are_the_400_page_naming_them(nongxin_console):
     assert late.status_code == 422 and "from" in late.get_data(as_text=True)
 
 
-def test_the_shadow_report_page_shows_a_shadow_rules_hits(nongxin_console):
+def test_the_shadow_report_page_shows_a_shadow_rules_hits_beside_the_champion(nongxin_app, nongxin_console,
+                                                                             linyi_params):
+    from nongxin.core.testing import publish_test_rule
+
+    rule_id = publish_test_rule(nongxin_app, "SH-CON-1", "amount > 1000", stage="admission", outcome="reject",
+                                shadow=True)
     console = nongxin_console("jinan.params")
-    resp = console.get("/console/rules/shadow")
-    assert resp.status_code == 200
-    assert "影子规则" in resp.get_data(as_text=True)
+    empty = console.get("/console/rules/shadow").get_data(as_text=True)
+    assert "SH-CON-1" not in empty and "这段时间没有影子规则的命中记录" in empty
+    _decided(nongxin_app)
+    page = console.get(f"/console/rules/shadow?rule={rule_id}").get_data(as_text=True)
+    row = page[page.index("<tbody>"):page.index("</tr>", page.index("SH-CON-1"))]
+    cells = [c.split("<")[0] for c in row.split('<td class="num">')[1:]]
+    # days, subjects, shadow hits, live hits (null: no live rule has the code; so are both and either only),
+    # and the decision the shadow reject would have changed (an approval)
+    assert cells[:4] == ["1", "1", "1", "—"] and cells[-1] == "1", cells
+    assert "SH-CON-1" in console.get("/console/rules?stage=admission").get_data(as_text=True)  # listed apart
+    assert nongxin_console(linyi_params).get("/console/rules/shadow?institution=JNRCB").status_code == 404
