@@ -106,15 +106,21 @@ def _positive(name: str) -> int | None:
     return int(value)
 
 
+def _institution() -> str:
+    """The ``institution`` parameter (an institution code), by default the user's own."""
+    code = request.args.get("institution") or me().institution_code
+    if len(code) > 64:
+        raise BadQuery("institution", "机构代码过长")
+    return code
+
+
 # -- rules in force --------------------------------------------------------------------------
 
 @bp.route("/rules")
 @page(Action.RULES_READ)
 def rules() -> Any:
     """The rules in force at an institution (default the user's own), by stage and level."""
-    code = request.args.get("institution") or me().institution_code
-    if len(code) > 64:
-        raise BadQuery("institution", "机构代码过长")
+    code = _institution()
     stage = _choice("stage", STAGE_LABELS)
     on = _day("on")
     session = unit().session
@@ -343,9 +349,7 @@ def backtest_rule(rule_id: int) -> Any:
 @page(Action.RULES_READ)
 def shadow() -> Any:
     """The shadow rules' hits per day beside the live rules' (``core.rules.shadow_report``)."""
-    code = request.args.get("institution") or me().institution_code
-    if len(code) > 64:
-        raise BadQuery("institution", "机构代码过长")
+    code = _institution()
     end = _day("to") or runtime().clock.business_date()
     start = _day("from") or end - timedelta(days=WINDOW)
     stage = _choice("stage", STAGE_LABELS)
