@@ -97,12 +97,12 @@ def _day(name: str) -> date | None:
         raise BadQuery(name, "应为日期，如 2026-01-31") from None
 
 
-def _positive(name: str) -> int | None:
+def _number(name: str, least: int = 1) -> int | None:
     value = request.args.get(name, "")
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= 2**31 - 1:
-        raise BadQuery(name, "应为正整数")
+    if not value.isdigit() or not least <= int(value) <= 2**31 - 1:
+        raise BadQuery(name, f"应为不小于 {least} 的整数")
     return int(value)
 
 
@@ -144,7 +144,7 @@ def stored_rules() -> Any:
     """The stored rules the user sees, by status (default: all)."""
     status = _choice("status", STATUS_LABELS)
     stage = _choice("stage", STAGE_LABELS)
-    offset = _positive("offset") or 0
+    offset = _number("offset", 0) or 0
     rows = services.list_rules(unit(), me(), services.RuleFilters(status=status, stage=stage, offset=offset))
     return render("console/rules/stored.html", rows=rows, status=status, stage=stage, offset=offset,
                   may_draft=_may(Action.RULES_DRAFT), **_labels())
@@ -353,7 +353,7 @@ def shadow() -> Any:
     end = _day("to") or runtime().clock.business_date()
     start = _day("from") or end - timedelta(days=WINDOW)
     stage = _choice("stage", STAGE_LABELS)
-    rule_id = _positive("rule")
+    rule_id = _number("rule")
     report = shadow_report.report(unit(), me(), runtime(), institution=code, start=start, end=end, stage=stage,
                                   rule_id=rule_id)
     return render("console/rules/shadow.html", report=report, stage=stage, rule_id=rule_id, **_labels())

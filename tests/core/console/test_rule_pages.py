@@ -190,9 +190,10 @@ def test_the_backtest_button_runs_the_backtest_and_shows_its_result(nongxin_app,
 def test_bad_query_parameters_are_the_400_page_naming_them(nongxin_console):
     console = nongxin_console("jinan.params")
     for path, name in (("/console/rules?stage=nightly", "stage"), ("/console/rules/stored?status=done", "status"),
-                       ("/console/rules/shadow?from=yesterday", "from"), ("/console/rules/shadow?rule=x", "rule")):
+                       ("/console/rules/shadow?from=yesterday", "from"), ("/console/rules/shadow?rule=x", "rule"), ("/console/rules/stored?offset=-1", "offset")):
         resp = console.get(path)
         assert resp.status_code == 400 and name in resp.get_data(as_text=True), path
+    assert console.get("/console/rules/stored?offset=0").status_code == 200
     late = console.get("/console/rules/shadow?from=2026-02-01&to=2026-01-01")
     assert late.status_code == 422 and "from" in late.get_data(as_text=True)
 
