@@ -1057,8 +1057,52 @@ CONSOLE_DASHBOARD: Mapping[tuple[str, str], Entry] = {
 CONSOLE_ADMIN: Mapping[tuple[str, str], Entry] = {
 }
 
-# console: rules, drafts, backtests, approvals (part E)
+# console: rules, drafts, backtests, approvals (part E): the API's rule entries, on the pages
+def _on_page(build: Build) -> Build:
+    """The API call ``build`` makes, as the console page's form: /api/rules/... -> /console/rules/..."""
+    def page(w: World, s: str) -> Call | None:
+        call = build(w, s)
+        if call is None:
+            return None
+        path = call.path.replace("/api/rules", "/console/rules", 1)
+        if path == "/console/rules":  # POST /api/rules drafts; the page is the editor's
+            path += "/new"
+        if call.method == "PATCH":
+            return Call("POST", f"{path}/edit", data=call.json)
+        return Call(call.method, path, data=call.json if call.method == "POST" else None)
+    return page
+
+
+def _rule_page(suffix: str = "", method: str = "GET") -> Build:
+    return lambda w, s: None if s == BRANCH else Call(
+        method, f"/console/rules/{_walk_rule(w, s, 'draft')}{suffix}", data={} if method == "POST" else None)
+
+
 CONSOLE_RULES: Mapping[tuple[str, str], Entry] = {
+    ("GET", "/console/rules"): Entry(
+        Action.RULES_READ, "subtree", lambda w, s: Call("GET", f"/console/rules?institution={PLACE[s]}&stage=admission")),
+    ("GET", "/console/rules/stored"): Entry(Action.RULES_READ, None, lambda w, s: Call("GET", "/console/rules/stored")),
+    ("GET", "/console/rules/<int:rule_id>"): Entry(Action.RULES_READ, "bank", _rule_page()),
+    ("GET", "/console/rules/new"): Entry(Action.RULES_DRAFT, None, lambda w, s: Call("GET", "/console/rules/new")),
+    ("POST", "/console/rules/new"): Entry(Action.RULES_DRAFT, None, _on_page(_rule_draft)),
+    ("GET", "/console/rules/<int:rule_id>/edit"): Entry(Action.RULES_DRAFT, "bank", _rule_page("/edit")),
+    ("POST", "/console/rules/<int:rule_id>/edit"): Entry(
+        Action.RULES_DRAFT, "bank", _on_page(_rule_step("edit", "draft", own=True))),
+    ("POST", "/console/rules/<int:rule_id>/submit"): Entry(
+        Action.RULES_DRAFT, "bank", _on_page(_rule_step("submit", "draft", own=True))),
+    ("POST", "/console/rules/<int:rule_id>/withdraw"): Entry(
+        Action.RULES_DRAFT, "bank", _on_page(_rule_step("withdraw", "pending_approval", own=True))),
+    ("POST", "/console/rules/<int:rule_id>/approve"): Entry(
+        Action.RULES_APPROVE, "bank", _on_page(_rule_step("approve", "pending_approval"))),
+    ("POST", "/console/rules/<int:rule_id>/reject"): Entry(
+        Action.RULES_APPROVE, "bank", _on_page(_rule_step("reject", "pending_approval"))),
+    ("POST", "/console/rules/<int:rule_id>/retire"): Entry(
+        Action.RULES_DRAFT, "bank", _on_page(_rule_step("retire", "published"))),
+    ("POST", "/console/rules/<int:rule_id>/backtest"): Entry(Action.RULES_BACKTEST, "bank", _rule_page("/backtest", "POST")),
+    ("POST", "/console/rules/check"): Entry(Action.RULES_CHECK, None, lambda w, s: Call(
+        "POST", "/console/rules/check", json={"stage": "admission", "expression": "age > 200"})),
+    ("GET", "/console/rules/shadow"): Entry(
+        Action.RULES_READ, "subtree", lambda w, s: Call("GET", f"/console/rules/shadow?institution={PLACE[s]}")),
 }
 
 ENDPOINTS = {**ENDPOINTS, **CONSOLE_SIGNIN, **CONSOLE_PLUGINS, **CONSOLE_CREDIT, **CONSOLE_DASHBOARD,
