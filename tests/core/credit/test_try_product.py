@@ -20,6 +20,9 @@ from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import Forbidden, NotFound, ValidationFailed
 from nongxin.core.institutions import users
 from nongxin.core.testing import file_application
+from nongxin.sdk import (
+    AmountRange, Finding, LimitResult, Outcome, PluginInfo, PluginKind, PriceResult, ProductSpec, hookimpl,
+)
 from nongxin.sdk.identity import make_resident_id
 
 CLEAN = make_resident_id("370102", date(1988, 3, 1), 998)
@@ -29,6 +32,45 @@ CLEAN_FACTS = {"age": 38, "annual_income": "120000", "bureau_worst_overdue_days_
                "bureau_consumption_restriction": False, "bureau_loan_approval_queries_1m": 0,
                "bureau_loan_approval_queries_3m": 0, "bureau_queries_6m": 0, "bureau_queries_12m": 0,
                "bureau_outstanding_debt": "0", "bureau_guarantees_given": "0"}
+
+
+# -- a test plugin: a product needing data a connector would give, and a hook that notes each call --
+
+CALLS: list[str] = []
+
+
+class ProbePlugin:
+    PLUGIN = PluginInfo(name="try_probe", version="0.1.0", kind=PluginKind.PRODUCT, enabled_by_default=True)
+
+    @staticmethod
+    @hookimpl
+    def nongxin_products(ctx: Any) -> list[ProductSpec]:
+        return [ProductSpec(code="TRYREQ", name="试算测试贷", segment="salaried",
+                            amount=AmountRange(Decimal("1000"), Decimal("50000")), term_months=(1, 12),
+                            annual_rate=(Decimal("0.03"), Decimal("0.08")), required_data=("employer_check",),
+                            auto_approval_ceiling=Decimal("50000"))]
+
+    @staticmethod
+    @hookimpl
+    def nongxin_assess_application(application: Any, facts: Any, ctx: Any) -> list[Finding]:
+        CALLS.append(f"{ctx.institution_code}:{application.product_code}")
+        return [Finding("PROBE", Outcome.PASS, "probe saw it")]
+
+    @staticmethod
+    @hookimpl
+    def nongxin_credit_limit(application: Any, facts: Any, ctx: Any) -> LimitResult | None:
+        return LimitResult(Decimal("50000"), "flat") if application.product_code == "TRYREQ" else None
+
+    @staticmethod
+    @hookimpl
+    def nongxin_price(application: Any, facts: Any, ctx: Any) -> PriceResult | None:
+        return PriceResult(annual_rate=Decimal("0.05")) if application.product_code == "TRYREQ" else None
+
+
+@pytest.fixture
+def nongxin_plugins() -> list[Any]:
+    CALLS.clear()
+    return [ProbePlugin]
 
 
 def _try(app: Any, username: str, code: str = "JNRCB-LX", product: str = "XIN_E_DAI", sample: Sample | None = None,
@@ -134,3 +176,24 @@ def test_read_only_breakers_see_the_real_ones_and_count_nothing(nongxin_app):
     seen.success("p", "X")
     assert real.is_open("p", "X")
 
+
+
+def test_required_data_the_sample_lacks_fails_closed_as_no_connector_giving_it(nongxin_app, nongxin_demo):
+    lacking = _try(nongxin_app, "jinan.pm", product="TRYREQ")
+    assert lacking.evaluation.verdict.outcome == domain.MANUAL_REVIEW  # never an approval
+    assert ("facts", "employer_check") in [(f.source, f.name) for f in lacking.evaluation.failures]
+    given = _try(nongxin_app, "jinan.pm", product="TRYREQ",
+                 sample=Sample(Decimal("30000"), 12, None, {**CLEAN_FACTS, "employer_check": "verified"}))
+    assert ("facts", "employer_check") not in [(f.source, f.name) for f in given.evaluation.failures]
+
+
+def test_a_plugin_disabled_at_the_institution_never_runs_in_a_try(nongxin_app, nongxin_demo, nongxin_client):
+    _try(nongxin_app, "jinan.pm")
+    assert CALLS == ["JNRCB-LX:XIN_E_DAI"]
+    resp = nongxin_client.post("/api/plugins/try_probe/disable", json={"institution": "JNRCB"})
+    assert resp.status_code == 200
+    CALLS.clear()
+    tried = _try(nongxin_app, "jinan.pm")
+    assert CALLS == [] and "probe" not in str(tried.evaluation.answers.findings)
+    with pytest.raises(NotFound):
+        _try(nongxin_app, "jinan.pm", product="TRYREQ")
