@@ -129,8 +129,10 @@ def trial_view(session: Session, rt: Runtime, where: Institution,
         settings = draft[1] if draft is not None and draft[0] == state.plugin else state.settings
         contexts[state.plugin] = HookContext(where.code, ancestry, MappingProxyType(dict(settings)), state.plugin,
                                              today)
-    host = copy.copy(rt.plugins.host)
-    host.breakers = ReadOnlyBreakers(rt.plugins.host.breakers)
+    real = rt.plugins.host
+    host = copy.copy(real)  # the same plugins, hooks, timeouts and threads; breakers only read
+    host.breakers = ReadOnlyBreakers(real.breakers)
+    host._pool = real.pool  # never a pool of its own per try
     return InstitutionView(host, HookContext(where.code, ancestry, business_date=today), contexts)
 
 
