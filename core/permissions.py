@@ -42,6 +42,7 @@ The table (``tests/core/test_permissions.py`` checks that this docstring, the RE
 | `rules.read` | read the rules in force | x | x | x | x | x | x | x | x |
 | `rules.check` | check a rule expression | x | x | x | x | x | x | x | x |
 | `product.list` | list the products offered | x | x | x | x | x | x | x | x |
+| `product.try` | try a product's decision on a sample applicant; nothing is stored | x | x | x | x | | | | |
 | `calendar.read` | read the working-day calendar | x | x | x | x | x | x | x | x |
 | `calendar.change` | change the working-day calendar | x | | | | | | | |
 | `parameter.read` | read parameters (LPR, time limits, caps) | x | x | x | x | x | x | x | x |
@@ -149,6 +150,7 @@ class Action(str, enum.Enum):
     RULES_READ = ("rules.read", "read the rules in force")
     RULES_CHECK = ("rules.check", "check a rule expression")
     PRODUCT_LIST = ("product.list", "list the products offered")
+    PRODUCT_TRY = ("product.try", "try a product's decision on a sample applicant; nothing is stored")
     CALENDAR_READ = ("calendar.read", "read the working-day calendar")
     CALENDAR_CHANGE = ("calendar.change", "change the working-day calendar")
     PARAMETER_READ = ("parameter.read", "read parameters (LPR, time limits, caps)")
@@ -240,6 +242,8 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = MappingProxyType({
     Action.RULES_READ: EVERYONE,
     Action.RULES_CHECK: EVERYONE,
     Action.PRODUCT_LIST: EVERYONE,
+    # product managers try what a product (and a draft setting) decides, as do the rule keepers
+    Action.PRODUCT_TRY: RULE_KEEPERS | {Role.PRODUCT_MANAGER},
     Action.CALENDAR_READ: EVERYONE,
     Action.CALENDAR_CHANGE: frozenset({Role.PROVINCE_ADMIN}),
     Action.PARAMETER_READ: EVERYONE,

@@ -1012,6 +1012,30 @@ CONSOLE_SIGNIN: Mapping[tuple[str, str], Entry] = {
 
 # console: plugins, settings, products, try it (part A)
 CONSOLE_PLUGINS: Mapping[tuple[str, str], Entry] = {
+    ("GET", "/console/plugins"): Entry(
+        Action.PLUGIN_LIST, "subtree", lambda w, s: Call("GET", f"/console/plugins?institution={PLACE[s]}")),
+    ("POST", "/console/plugins/<name>/switch"): Entry(  # "on": the products stay offered for the walk
+        Action.PLUGIN_SWITCH, "subtree",
+        lambda w, s: Call("POST", f"/console/plugins/{PLUGIN}/switch", data={"institution": PLACE[s], "to": "on"})),
+    ("POST", "/console/plugins/<name>/reset"): Entry(
+        Action.PLUGIN_BREAKER_RESET, "subtree",
+        lambda w, s: Call("POST", f"/console/plugins/{PLUGIN}/reset", data={"institution": PLACE[s]})),
+    ("GET", "/console/plugins/<name>/settings"): Entry(
+        Action.PLUGIN_SETTINGS_READ, "subtree",
+        lambda w, s: Call("GET", f"/console/plugins/{PLUGIN}/settings?institution={PLACE[s]}")),
+    ("POST", "/console/plugins/<name>/settings"): Entry(
+        Action.PLUGIN_SETTINGS_CHANGE, "subtree",
+        lambda w, s: Call("POST", f"/console/plugins/{PLUGIN}/settings?institution={PLACE[s]}",
+                          data={"s-spread_bp": str(140 + next(w.counter) % 50)})),
+    ("GET", "/console/products"): Entry(
+        Action.PRODUCT_LIST, "subtree", lambda w, s: Call("GET", f"/console/products?institution={PLACE[s]}")),
+    ("GET", "/console/products/<product>/try"): Entry(
+        Action.PRODUCT_TRY, "subtree",
+        lambda w, s: Call("GET", f"/console/products/XIN_E_DAI/try?institution={PLACE[s]}")),
+    ("POST", "/console/products/<product>/try"): Entry(
+        Action.PRODUCT_TRY, "subtree",
+        lambda w, s: Call("POST", f"/console/products/XIN_E_DAI/try?institution={PLACE[s]}",
+                          data={"amount": "30000", "term_months": "12", "fact-annual_income": "120000"})),
 }
 
 # console: queues, applications, review and approval (part B)
