@@ -12,23 +12,20 @@ written. A step done commits and redirects (303) with a notice.
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Any, Mapping
 
 from flask import redirect, request, url_for
 
+from nongxin.core.console.formats import china_time, percent, rmb
 from nongxin.core.console.web import bp, field_errors, me, nav, page, render, unit
 from nongxin.core.credit import applications, review
 from nongxin.core.credit import decision as decisions
 from nongxin.core.credit.models import Application, ApplicationStatus, Opinion, ReviewTask, Tier
 from nongxin.core.customers.services import shown_id
-from nongxin.core.db import as_utc
 from nongxin.core.errors import Forbidden, NongxinError, NotFound, describe, invalid
 from nongxin.core.permissions import Action, may
 from nongxin.core.scoping import PAGE
 from nongxin.core.web import runtime
-from nongxin.sdk.bureau import CHINA
 from nongxin.sdk.errors import NongxinSdkError
 from nongxin.sdk.rules.rule import REFUSAL_CATEGORIES
 from nongxin.sdk.types import REPAYMENT_METHODS
@@ -63,26 +60,7 @@ nav("我的待办", "console.queue", Action.APPLICATION_READ, Action.REVIEW_INVE
 
 # -- how things are shown ------------------------------------------------------------------------
 
-def yuan(amount: Decimal | str | None) -> str:
-    """¥1,234,567.80 from a Decimal (or its string); "—" for none."""
-    if amount is None or amount == "":
-        return "—"
-    return f"¥{Decimal(str(amount)):,.2f}"
-
-
-def percent(rate: Decimal | str | None) -> str:
-    """An annual rate (0.0435) as 4.35%."""
-    if rate is None or rate == "":
-        return "—"
-    shown = (Decimal(str(rate)) * 100).normalize()
-    return f"{shown:f}%"
-
-
-def china_time(moment: datetime | None) -> str:
-    return "—" if moment is None else as_utc(moment).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-
-
-SHOWN = {"yuan": yuan, "percent": percent, "china_time": china_time, "STATUS": STATUS, "TIER": TIER,
+SHOWN = {"yuan": rmb, "percent": percent, "china_time": china_time, "STATUS": STATUS, "TIER": TIER,
          "OPINION": OPINION, "OUTCOME": OUTCOME, "HIT_OUTCOME": HIT_OUTCOME, "FAILURE_SOURCE": FAILURE_SOURCE,
          "CATEGORIES": REFUSAL_CATEGORIES, "METHODS": REPAYMENT_METHODS}
 

@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 from flask import redirect, request, url_for
 
 from nongxin.core.console import figures
+from nongxin.core.console.formats import yuan
 from nongxin.core.console.web import bp, error_page, field_errors, me, nav, page, render, unit
 from nongxin.core.early_warning import tasks as task_service
 from nongxin.core.early_warning import warnings as warning_service
@@ -162,8 +163,8 @@ def dashboard() -> Any:
         shown.update(_warning_charts(today))
     if may(who, Action.CLASSIFICATION_READ):
         shown["npl_date"], npl = figures.npl_latest(unit(), who)
-        shown["npl"] = [{**r, "percent": _percent(r["ratio"]), "outstanding_yuan": _yuan(r["outstanding"]),
-                         "npl_yuan": _yuan(r["npl_outstanding"])} for r in npl]
+        shown["npl"] = [{**r, "percent": _percent(r["ratio"]), "outstanding_yuan": yuan(r["outstanding"]),
+                         "npl_yuan": yuan(r["npl_outstanding"])} for r in npl]
         shown["npl_chart"] = _bars([r["name"] for r in shown["npl"]],
                                    [("不良率", [r["percent"] for r in shown["npl"]], "#d9363e")], suffix="%")
     if may(who, Action.DECISION_READ):
@@ -214,7 +215,3 @@ def _bars(categories: list[str], series: Sequence[tuple[str, list[Any], str | No
 def _percent(ratio: str) -> str:
     return format((Decimal(ratio) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")
 
-
-def _yuan(amount: str) -> str:
-    """A decimal string of yuan as staff read it: thousands separated, two decimals."""
-    return f"{Decimal(amount):,.2f}"

@@ -12,6 +12,7 @@ from flask import request
 
 from nongxin.core.console import settings_form
 from nongxin.core.console.plugin_pages import chooser, institution_arg, settings_inputs
+from nongxin.core.console.formats import percent, yuan
 from nongxin.core.console.web import bp, field_errors, me, nav, page, render, unit
 from nongxin.core.credit import domain
 from nongxin.core.credit.decision import assemble_facts
@@ -51,15 +52,6 @@ SAMPLE_FACTS: tuple[tuple[str, str, str], ...] = (
     ("bureau_card_utilization", "征信：信用卡使用率（如 0.35）", ""),
 )
 BOOLEAN_CHOICES = (("", "未填"), ("false", "否"), ("true", "是"))
-
-
-def yuan(amount: Decimal | None) -> str:
-    """Yuan with 2 decimals and thousands separators (from Decimal, never float)."""
-    return "—" if amount is None else f"{amount.quantize(domain.FEN):,}"
-
-
-def percent(rate: Decimal | None) -> str:
-    return "—" if rate is None else f"{(rate * 100).quantize(Decimal('0.0001')).normalize():f}%"
 
 
 def terms_of(spec: ProductSpec) -> dict[str, str]:

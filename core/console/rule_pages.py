@@ -13,13 +13,12 @@ the line, column and caret of the first error and the fields the expression read
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Mapping
 
 from flask import jsonify, redirect, request, url_for
 
 from nongxin.core.console.web import bp, error_page, field_errors, me, nav, page, render, unit
-from nongxin.core.db import as_utc
 from nongxin.core.errors import NongxinError, NotFound, describe
 from nongxin.core.institutions import services as institutions
 from nongxin.core.institutions.models import Level
@@ -30,7 +29,6 @@ from nongxin.core.rules.domain import ACTIONS
 from nongxin.core.rules.models import RuleStatus
 from nongxin.core.rules.shadow_api import WINDOW
 from nongxin.core.web import runtime
-from nongxin.sdk.bureau import CHINA
 from nongxin.sdk.facts import SCHEMAS
 from nongxin.sdk.rules import OUTCOMES, Rule, RuleError, check_expression, compile_rule_set
 from nongxin.sdk.rules.rule import REFUSAL_CATEGORIES
@@ -56,11 +54,6 @@ MAX_TEXT = 64 * MAX_EXPRESSION_LENGTH
 
 nav("规则", "console.rules", Action.RULES_READ, order=20,
     hint="在用规则、规则草稿与审批、回测和影子规则报告")
-
-
-@bp.app_template_filter("china_time")
-def china_time(value: datetime | None) -> str:
-    return as_utc(value).astimezone(CHINA).strftime("%Y-%m-%d %H:%M") if value is not None else ""
 
 
 def _labels() -> dict[str, Any]:

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, g, redirect, render_template
 from werkzeug.exceptions import HTTPException
 
 from nongxin.core.auth import Principal
-from nongxin.core.console import csrf
+from nongxin.core.console import csrf, formats
 from nongxin.core.db import UnitOfWork
 from nongxin.core.errors import NongxinError, describe
 from nongxin.core.permissions import Action, PERMISSIONS, may
@@ -231,3 +231,4 @@ def _context() -> dict[str, Any]:
 # Globals, so that imported macros (``{% import "console/macros.html" as ui %}``) see them too.
 bp.add_app_template_global(csrf_token, "csrf_token")
 bp.add_app_template_global(csrf.FIELD, "csrf_field")
+bp.add_app_template_filter(formats.china_time, "china_time")
