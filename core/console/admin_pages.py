@@ -10,8 +10,9 @@ or shown again. Passwords are not set here: ``nongxin users password NAME`` on t
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from flask import redirect, request, url_for
 
@@ -21,11 +22,12 @@ from nongxin.core.console.web import bp, field_errors, me, nav, now, page, rende
 from nongxin.core.db import as_utc
 from nongxin.core.errors import Conflict, ValidationFailed, invalid
 from nongxin.core.institutions import listings, services, users
-from nongxin.core.institutions.models import Institution, Level, Role, User
+from nongxin.core.institutions.models import ApiToken, Institution, Level, Role, User
 from nongxin.core.permissions import Action, may
 from nongxin.core.web import runtime
 from nongxin.sdk.bureau import CHINA
 
+T = TypeVar("T")
 #: Service errors a form shows beside its fields (anything else is the page of its status).
 FORM_ERRORS = (ValidationFailed, Conflict)
 
@@ -60,10 +62,23 @@ def _notice() -> str:
     return text.format(name[:64], name[:64]) if text else ""
 
 
-def _failed(exc: ValidationFailed | Conflict) -> int:
-    """Nothing of a refused form is kept: roll back, and answer the error's status."""
-    unit().rollback()
-    return 409 if isinstance(exc, Conflict) else 422
+Again = Callable[[int, dict[str, str], dict[str, list[str]]], Any]
+
+
+def _submit(fields: tuple[str, ...], change: Callable[[dict[str, str]], T], again: Again,
+            then: Callable[[T], Any]) -> Any:
+    """A form: ``change`` (a service call) with the posted ``fields``; if the service refuses a
+    field, nothing is kept and ``again`` shows the form with the reasons beside the fields
+    (422, or 409 for a duplicate); otherwise commit and answer ``then(what changed)``. Any other
+    refusal (404, 403) is the page of its status."""
+    form = _form(*fields)
+    try:
+        changed = change(form)
+    except FORM_ERRORS as exc:
+        unit().rollback()
+        return again(409 if isinstance(exc, Conflict) else 422, form, field_errors(exc))
+    unit().commit()
+    return then(changed)
 
 
 # -- institutions ----------------------------------------------------------------------------
@@ -95,15 +110,12 @@ def institutions() -> Any:
 @bp.route("/institutions", methods=["POST"])
 @page(Action.INSTITUTION_CREATE)
 def institution_create() -> Any:
-    form = _form("code", "name", "level", "parent")
-    try:
-        level = services.parse_level(form["level"])
-        inst = services.create(unit(), me(), code=form["code"], name=form["name"], level=level,
-                               parent_code=form["parent"] or None)
-    except FORM_ERRORS as exc:
-        return _institutions(_failed(exc), form, field_errors(exc))
-    unit().commit()
-    return redirect(url_for("console.institution", code=inst.code, done="created"), code=303)
+    def change(form: dict[str, str]) -> Institution:
+        return services.create(unit(), me(), code=form["code"], name=form["name"],
+                               level=services.parse_level(form["level"]), parent_code=form["parent"] or None)
+
+    return _submit(("code", "name", "level", "parent"), change, _institutions, lambda inst: redirect(
+        url_for("console.institution", code=inst.code, done="created"), code=303))
 
 
 def _institution(code: str, status: int = 200, form: dict[str, str] | None = None,
@@ -127,13 +139,9 @@ def institution(code: str) -> Any:
 @bp.route("/institutions/<code>/rename", methods=["POST"])
 @page(Action.INSTITUTION_RENAME)
 def institution_rename(code: str) -> Any:
-    form = _form("name")
-    try:
-        services.rename(unit(), me(), code, form["name"])
-    except FORM_ERRORS as exc:
-        return _institution(code, _failed(exc), form, field_errors(exc))
-    unit().commit()
-    return redirect(url_for("console.institution", code=code, done="renamed"), code=303)
+    return _submit(("name",), lambda form: services.rename(unit(), me(), code, form["name"]),
+                   functools.partial(_institution, code), lambda inst: redirect(
+                       url_for("console.institution", code=inst.code, done="renamed"), code=303))
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -172,15 +180,12 @@ def users_page() -> Any:
 @bp.route("/users", methods=["POST"])
 @page(Action.USER_CREATE)
 def user_create() -> Any:
-    form = _form("username", "display_name", "role", "institution")
-    try:
-        role = users.parse_role(form["role"])
-        user = users.create_user(unit(), me(), username=form["username"].lower(),
-                                 display_name=form["display_name"], role=role, institution_code=form["institution"])
-    except FORM_ERRORS as exc:
-        return _users(_failed(exc), form, field_errors(exc))
-    unit().commit()
-    return redirect(url_for("console.users_page", done=f"user:{user.username}"), code=303)
+    def change(form: dict[str, str]) -> User:
+        return users.create_user(unit(), me(), username=form["username"].lower(), display_name=form["display_name"],
+                                 role=users.parse_role(form["role"]), institution_code=form["institution"])
+
+    return _submit(("username", "display_name", "role", "institution"), change, _users, lambda user: redirect(
+        url_for("console.users_page", done=f"user:{user.username}"), code=303))
 
 
 @bp.route("/users/<username>/active", methods=["POST"])
@@ -198,7 +203,7 @@ def user_active(username: str) -> Any:
 
 # -- tokens ----------------------------------------------------------------------------------
 
-def _token_state(token: Any) -> tuple[str, str]:
+def _token_state(token: ApiToken) -> tuple[str, str]:
     if token.revoked_at is not None:
         return f"已吊销（{china(token.revoked_at)}）", "bad"
     if as_utc(token.expires_at) <= now():
@@ -230,18 +235,15 @@ def tokens() -> Any:
 @page(Action.TOKEN_ISSUE_OTHERS)
 def token_issue() -> Any:
     """The answer is the only time the plain token exists: shown once, never stored (a digest is)."""
-    form = _form("user", "days")
-    settings = runtime().settings
-    try:
+    def change(form: dict[str, str]) -> tuple[str, ApiToken]:
         if not form["days"].isdigit():
             raise invalid("days", "a whole number of days")
-        plain, token = users.issue_token_for(unit(), me(), form["user"], days=int(form["days"]),
-                                             max_days=settings.token_max_days)
-    except FORM_ERRORS as exc:
-        return _tokens(_failed(exc), form, field_errors(exc))
-    unit().commit()
-    return _render("token_issued", 200, plain=plain, token=token, username=form["user"],
-                  expires=china(token.expires_at))
+        return users.issue_token_for(unit(), me(), form["user"], days=int(form["days"]),
+                                     max_days=runtime().settings.token_max_days)
+
+    return _submit(("user", "days"), change, _tokens, lambda issued: _render(
+        "token_issued", plain=issued[0], token=issued[1], username=issued[1].user.username,
+        expires=china(issued[1].expires_at)))
 
 
 @bp.route("/tokens/<prefix>/revoke", methods=["POST"])

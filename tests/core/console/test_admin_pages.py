@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from nongxin.core.audit import trail
 from nongxin.core.audit.models import AuditEntry
 from nongxin.core.db import UnitOfWork
-from nongxin.core.institutions import users
+from nongxin.core.institutions import listings, users
 from nongxin.core.institutions.models import ApiToken, Institution, User
 
 
@@ -333,3 +334,30 @@ def test_a_broken_chain_is_reported(nongxin_console, nongxin_app):
         conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE id = 2"))
     page = _text(nongxin_console("province.admin").get("/console/audit/verify"))
     assert "审计链有" in page and "问题" in page
+
+
+# -- the set-wise services behind the pages ---------------------------------------------------
+
+def _principal(app: Any, username: str) -> Any:
+    with UnitOfWork(app.extensions["nongxin"].sessions, write=False) as unit:
+        return users.principal_named(unit.session, username)
+
+
+@pytest.mark.parametrize("read", [listings.user_counts, listings.list_tokens,
+                                  lambda session, who: trail.search(session, who, trail.TrailQuery())])
+def test_the_services_refuse_a_role_the_table_does_not_let(nongxin_app, nongxin_demo, read):
+    from nongxin.core.errors import Forbidden
+
+    with UnitOfWork(nongxin_app.extensions["nongxin"].sessions, write=False) as unit, pytest.raises(Forbidden):
+        read(unit.session, _principal(nongxin_app, "jinan.approver"))
+
+
+def test_the_services_read_the_callers_subtree_only(nongxin_app, nongxin_demo):
+    linyi = _principal(nongxin_app, "linyi.admin")
+    with UnitOfWork(nongxin_app.extensions["nongxin"].sessions, write=False) as unit:
+        assert set(listings.user_counts(unit.session, linyi)) == {"LYRCB", "LYRCB-LS"}
+        assert {t.user.institution.code for t in listings.list_tokens(unit.session, linyi)} == {"LYRCB", "LYRCB-LS"}
+        found = trail.search(unit.session, linyi, trail.TrailQuery(), per_page=1000).entries
+        assert found and {e.institution_code for e in found} <= {"LYRCB", "LYRCB-LS", "LYRCB-LS-G01"}
+        everyone = trail.search(unit.session, _principal(nongxin_app, "province.admin"), trail.TrailQuery(), per_page=1000)
+        assert len(everyone.entries) > len(found)
