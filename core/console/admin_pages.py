@@ -15,14 +15,16 @@ from datetime import datetime
 from typing import Any, Callable, TypeVar
 
 from flask import redirect, request, url_for
+from marshmallow import Schema, ValidationError
 
 from nongxin.core.audit import trail
 from nongxin.core.audit.services import verify_for
 from nongxin.core.console.web import bp, field_errors, me, nav, now, page, render, unit
 from nongxin.core.db import as_utc
-from nongxin.core.errors import Conflict, ValidationFailed, invalid
+from nongxin.core.errors import Conflict, ValidationFailed, flat_fields, invalid
 from nongxin.core.institutions import listings, services, users
 from nongxin.core.institutions.models import ApiToken, Institution, Level, Role, User
+from nongxin.core.institutions.schemas import InstitutionCreate, InstitutionPatch, UserCreate
 from nongxin.core.permissions import Action, may
 from nongxin.core.web import runtime
 from nongxin.sdk.bureau import CHINA
@@ -47,7 +49,17 @@ def _render(template: str, status: int = 200, **context: Any) -> Any:
 
 
 def _form(*names: str) -> dict[str, str]:
-    return {name: request.form.get(name, "").strip()[:200] for name in names}
+    return {name: request.form.get(name, "").strip() for name in names}
+
+
+def _checked(schema: Schema, form: dict[str, str]) -> dict[str, Any]:
+    """``form`` through the API's body schema (lengths of the columns, no control characters), so
+    the console takes exactly what the API takes; refused as the API refuses, naming the fields."""
+    try:
+        loaded: dict[str, Any] = schema.load(form)
+    except ValidationError as exc:
+        raise ValidationFailed("the form is not valid", fields=flat_fields(exc.messages)) from None
+    return loaded
 
 
 #: What a page says after a form succeeded (post/redirect/get: ``?done=what`` or ``what:name``).
@@ -111,8 +123,9 @@ def institutions() -> Any:
 @page(Action.INSTITUTION_CREATE)
 def institution_create() -> Any:
     def change(form: dict[str, str]) -> Institution:
-        return services.create(unit(), me(), code=form["code"], name=form["name"],
-                               level=services.parse_level(form["level"]), parent_code=form["parent"] or None)
+        body = _checked(InstitutionCreate(), form)
+        return services.create(unit(), me(), code=body["code"], name=body["name"], level=Level(body["level"]),
+                               parent_code=body["parent"])
 
     return _submit(("code", "name", "level", "parent"), change, _institutions, lambda inst: redirect(
         url_for("console.institution", code=inst.code, done="created"), code=303))
@@ -139,9 +152,11 @@ def institution(code: str) -> Any:
 @bp.route("/institutions/<code>/rename", methods=["POST"])
 @page(Action.INSTITUTION_RENAME)
 def institution_rename(code: str) -> Any:
-    return _submit(("name",), lambda form: services.rename(unit(), me(), code, form["name"]),
-                   functools.partial(_institution, code), lambda inst: redirect(
-                       url_for("console.institution", code=inst.code, done="renamed"), code=303))
+    def change(form: dict[str, str]) -> Institution:
+        return services.rename(unit(), me(), code, _checked(InstitutionPatch(), form)["name"])
+
+    return _submit(("name",), change, functools.partial(_institution, code), lambda inst: redirect(
+        url_for("console.institution", code=inst.code, done="renamed"), code=303))
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -181,8 +196,9 @@ def users_page() -> Any:
 @page(Action.USER_CREATE)
 def user_create() -> Any:
     def change(form: dict[str, str]) -> User:
-        return users.create_user(unit(), me(), username=form["username"].lower(), display_name=form["display_name"],
-                                 role=users.parse_role(form["role"]), institution_code=form["institution"])
+        body = _checked(UserCreate(), form)
+        return users.create_user(unit(), me(), username=body["username"], display_name=body["display_name"],
+                                 role=Role(body["role"]), institution_code=body["institution"])
 
     return _submit(("username", "display_name", "role", "institution"), change, _users, lambda user: redirect(
         url_for("console.users_page", done=f"user:{user.username}"), code=303))
@@ -260,7 +276,7 @@ def token_revoke(prefix: str) -> Any:
 @page(Action.AUDIT_READ)
 def audit() -> Any:
     """Filters in the query string; a bad one is the 422 page naming the parameter."""
-    query = trail.parse_query({k: v for k, v in request.args.items()})
+    query = trail.parse_query(request.args)
     found = trail.search(unit().session, me(), query)
     older = url_for("console.audit", **query.params(), before=found.older) if found.older else None
     return _render("audit", query=query, entries=found.entries, older=older,
