@@ -95,6 +95,10 @@ def _submit(fields: tuple[str, ...], change: Callable[[dict[str, str]], T], agai
 
 # -- institutions ----------------------------------------------------------------------------
 
+def _choices(nodes: list[Institution]) -> list[tuple[str, str]]:
+    return [(node.code, f"{node.name}（{node.code}）") for node in nodes]
+
+
 def _tree(nodes: list[Institution]) -> list[tuple[Institution, int]]:
     """Each node with its depth below the signed-in user's institution (nodes sorted by path)."""
     base = me().institution_path.count("/")
@@ -108,7 +112,7 @@ def _institutions(status: int = 200, form: dict[str, str] | None = None,
     counts = listings.user_counts(session, who) if may(who, Action.USER_READ) else None
     levels = [(level.value, level.label) for level in Level if level is not Level.PROVINCE]
     return _render("institutions", status, rows=_tree(nodes), counts=counts,
-                  levels=levels, parents=[(n.code, f"{n.name}（{n.code}）") for n in nodes],
+                  levels=levels, parents=_choices(nodes),
                   form=form or {}, errors=errors or {}, notice=_notice(),
                   may_create=may(who, Action.INSTITUTION_CREATE))
 
@@ -178,8 +182,12 @@ def _users(status: int = 200, form: dict[str, str] | None = None,
     session, who = unit().session, me()
     people = users.list_users(session, who)
     places = services.read_subtree(session, who)
-    return _render("users", status, people=[(u, _locked(u)) for u in people],
-                  roles=_roles(), places=[(n.code, f"{n.name}（{n.code}）") for n in places],
+    within = request.args.get("institution", "").strip()
+    if within:  # the users of one institution and those below it (another bank's: 404)
+        top = services.visible(session, who, within)
+        people = [u for u in people if u.institution.is_within(top)]
+    return _render("users", status, people=[(u, _locked(u)) for u in people], within=within,
+                  roles=_roles(), places=_choices(places),
                   form=form or {"institution": who.institution_code, "role": Role.CUSTOMER_MANAGER.value},
                   errors=errors or {}, notice=_notice(),
                   may_create=may(who, Action.USER_CREATE), may_activate=may(who, Action.USER_ACTIVATE),

@@ -140,6 +140,16 @@ def test_users_page_lists_the_subtree_with_role_password_and_lock(nongxin_consol
     assert "nongxin users password" in page
 
 
+def test_users_of_one_institution_and_below_and_never_another_banks(nongxin_console):
+    client = nongxin_console("province.admin")
+    page = _text(client.get("/console/users?institution=JNRCB-LX"))
+    assert re.findall(r'<tr data-user="([^"]+)">', page) == ["jinan.cm"]
+    assert len(re.findall(r'<tr data-user=', _text(client.get("/console/users?institution=JNRCB")))) == 8
+    county = nongxin_console("jinan.admin")
+    assert county.get("/console/users?institution=LYRCB").status_code == 404
+    assert county.get("/console/users?institution=no%20such").status_code == 404
+
+
 def test_a_lock_that_has_passed_is_not_shown(nongxin_console, nongxin_app):
     _lock(nongxin_app, "jinan.cm", minutes=-1)
     assert "已锁定至" not in _text(nongxin_console("jinan.admin").get("/console/users"))
