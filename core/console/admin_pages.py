@@ -19,6 +19,7 @@ from marshmallow import Schema, ValidationError
 
 from nongxin.core.audit import trail
 from nongxin.core.audit.services import verify_for
+from nongxin.core.console.formats import china_time
 from nongxin.core.console.web import bp, field_errors, me, nav, now, page, render, unit
 from nongxin.core.db import as_utc
 from nongxin.core.errors import Conflict, ValidationFailed, flat_fields, invalid
@@ -27,7 +28,6 @@ from nongxin.core.institutions.models import ApiToken, Institution, Level, Role,
 from nongxin.core.institutions.schemas import InstitutionCreate, InstitutionPatch, UserCreate
 from nongxin.core.permissions import Action, may
 from nongxin.core.web import runtime
-from nongxin.sdk.bureau import CHINA
 
 T = TypeVar("T")
 #: Service errors a form shows beside its fields (anything else is the page of its status).
@@ -41,7 +41,7 @@ nav("审计", "console.audit", Action.AUDIT_READ, order=66, hint="审计记录�
 
 def china(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored UTC moment as China time ("" for none)."""
-    return "" if moment is None else as_utc(moment).astimezone(CHINA).strftime(fmt)
+    return china_time(moment, fmt, empty="")
 
 
 def _render(template: str, status: int = 200, **context: Any) -> Any:

@@ -36,6 +36,6 @@ def percent(rate: Decimal | str | None) -> str:
     return f"{(Decimal(str(rate)) * 100).quantize(Decimal('0.0001')).normalize():f}%"
 
 
-def china_time(moment: datetime | None) -> str:
-    """2026-11-24 10:27 in China time; "—" for none."""
-    return NONE if moment is None else as_utc(moment).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+def china_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M", empty: str = NONE) -> str:
+    """2026-11-24 10:27 in China time (or as ``fmt`` says); ``empty`` for none."""
+    return empty if moment is None else as_utc(moment).astimezone(CHINA).strftime(fmt)
