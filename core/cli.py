@@ -7,6 +7,7 @@ domain registers its own group from its ``cli.py``. Shared plumbing is in ``nong
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -30,7 +31,10 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, help="Worker threads.")
-def serve(host: str, port: int, threads: int) -> None:
+@click.option("--trusted-proxy", default=None, metavar="ADDRESS",
+              help="The TLS proxy in front (e.g. 127.0.0.1): its X-Forwarded-Proto/For are believed, so the "
+                   "console's cookies are Secure over HTTPS.")
+def serve(host: str, port: int, threads: int, trusted_proxy: str | None = None) -> None:
     """Serve the API and console with the waitress production server."""
     import logging
 
@@ -48,8 +52,17 @@ def serve(host: str, port: int, threads: int) -> None:
     problem = schema_problem(app.extensions["nongxin"].engine)
     if problem:
         raise ConfigurationError(f"not serving: {problem}", code="schema_not_current")
-    click.echo(f"Nongxin serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
-    waitress.serve(app, host=host, port=port, threads=threads)
+    click.echo(f"Nongxin serving on http://{host}:{port}  (console: http://{host}:{port}/console/ ; "
+               f"API docs: http://{host}:{port}/api/docs)")
+    waitress.serve(app, host=host, port=port, threads=threads, **proxy_options(trusted_proxy))
+
+
+def proxy_options(trusted_proxy: str | None) -> dict[str, Any]:
+    """waitress's options to believe the scheme and client address the TLS proxy at ``trusted_proxy``
+    forwards (none without one: a client could claim HTTPS)."""
+    if not trusted_proxy:
+        return {}
+    return {"trusted_proxy": trusted_proxy, "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"}}
 
 
 @main.command()

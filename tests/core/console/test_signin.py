@@ -245,3 +245,28 @@ def test_concurrent_wrong_passwords_through_a_real_server_lock_once_and_never_fa
     assert statuses.count(401) == signin.MAX_FAILURES - 1
     assert len(_audit(nongxin_app, "user.lock")) == 1
     assert len(_audit(nongxin_app, "console.signin_failed")) == signin.MAX_FAILURES
+
+
+def test_behind_a_trusted_tls_proxy_the_cookies_are_secure_and_a_client_cannot_claim_https(nongxin_app, nongxin_demo):
+    """`nongxin serve --trusted-proxy` believes X-Forwarded-Proto from the proxy only."""
+    import http.client
+    import threading
+
+    from waitress.server import create_server
+
+    from nongxin.core.cli import proxy_options
+
+    def cookie_with(options: dict, forwarded: bool) -> str:
+        server = create_server(nongxin_app, host="127.0.0.1", port=0, threads=2, **options)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=30)
+            conn.request("GET", "/console/signin", headers={"X-Forwarded-Proto": "https"} if forwarded else {})
+            return conn.getresponse().getheader("Set-Cookie") or ""
+        finally:
+            server.close()
+
+    assert "Secure" in cookie_with(proxy_options("127.0.0.1"), forwarded=True)
+    assert "Secure" not in cookie_with(proxy_options("127.0.0.1"), forwarded=False)
+    assert "Secure" not in cookie_with(proxy_options(None), forwarded=True)  # no proxy named: not believed
