@@ -287,7 +287,7 @@ def test_a_provider_that_overruns_the_bureau_timeout_fails_and_feeds_its_breaker
     real = sim.simulate_report
 
     def slow(subject, as_of):
-        clock.sleep(0.5)
+        clock.sleep(3)  # far beyond the 0.05 s timeout, so a loaded machine cannot blur the two
         return real(subject, as_of)
 
     monkeypatch.setattr(sim, "simulate_report", slow)
@@ -296,7 +296,7 @@ def test_a_provider_that_overruns_the_bureau_timeout_fails_and_feeds_its_breaker
     authorize(cm)
     started = clock.perf_counter()
     body = ask(cm).get_json()
-    assert clock.perf_counter() - started < 0.45
+    assert clock.perf_counter() - started < 2.5  # answered without waiting for the provider
     assert body["usable"] is False and body["query"]["outcome"] == "failed"
     assert body["query"]["provider"] == "bureau_sim" and "timed out after 0.05 s" in body["query"]["error"]
     assert host.breakers.status("bureau_sim", "JNRCB")["consecutive_failures"] == 1
