@@ -65,15 +65,22 @@ def chains() -> dict[str, Chain]:
     return {AUDIT_CHAIN.name: AUDIT_CHAIN, QUERY_LOG_CHAIN.name: QUERY_LOG_CHAIN}
 
 
+def about_subtree(top_path: str) -> sa.ColumnElement[bool]:
+    """Entries about an institution under the one with materialized path ``top_path`` (an entry
+    names its institution by code): the audit trail's scope."""
+    from nongxin.core.institutions.models import Institution
+
+    codes = sa.select(Institution.code).where(Institution.path.startswith(top_path, autoescape=True))
+    return AuditEntry.institution_code.in_(codes)
+
+
 def entries(session: Session, principal: Principal, *, limit: int = 100,
             action: str | None = None) -> list[AuditEntry]:
     """Newest first; entries about institutions in the caller's subtree (admins only)."""
-    from nongxin.core.institutions.models import Institution
     from nongxin.core.permissions import Action, require
 
     require(principal, Action.AUDIT_READ)
-    codes = sa.select(Institution.code).where(Institution.path.startswith(principal.institution_path))
-    stmt = sa.select(AuditEntry).where(AuditEntry.institution_code.in_(codes))
+    stmt = sa.select(AuditEntry).where(about_subtree(principal.institution_path))
     if action is not None:
         stmt = stmt.where(AuditEntry.action == action)
     return list(session.execute(stmt.order_by(AuditEntry.id.desc()).limit(min(limit, 1000))).scalars())

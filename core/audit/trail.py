@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nongxin.core.audit.models import AuditEntry
+from nongxin.core.audit.services import about_subtree
 from nongxin.core.auth import Principal
 from nongxin.core.errors import invalid
 from nongxin.core.institutions import services as institutions
-from nongxin.core.institutions.models import Institution
 from nongxin.core.permissions import Action, require
 from nongxin.sdk.bureau import CHINA
 
@@ -105,8 +105,7 @@ def search(session: Session, principal: Principal, query: TrailQuery, *, per_pag
     top = principal.institution_path
     if query.institution is not None:
         top = institutions.visible(session, principal, query.institution).path
-    codes = sa.select(Institution.code).where(Institution.path.startswith(top, autoescape=True))
-    stmt = sa.select(AuditEntry).where(AuditEntry.institution_code.in_(codes))
+    stmt = sa.select(AuditEntry).where(about_subtree(top))
     if query.actor is not None:
         stmt = stmt.where(AuditEntry.actor == query.actor)
     if query.action is not None:

@@ -6,9 +6,8 @@ from typing import Any
 
 from flask import redirect, request, url_for
 
-from nongxin.core.console.signin import LOCK_MINUTES, end_session, sign_in
+from nongxin.core.console.signin import LOCK_MINUTES, SESSION_HOURS, end_session, sign_in
 from nongxin.core.console.web import SESSION_COOKIE, bp, menu, me, now, render, safe_next, set_cookie, unit
-from nongxin.core.console.signin import SESSION_HOURS
 from nongxin.core.db import as_utc
 from nongxin.sdk.bureau import CHINA
 

@@ -14,13 +14,10 @@ from sqlalchemy.orm import Session, joinedload
 from nongxin.core.auth import Principal
 from nongxin.core.institutions.models import ApiToken, Institution, User
 from nongxin.core.permissions import Action, require
+from nongxin.core.scoping import in_subtree
 
 #: The newest tokens a page lists at most.
 TOKEN_LIMIT = 200
-
-
-def _within(principal: Principal) -> sa.ColumnElement[bool]:
-    return Institution.path.startswith(principal.institution_path, autoescape=True)
 
 
 def user_counts(session: Session, principal: Principal) -> dict[str, int]:
@@ -28,7 +25,7 @@ def user_counts(session: Session, principal: Principal) -> dict[str, int]:
     institution without users is absent."""
     require(principal, Action.USER_READ)
     stmt = (sa.select(Institution.code, sa.func.count(User.id)).join(User, User.institution_id == Institution.id)
-            .where(_within(principal)).group_by(Institution.code))
+            .where(Institution.path.startswith(principal.institution_path, autoescape=True)).group_by(Institution.code))
     return {code: count for code, count in session.execute(stmt)}
 
 
@@ -36,8 +33,8 @@ def list_tokens(session: Session, principal: Principal, *, limit: int = TOKEN_LI
     """API tokens of the users of the caller's subtree, newest first, at most ``limit``; each with
     its user and the user's institution loaded."""
     require(principal, Action.USER_READ)
-    stmt = (sa.select(ApiToken).join(User, ApiToken.user_id == User.id)
-            .join(Institution, User.institution_id == Institution.id).where(_within(principal))
+    stmt = (in_subtree(sa.select(ApiToken).join(User, ApiToken.user_id == User.id), User.institution_id,
+                       principal.institution_path)
             .options(joinedload(ApiToken.user).joinedload(User.institution))
             .order_by(ApiToken.id.desc()).limit(limit))
     return list(session.execute(stmt).scalars())

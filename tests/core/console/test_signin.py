@@ -64,8 +64,8 @@ def test_a_weak_password_is_refused_naming_the_field(nongxin_app, nongxin_demo, 
     runtime = nongxin_app.extensions["nongxin"]
     with UnitOfWork(runtime.sessions) as unit, pytest.raises(Exception) as refused:
         signin.set_password(unit, "jinan.pm", password, now=runtime.clock.now())
-    assert refused.value.fields == {"password": [pytest.approx(refused.value.fields["password"][0])]}
-    assert reason in str(refused.value.fields["password"])
+    assert list(refused.value.fields) == ["password"]
+    assert reason in refused.value.fields["password"][0]
     assert _user(nongxin_app, "jinan.pm").password_hash is None
 
 
